@@ -1,0 +1,95 @@
+//! The one error type of the domain. User-facing variants carry what a person
+//! needs to fix their input; internal causes are kept for the log only.
+
+use serde::{Deserialize, Serialize};
+
+/// A message about one input field, shown under that field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("not signed in")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    /// Wrong email or password; deliberately says nothing about which.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("rate limited for {retry_after_secs}s")]
+    RateLimited { retry_after_secs: u64 },
+    /// A link from a mail that is unknown, used or expired.
+    #[error("link rejected: {0:?}")]
+    LinkRejected(LinkProblem),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("mail: {0}")]
+    Mail(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkProblem {
+    Unknown,
+    Used,
+    Expired,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Error::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// Whether the cause is inside the server (database, disk, mail relay),
+    /// as opposed to something the caller can fix.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            Error::Database(_) | Error::Migration(_) | Error::Io(_) | Error::Mail(_) | Error::Internal(_)
+        )
+    }
+}
+
+/// Turns a unique-constraint violation into a field error. PostgreSQL names the
+/// violated constraint and must name `constraint`; SQLite names none, so callers
+/// pass only statements that have a single unique constraint besides the key.
+pub fn unique_violation_as_field(
+    err: sqlx::Error,
+    constraint: &str,
+    field: &str,
+    message: &str,
+) -> Error {
+    if let sqlx::Error::Database(db) = &err {
+        if db.kind() == sqlx::error::ErrorKind::UniqueViolation
+            && db.constraint().is_none_or(|c| c == constraint)
+        {
+            return Error::field(field, message);
+        }
+    }
+    Error::Database(err)
+}

@@ -1,0 +1,65 @@
+//! Atrium's server-only domain logic and persistence. Nothing here is
+//! compiled into the browser build: `app` depends on this crate only under
+//! its `ssr` feature.
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod mail;
+pub mod rate_limit;
+pub mod secret;
+pub mod user;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use clock::{Clock, SystemClock, TestClock};
+pub use db::Db;
+pub use error::{Error, FieldError, Result};
+
+/// Who is asking, as far as the HTTP layer can tell. Written into audit events.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Tunables that services read; parsed once at start-up by the server.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Base URL that links in mail point to, without a trailing slash.
+    pub public_url: String,
+    /// Product name used in mail subjects and bodies.
+    pub product_name: String,
+    /// A session ends after this long without a request.
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after sign-in, however active.
+    pub session_absolute_lifetime: Duration,
+    /// How long an email verification link stays valid.
+    pub verification_link_lifetime: Duration,
+}
+
+impl Settings {
+    pub fn for_tests() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:3000".into(),
+            product_name: "Atrium".into(),
+            session_idle_timeout: Duration::from_secs(30 * 60),
+            session_absolute_lifetime: Duration::from_secs(12 * 3600),
+            verification_link_lifetime: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Everything a service needs: storage, time, mail, hashing and settings.
+/// Cheap to clone; one instance lives in the server state.
+#[derive(Clone)]
+pub struct Backend {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub mailer: mail::Mailer,
+    pub passwords: auth::password::PasswordHasher,
+    pub settings: Arc<Settings>,
+}

@@ -1,0 +1,68 @@
+//! The words of each mail. Every value that came from a person is escaped
+//! before it goes into HTML.
+
+use super::Mail;
+
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn html_page(product: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1b2330\">\
+         <p style=\"font-weight:600;font-size:18px\">{}</p>{body}\
+         <p style=\"color:#5b6472;font-size:13px\">You received this because of activity on your {} account.</p>\
+         </body></html>",
+        escape_html(product),
+        escape_html(product)
+    )
+}
+
+/// "Confirm your email address", with the single-use link.
+pub fn verify_email(product: &str, to: &str, first_name: &str, link: &str, valid_hours: i64) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: format!("{product}: confirm your email address"),
+        text: format!(
+            "Hello {first_name},\n\nPlease confirm your email address for {product} by opening this link:\n\n{link}\n\n\
+             The link works once and expires in {valid_hours} hours. If you did not create an account, ignore this mail.\n"
+        ),
+        html: html_page(
+            product,
+            &format!(
+                "<p>Hello {},</p><p>Please confirm your email address for {}.</p>\
+                 <p><a href=\"{}\">Confirm my email address</a></p>\
+                 <p>The link works once and expires in {valid_hours} hours. If you did not create an account, ignore this mail.</p>",
+                escape_html(first_name),
+                escape_html(product),
+                escape_html(link)
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_escaped_in_html_only() {
+        let m = verify_email("Atrium", "a@b.org", "<img src=x onerror=alert(1)>", "http://h/verify-email?token=t", 24);
+        assert!(m.html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(!m.html.contains("<img"));
+        assert!(m.text.contains("Hello <img src=x onerror=alert(1)>,"));
+        assert!(m.text.contains("http://h/verify-email?token=t"));
+        assert_eq!(m.subject, "Atrium: confirm your email address");
+    }
+}

@@ -1,0 +1,6 @@
+//! People: their profile fields, how those are validated and stored.
+
+pub mod store;
+pub mod validate;
+
+pub use store::User;

@@ -1,0 +1,131 @@
+//! The `user` table.
+
+use sqlx::{Any, Executor, FromRow};
+
+use crate::clock::UnixTime;
+use crate::error::unique_violation_as_field;
+use crate::secret::PasswordHash;
+use crate::Result;
+
+/// A stored person. Holds the password hash, so it never leaves the server:
+/// pages get their own view types built from it.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub email_normalized: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub password_hash: PasswordHash,
+    pub password_changed_at: UnixTime,
+    pub email_verified_at: Option<UnixTime>,
+    pub version: i64,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+impl User {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}
+
+#[derive(FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    email_normalized: String,
+    first_name: String,
+    last_name: String,
+    phone: Option<String>,
+    password_hash: String,
+    password_changed_at: i64,
+    email_verified_at: Option<i64>,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            email: r.email,
+            email_normalized: r.email_normalized,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            phone: r.phone,
+            password_hash: PasswordHash(r.password_hash),
+            password_changed_at: r.password_changed_at,
+            email_verified_at: r.email_verified_at,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, email, email_normalized, first_name, last_name, phone, password_hash, \
+     password_changed_at, email_verified_at, version, created_at, updated_at";
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub email_normalized: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub phone: Option<&'a str>,
+    pub password_hash: &'a PasswordHash,
+}
+
+pub const EMAIL_TAKEN: &str = "An account with this email already exists. Sign in instead, or use another email.";
+
+/// Inserts a person; a second account for the same email (in any letter case)
+/// becomes a field error on `email`.
+pub async fn insert<'e, E: Executor<'e, Database = Any>>(ex: E, new: &NewUser<'_>, now: UnixTime) -> Result<i64> {
+    let row: (i64,) = sqlx::query_as(
+        r#"INSERT INTO "user" (email, email_normalized, first_name, last_name, phone, password_hash,
+                              password_changed_at, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) RETURNING id"#,
+    )
+    .bind(new.email)
+    .bind(new.email_normalized)
+    .bind(new.first_name)
+    .bind(new.last_name)
+    .bind(new.phone)
+    .bind(new.password_hash.as_phc())
+    .bind(now)
+    .fetch_one(ex)
+    .await
+    .map_err(|e| unique_violation_as_field(e, "user_email_normalized_key", "email", EMAIL_TAKEN))?;
+    Ok(row.0)
+}
+
+pub async fn find_by_id<'e, E: Executor<'e, Database = Any>>(ex: E, id: i64) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(&format!(r#"SELECT {COLUMNS} FROM "user" WHERE id = $1"#))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(User::from))
+}
+
+pub async fn find_by_email<'e, E: Executor<'e, Database = Any>>(ex: E, email_normalized: &str) -> Result<Option<User>> {
+    let row: Option<UserRow> =
+        sqlx::query_as(&format!(r#"SELECT {COLUMNS} FROM "user" WHERE email_normalized = $1"#))
+            .bind(email_normalized)
+            .fetch_optional(ex)
+            .await?;
+    Ok(row.map(User::from))
+}
+
+pub async fn mark_email_verified<'e, E: Executor<'e, Database = Any>>(ex: E, id: i64, now: UnixTime) -> Result<()> {
+    sqlx::query(
+        r#"UPDATE "user" SET email_verified_at = $2, updated_at = $2, version = version + 1
+           WHERE id = $1 AND email_verified_at IS NULL"#,
+    )
+    .bind(id)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
