@@ -1,1 +1,97 @@
+//! Atrium's UI and server functions, shared by the server (feature `ssr`)
+//! and the browser (feature `hydrate`).
 
+pub mod auth;
+pub mod error;
+pub mod profile;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod ui;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use auth::pages::{LoginPage, SignUpPage, VerifyEmailPage};
+use profile::layout::ProfileLayout;
+use profile::pages::{Dashboard, ProfileDetails, SecurityTab};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(nonce) = use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<ssr::CspNonce>().cloned())
+    {
+        // Hydration scripts carry this nonce; the CSP header names it.
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="theme-color" content="#3451b2"/>
+                <meta name="description" content="Atrium: your account, your profile, your sign-in protection."/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="icon" href="/favicon.ico" sizes="any"/>
+                <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+                <HydrationScripts options/>
+                <leptos_meta::MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Runs only in the browser: marks the page as interactive (end-to-end
+    // tests wait for it) and registers the service worker.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            if let Some(body) = document().body() {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+            let _ = window().navigator().service_worker().register("/sw.js");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/atrium.css"/>
+        <Title text="Atrium"/>
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=|| view! { <Redirect path="/profile"/> }/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async/>
+                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("/profile") view=ProfileLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=Dashboard/>
+                    <Route path=path!("details") view=ProfileDetails/>
+                    <Route path=path!("security") view=SecurityTab/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main id="main" class="auth-page">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address."</p>
+            <p><a class="button primary" href="/profile">"Go to My Profile"</a></p>
+        </main>
+    }
+}

@@ -1,1 +1,122 @@
+//! The Atrium server: builds the backend from the configuration and the
+//! axum router around the Leptos app. `main.rs` only parses, logs and serves.
 
+pub mod config;
+pub mod http;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::ssr::CookieSettings;
+use app::{shell, App};
+use axum::extract::{Request, State};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use backend::auth::password::{HashCost, PasswordHasher};
+use backend::{Backend, Clock, Db, Settings};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use config::{Config, PasswordHashing};
+pub use state::AppState;
+
+/// Largest body a server function accepts.
+pub const API_BODY_LIMIT: usize = 64 * 1024;
+
+/// Connects storage and mail as configured. `clock` is the system clock in
+/// production and a test clock in tests.
+pub async fn build_backend(config: &Config, clock: Arc<dyn Clock>) -> Result<Backend, backend::Error> {
+    let db = Db::connect(&config.database_url, config.database_max_connections).await?;
+    let mailer = match &config.smtp_url {
+        Some(url) => backend::mail::Mailer::smtp(url, &config.mail_from)?,
+        None => backend::mail::Mailer::outbox(&config.mail_outbox_dir, &config.mail_from)?,
+    };
+    let cost = match config.password_hashing {
+        PasswordHashing::Owasp => HashCost::Owasp,
+        PasswordHashing::InsecureMinimal => HashCost::Minimal,
+    };
+    Ok(Backend {
+        db,
+        clock,
+        mailer,
+        passwords: PasswordHasher::new(cost, config.max_concurrent_hashes),
+        settings: Arc::new(Settings {
+            public_url: config.public_url(),
+            product_name: "Atrium".into(),
+            session_idle_timeout: Duration::from_secs(config.session_idle_timeout_minutes * 60),
+            session_absolute_lifetime: Duration::from_secs(config.session_absolute_lifetime_hours * 3600),
+            verification_link_lifetime: Duration::from_secs(24 * 3600),
+        }),
+    })
+}
+
+pub fn app_state(config: &Config, backend: Backend) -> AppState {
+    let leptos_options = LeptosOptions::builder()
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("atrium"))
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .build();
+    let public_url = config.public_url();
+    let public_origin = url::Url::parse(&public_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or(public_url);
+    AppState {
+        cookies: CookieSettings {
+            secure: config.https(),
+            max_age_secs: config.session_absolute_lifetime_hours * 3600,
+        },
+        backend,
+        leptos_options,
+        public_origin,
+        trust_proxy_headers: config.trust_proxy_headers,
+    }
+}
+
+/// Puts what server functions and pages need into Leptos's context.
+fn provide_app_context(state: &AppState) {
+    provide_context(state.backend.clone());
+    provide_context(state.cookies.clone());
+}
+
+async fn server_fn_handler(State(state): State<AppState>, req: Request) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_app_context(&state), req).await
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let context_state = state.clone();
+    let api = Router::new()
+        .route("/api/{*fn_name}", post(server_fn_handler))
+        .layer(RequestBodyLimitLayer::new(API_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::same_origin_only));
+    Router::new()
+        .route("/healthz", get(http::healthz))
+        .merge(api)
+        .leptos_routes_with_context(&state, routes, move || provide_app_context(&context_state), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::page_guard))
+        .layer(axum::middleware::from_fn(http::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::client_ip))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let request_id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), %request_id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}

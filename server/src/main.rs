@@ -1,1 +1,88 @@
-fn main(){}
+use std::sync::Arc;
+
+use clap::Parser;
+use server::{app_state, build_backend, router, Config, PasswordHashing};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    if config.password_hashing == PasswordHashing::InsecureMinimal {
+        tracing::warn!("PASSWORD_HASHING=insecure-minimal: passwords are hashed with test parameters");
+    }
+
+    let backend = match build_backend(&config, Arc::new(backend::SystemClock)).await {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("atrium: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mail_target = backend.mailer.describe();
+    let state = app_state(&config, backend.clone());
+    let app = router(state);
+
+    let listener = match tokio::net::TcpListener::bind(config.site_addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("atrium: cannot listen on {}: {e}", config.site_addr);
+            std::process::exit(1);
+        }
+    };
+    println!("Atrium is running at {}", config.public_url());
+    println!("Database: {}", redact_url(&config.database_url));
+    println!("Mail goes to {mail_target}");
+
+    // Expired sessions are swept every ten minutes.
+    let sweeper = backend.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let idle = sweeper.settings.session_idle_timeout.as_secs() as i64;
+            if let Err(e) = backend::auth::session::purge_expired(&sweeper.db.pool, idle, sweeper.clock.now()).await {
+                tracing::warn!(error = %e, "session sweep failed");
+            }
+        }
+    });
+
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    backend.db.pool.close().await;
+    if let Err(e) = served {
+        eprintln!("atrium: server error: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C; in-flight requests are allowed to finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// The database URL without its password, for the start-up banner.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,153 @@
+//! Server functions for signing up, in and out, and verifying an email.
+//! Each authenticates where needed, calls one backend service and maps the result.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The signed-in person as pages show them. Contains nothing secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub email_verified: bool,
+    /// e.g. "27 November 2026"
+    pub member_since: String,
+    pub password_changed: String,
+}
+
+impl Me {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// Up to two letters: the first of the first and of the last name.
+    pub fn initials(&self) -> String {
+        [&self.first_name, &self.last_name]
+            .iter()
+            .filter_map(|n| n.chars().next())
+            .flat_map(char::to_uppercase)
+            .collect()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<&backend::user::User> for Me {
+    fn from(u: &backend::user::User) -> Self {
+        Me {
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            email: u.email.clone(),
+            phone: u.phone.clone(),
+            email_verified: u.email_verified_at.is_some(),
+            member_since: backend::clock::to_long_date(u.created_at),
+            password_changed: backend::clock::to_long_date(u.password_changed_at),
+        }
+    }
+}
+
+/// What the strength meter shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StrengthView {
+    pub score: u8,
+    pub problem: Option<String>,
+    pub warning: Option<String>,
+    pub suggestions: Vec<String>,
+}
+
+/// The signed-in person, or `None` when there is no live session.
+#[server(endpoint = "session/me")]
+pub async fn current_user() -> Result<Option<Me>, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let Some(token) = session_token() else { return Ok(None) };
+    Ok(backend.current_user(&token).await.map_err(fail)?.as_ref().map(Me::from))
+}
+
+#[server(endpoint = "auth/signup")]
+pub async fn sign_up(
+    first_name: String,
+    last_name: String,
+    email: String,
+    #[server(default)] phone: String,
+    password: String,
+) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let input = backend::auth::service::SignUp {
+        first_name,
+        last_name,
+        email,
+        phone,
+        password: backend::secret::Password::new(password),
+    };
+    let (_user, token) = backend.sign_up(input, &request_meta()).await.map_err(fail)?;
+    set_session_cookie(&token);
+    leptos_axum::redirect("/profile");
+    Ok(())
+}
+
+#[server(endpoint = "auth/login")]
+pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let password = backend::secret::Password::new(password);
+    let (_user, token) = backend.sign_in(&email, &password, &request_meta()).await.map_err(fail)?;
+    // A fresh id on every sign-in; an earlier session of this browser ends.
+    if let Some(old) = session_token() {
+        backend.sign_out(&old, &request_meta()).await.map_err(fail)?;
+    }
+    set_session_cookie(&token);
+    leptos_axum::redirect("/profile");
+    Ok(())
+}
+
+#[server(endpoint = "auth/logout")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    if let Some(token) = session_token() {
+        backend.sign_out(&token, &request_meta()).await.map_err(fail)?;
+    }
+    clear_session_cookie();
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Confirms the address a verification link was sent to. Returns the address.
+#[server(endpoint = "auth/verify-email")]
+pub async fn verify_email(token: String) -> Result<String, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let user = backend.verify_email(&token, &request_meta()).await.map_err(fail)?;
+    Ok(user.email)
+}
+
+/// Sends a new verification link; returns the address it went to.
+#[server(endpoint = "auth/resend-verification")]
+pub async fn resend_verification() -> Result<String, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let user = require_user().await?;
+    backend.resend_verification(&user, &request_meta()).await.map_err(fail)?;
+    Ok(user.email)
+}
+
+/// Strength and policy verdict for a password being typed (debounced by the page).
+#[server(endpoint = "auth/password-strength")]
+pub async fn password_strength(
+    password: String,
+    #[server(default)] email: String,
+    #[server(default)] first_name: String,
+    #[server(default)] last_name: String,
+) -> Result<StrengthView, AppError> {
+    let personal: Vec<&str> = [email.as_str(), first_name.as_str(), last_name.as_str()]
+        .into_iter()
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    let s = backend::auth::password::strength(&password, &personal);
+    Ok(StrengthView { score: s.score, problem: s.problem, warning: s.warning, suggestions: s.suggestions })
+}

@@ -1,0 +1,191 @@
+//! The sign-in, sign-up and email verification pages. Every form is an
+//! `ActionForm`: it posts and works before hydration and without JavaScript.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
+
+use super::api::{password_strength, SignIn, SignUp, StrengthView};
+use crate::error::AppError;
+use crate::ui::{last_error, FormError, TextField};
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
+    let error = last_error(action.value());
+    view! {
+        <main class="auth-page" id="main">
+            <h1>"Sign in to Atrium"</h1>
+            <ActionForm action=action attr:class="card form" attr:novalidate=true>
+                <FormError error=error/>
+                <TextField name="email" label="Email" kind="email" autocomplete="username" required=true error=error/>
+                <TextField
+                    name="password"
+                    label="Password"
+                    kind="password"
+                    autocomplete="current-password"
+                    required=true
+                    error=error
+                />
+                <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
+            </ActionForm>
+            <p class="switch">"New here? " <a href="/signup">"Create an account"</a></p>
+        </main>
+    }
+}
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let action = ServerAction::<SignUp>::new();
+    let error = last_error(action.value());
+    let strength = RwSignal::new(None::<StrengthView>);
+    let timer = StoredValue::new(None::<TimeoutHandle>);
+    // Ask the server (zxcvbn and the breached list stay out of the WASM) a
+    // quarter second after the person stops typing.
+    let on_password = Callback::new(move |password: String| {
+        if let Some(handle) = timer.get_value() {
+            handle.clear();
+        }
+        if password.is_empty() {
+            strength.set(None);
+            return;
+        }
+        let handle = set_timeout_with_handle(
+            move || {
+                spawn_local(async move {
+                    let (email, first, last) = (form_value("email"), form_value("first_name"), form_value("last_name"));
+                    if let Ok(s) = password_strength(password, email, first, last).await {
+                        strength.set(Some(s));
+                    }
+                })
+            },
+            Duration::from_millis(250),
+        )
+        .ok();
+        timer.set_value(handle);
+    });
+    view! {
+        <main class="auth-page" id="main">
+            <h1>"Create your Atrium account"</h1>
+            <ActionForm action=action attr:class="card form" attr:novalidate=true>
+                <FormError error=error/>
+                <div class="row">
+                    <TextField name="first_name" label="First name" autocomplete="given-name" required=true error=error/>
+                    <TextField name="last_name" label="Last name" autocomplete="family-name" required=true error=error/>
+                </div>
+                <TextField name="email" label="Email" kind="email" autocomplete="email" required=true error=error/>
+                <TextField
+                    name="phone"
+                    label="Phone (optional)"
+                    kind="tel"
+                    autocomplete="tel"
+                    hint="Include the country code, for example +1 415 555 0100."
+                    error=error
+                />
+                <TextField
+                    name="password"
+                    label="Password"
+                    kind="password"
+                    autocomplete="new-password"
+                    required=true
+                    hint="At least 8 characters. A few unrelated words make a strong password."
+                    error=error
+                    on_input=on_password
+                />
+                <StrengthMeter strength=strength/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>"Create account"</button>
+            </ActionForm>
+            <p class="switch">"Already have an account? " <a href="/login">"Sign in"</a></p>
+        </main>
+    }
+}
+
+/// The value of a named input in the page's form (browser only).
+fn form_value(name: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        document()
+            .query_selector(&format!("input[name=\"{name}\"]"))
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .map(|i| i.value())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = name;
+        String::new()
+    }
+}
+
+#[component]
+fn StrengthMeter(strength: RwSignal<Option<StrengthView>>) -> impl IntoView {
+    const WORDS: [&str; 5] = ["Very weak", "Weak", "Fair", "Strong", "Very strong"];
+    view! {
+        <div class="strength" aria-live="polite">
+            {move || {
+                strength
+                    .get()
+                    .map(|s| {
+                        let word = WORDS[s.score.min(4) as usize];
+                        let detail = s.problem.clone().or(s.warning.clone()).or(s.suggestions.first().cloned());
+                        view! {
+                            <meter min="0" max="4" low="2" high="3" optimum="4" value=s.score.to_string() aria-label="Password strength"></meter>
+                            <p class="strength-text">
+                                "Strength: " <strong>{word}</strong>
+                                {detail.map(|d| view! { <span>" · " {d}</span> })}
+                            </p>
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = query.with_untracked(|q| q.get("token").unwrap_or_default());
+    let result = Resource::new_blocking(move || token.clone(), |token| async move {
+        if token.is_empty() {
+            Err(AppError::Link { issue: crate::error::LinkIssue::Unknown })
+        } else {
+            super::api::verify_email(token).await
+        }
+    });
+    // The token has done its work; keep it out of history and screenshots.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/verify-email"));
+        }
+    });
+    view! {
+        <main class="auth-page" id="main">
+            <h1>"Confirm your email"</h1>
+            <Suspense fallback=|| view! { <p>"Checking your link…"</p> }>
+                {move || Suspend::new(async move {
+                    match result.await {
+                        Ok(email) => view! {
+                            <div class="card">
+                                <p role="status" class="alert alert-ok">"Thank you. " {email} " is confirmed."</p>
+                                <p><a class="button primary" href="/profile">"Go to My Profile"</a></p>
+                            </div>
+                        }.into_any(),
+                        Err(e) => view! {
+                            <div class="card">
+                                <p role="alert" class="alert alert-error">{e.to_string()}</p>
+                                <p>"Sign in and use " <strong>"Resend verification email"</strong> " on My Profile to get a new link."</p>
+                                <p><a class="button" href="/profile">"Go to My Profile"</a></p>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}

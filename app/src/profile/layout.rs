@@ -1,0 +1,175 @@
+//! The signed-in frame: top bar with the person's avatar, name and menu, the
+//! email verification banner, and the tab list of My Profile.
+
+use leptos::prelude::*;
+use leptos_router::components::Outlet;
+use leptos_router::hooks::{use_location, use_navigate};
+
+use crate::auth::api::{current_user, Me, ResendVerification, SignOut};
+use crate::error::AppError;
+use crate::ui::last_error;
+
+/// The signed-in person, shared with the tabs through context.
+pub type MeResource = Resource<Result<Option<Me>, AppError>>;
+
+const TABS: [(&str, &str, &str); 3] = [
+    ("/profile", "Dashboard", "tab-dashboard"),
+    ("/profile/details", "Profile", "tab-details"),
+    ("/profile/security", "Security", "tab-security"),
+];
+
+#[component]
+pub fn ProfileLayout() -> impl IntoView {
+    let me: MeResource = Resource::new_blocking(|| (), |_| current_user());
+    provide_context(me);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(me)) => view! {
+                        <TopBar me=me.clone()/>
+                        <main id="main" class="profile">
+                            <VerifyBanner me=me.clone()/>
+                            <header class="profile-head">
+                                <h1>"My Profile"</h1>
+                            </header>
+                            <ProfileTabs/>
+                            <Outlet/>
+                        </main>
+                    }.into_any(),
+                    Ok(None) | Err(AppError::Unauthorized) => view! { <SignInAgain/> }.into_any(),
+                    Err(e) => view! {
+                        <main id="main" class="auth-page">
+                            <p role="alert" class="alert alert-error">{e.to_string()}</p>
+                        </main>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Shown when the session ended while the page was open.
+#[component]
+fn SignInAgain() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    leptos_axum::redirect("/login");
+    view! {
+        <main id="main" class="auth-page">
+            <p role="alert" class="alert alert-error">"Your session has ended. Please sign in again."</p>
+            <p><a class="button primary" href="/login">"Sign in"</a></p>
+        </main>
+    }
+}
+
+/// The initials circle until avatars exist.
+#[component]
+pub fn Avatar(me: Me, #[prop(default = "small")] size: &'static str) -> impl IntoView {
+    view! {
+        <span class=format!("avatar avatar-{size}") aria-hidden="true">{me.initials()}</span>
+    }
+}
+
+#[component]
+fn TopBar(me: Me) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    let full_name = me.full_name();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/profile">"Atrium"</a>
+            <details class="user-menu">
+                <summary aria-label=format!("Account menu for {full_name}")>
+                    <Avatar me=me.clone()/>
+                    <span class="user-name">{full_name.clone()}</span>
+                </summary>
+                <div class="menu">
+                    <a href="/profile">"My Profile"</a>
+                    <ActionForm action=sign_out>
+                        <button type="submit" class="link">"Sign out"</button>
+                    </ActionForm>
+                </div>
+            </details>
+        </header>
+    }
+}
+
+#[component]
+fn VerifyBanner(me: Me) -> impl IntoView {
+    let resend = ServerAction::<ResendVerification>::new();
+    let error = last_error(resend.value());
+    let sent = move || resend.value().get().and_then(|r| r.ok());
+    (!me.email_verified).then(|| {
+        view! {
+            <section class="banner" aria-label="Email confirmation">
+                <p>
+                    "Please confirm your email address. We sent a link to " <strong>{me.email.clone()}</strong> "."
+                </p>
+                <ActionForm action=resend>
+                    <button type="submit" disabled=move || resend.pending().get()>"Resend verification email"</button>
+                </ActionForm>
+                <p role="status" class="banner-status">
+                    {move || sent().map(|to| format!("A new link is on its way to {to}."))}
+                </p>
+                <Show when=move || error.get().is_some()>
+                    <p role="alert" class="alert-error">{move || error.get().map(|e| e.to_string())}</p>
+                </Show>
+            </section>
+        }
+    })
+}
+
+#[component]
+fn ProfileTabs() -> impl IntoView {
+    let location = use_location();
+    let navigate = use_navigate();
+    let current = move || {
+        let path = location.pathname.get();
+        let path = path.trim_end_matches('/').to_string();
+        TABS.iter().position(|(href, _, _)| *href == path).unwrap_or(0)
+    };
+    // Arrow keys, Home and End move between tabs, as in the WAI-ARIA tabs pattern.
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let i = current();
+        let next = match ev.key().as_str() {
+            "ArrowRight" => (i + 1) % TABS.len(),
+            "ArrowLeft" => (i + TABS.len() - 1) % TABS.len(),
+            "Home" => 0,
+            "End" => TABS.len() - 1,
+            _ => return,
+        };
+        ev.prevent_default();
+        navigate(TABS[next].0, Default::default());
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = document().get_element_by_id(TABS[next].2) {
+            use wasm_bindgen::JsCast;
+            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                let _ = el.focus();
+            }
+        }
+    };
+    view! {
+        <nav class="tabs" aria-label="Profile sections">
+            <div role="tablist" aria-label="Profile sections" on:keydown=on_keydown>
+                {TABS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (href, label, id))| {
+                        let selected = move || current() == i;
+                        view! {
+                            <a
+                                role="tab"
+                                id=*id
+                                href=*href
+                                aria-controls="profile-panel"
+                                aria-selected=move || if selected() { "true" } else { "false" }
+                                aria-current=move || selected().then_some("page")
+                            >
+                                {*label}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        </nav>
+    }
+}

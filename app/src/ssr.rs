@@ -1,0 +1,174 @@
+//! Server-side helpers for server functions: the backend from context, who
+//! is asking, the session cookie, and turning domain errors into `AppError`.
+//! Compiled only with the `ssr` feature.
+
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use backend::secret::Token;
+use backend::{Backend, RequestMeta};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use crate::error::{AppError, FieldMessage, LinkIssue};
+
+/// The client's address as the HTTP layer determined it.
+#[derive(Clone, Debug)]
+pub struct ClientIp(pub String);
+
+/// A per-request CSP nonce, put into the request by the server's middleware.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// Cookie settings derived from the public URL.
+#[derive(Clone, Debug)]
+pub struct CookieSettings {
+    /// True when the public URL is HTTPS: adds `Secure` and the `__Host-` prefix.
+    pub secure: bool,
+    pub max_age_secs: u64,
+}
+
+impl CookieSettings {
+    pub fn name(&self) -> &'static str {
+        if self.secure {
+            "__Host-atrium_session"
+        } else {
+            "atrium_session"
+        }
+    }
+}
+
+pub fn backend() -> Result<Backend, AppError> {
+    use_context::<Backend>().ok_or_else(|| internal("backend missing from context"))
+}
+
+fn parts() -> Option<Parts> {
+    use_context::<Parts>()
+}
+
+fn cookie_settings() -> CookieSettings {
+    use_context::<CookieSettings>().unwrap_or(CookieSettings { secure: false, max_age_secs: 12 * 3600 })
+}
+
+pub fn request_id() -> String {
+    parts()
+        .and_then(|p| p.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn request_meta() -> RequestMeta {
+    let parts = parts();
+    RequestMeta {
+        ip: parts.as_ref().and_then(|p| p.extensions.get::<ClientIp>().map(|ip| ip.0.clone())),
+        user_agent: parts.as_ref().and_then(|p| {
+            p.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string)
+        }),
+    }
+}
+
+/// The session token from the request's cookie. A cookie that is not one of
+/// our tokens (tampered, truncated) counts as no session.
+pub fn session_token() -> Option<Token> {
+    token_from_headers(&parts()?.headers, &cookie_settings())
+}
+
+/// The session token in `headers`' cookies, if one of ours is there.
+pub fn token_from_headers(headers: &axum::http::HeaderMap, settings: &CookieSettings) -> Option<Token> {
+    let name = settings.name();
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .and_then(|(_, v)| Token::parse(v))
+}
+
+pub fn set_session_cookie(token: &Token) {
+    let s = cookie_settings();
+    let secure = if s.secure { "; Secure" } else { "" };
+    let value = format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        s.name(),
+        token.expose(),
+        s.max_age_secs
+    );
+    append_cookie(value);
+}
+
+pub fn clear_session_cookie() {
+    let s = cookie_settings();
+    let secure = if s.secure { "; Secure" } else { "" };
+    append_cookie(format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", s.name()));
+}
+
+fn append_cookie(value: String) {
+    if let (Some(res), Ok(v)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&value)) {
+        res.append_header(header::SET_COOKIE, v);
+    }
+}
+
+/// The signed-in person, or `Unauthorized`.
+pub async fn require_user() -> Result<backend::user::User, AppError> {
+    let backend = backend()?;
+    let token = session_token().ok_or_else(|| fail(backend::Error::Unauthorized))?;
+    backend.current_user(&token).await.map_err(fail)?.ok_or_else(|| fail(backend::Error::Unauthorized))
+}
+
+fn internal(cause: &str) -> AppError {
+    let request_id = request_id();
+    tracing::error!(%request_id, cause, "internal error");
+    AppError::Internal { request_id }
+}
+
+/// A plain HTML form post (no JavaScript) is answered with a redirect that
+/// carries the error; setting a status would break that redirect.
+fn is_form_post() -> bool {
+    parts()
+        .and_then(|p| p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
+        .unwrap_or(false)
+}
+
+/// Maps a domain error to what the browser may see, sets the HTTP status for
+/// API callers, and logs internal causes with the request id (never sent).
+pub fn fail(err: backend::Error) -> AppError {
+    use backend::error::LinkProblem;
+    let app = match err {
+        backend::Error::Validation(fields) => AppError::Validation {
+            fields: fields
+                .into_iter()
+                .map(|f| FieldMessage { field: f.field, message: f.message })
+                .collect(),
+        },
+        backend::Error::Conflict(message) => AppError::Conflict { message },
+        backend::Error::NotFound => AppError::NotFound,
+        backend::Error::Unauthorized => AppError::Unauthorized,
+        backend::Error::Forbidden => AppError::Forbidden,
+        backend::Error::InvalidCredentials => AppError::InvalidCredentials,
+        backend::Error::RateLimited { retry_after_secs } => {
+            if let Some(res) = use_context::<ResponseOptions>() {
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    res.insert_header(header::RETRY_AFTER, v);
+                }
+            }
+            AppError::RateLimited { retry_after_secs }
+        }
+        backend::Error::LinkRejected(p) => AppError::Link {
+            issue: match p {
+                LinkProblem::Unknown => LinkIssue::Unknown,
+                LinkProblem::Used => LinkIssue::Used,
+                LinkProblem::Expired => LinkIssue::Expired,
+            },
+        },
+        other => {
+            let request_id = request_id();
+            tracing::error!(%request_id, error = %other, "internal error");
+            AppError::Internal { request_id }
+        }
+    };
+    if !is_form_post() {
+        if let (Some(res), Ok(status)) = (use_context::<ResponseOptions>(), StatusCode::from_u16(app.status())) {
+            res.set_status(status);
+        }
+    }
+    app
+}

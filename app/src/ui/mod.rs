@@ -1,0 +1,83 @@
+//! Small shared widgets: labelled fields with their errors, form alerts.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// The error of the last submission of a form, as a signal.
+pub type LastError = Signal<Option<AppError>>;
+
+/// The error in an action's latest result, if any.
+pub fn last_error<T, S>(value: S) -> LastError
+where
+    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || value.get().and_then(|r| r.err()))
+}
+
+/// A labelled input whose error (from the last submission) shows under it,
+/// tied to the input with `aria-describedby`.
+#[component]
+pub fn TextField(
+    /// The form field name, also the server function argument.
+    name: &'static str,
+    label: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] required: bool,
+    #[prop(optional, into)] hint: Option<String>,
+    #[prop(into)] error: LastError,
+    /// Extra handler for `input` events (the password meter).
+    #[prop(optional)]
+    on_input: Option<Callback<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let message = move || error.get().and_then(|e| e.field(name));
+    let described_by = {
+        let error_id = error_id.clone();
+        let hint_id = hint_id.clone();
+        let has_hint = hint.is_some();
+        move || {
+            if has_hint {
+                format!("{hint_id} {error_id}")
+            } else {
+                error_id.clone()
+            }
+        }
+    };
+    view! {
+        <div class="field" class:invalid=move || message().is_some()>
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id.clone()
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                required=required
+                aria-invalid=move || message().is_some().then_some("true")
+                aria-describedby=described_by
+                on:input=move |ev| {
+                    if let Some(cb) = on_input {
+                        cb.run(event_target_value(&ev));
+                    }
+                }
+            />
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            <p class="field-error" id=error_id.clone()>{message}</p>
+        </div>
+    }
+}
+
+/// A form-level error that is not about one field, announced to screen readers.
+#[component]
+pub fn FormError(#[prop(into)] error: LastError) -> impl IntoView {
+    let text = move || error.get().map(|e: AppError| e.to_string());
+    view! {
+        <Show when=move || text().is_some()>
+            <div class="alert alert-error" role="alert">{text}</div>
+        </Show>
+    }
+}

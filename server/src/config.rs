@@ -1,0 +1,92 @@
+//! Configuration: every knob is a flag and an environment variable, parsed
+//! once in `main` and kept in the state. `server --help` lists them all.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PasswordHashing {
+    /// argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1).
+    Owasp,
+    /// The cheapest argon2id parameters. Only for automated tests.
+    InsecureMinimal,
+}
+
+#[derive(Clone, Debug, clap::Parser)]
+#[command(name = "atrium", version, about = "Atrium: the self-service account console")]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub site_addr: SocketAddr,
+
+    /// Folder with the built site (the WASM bundle, CSS and public assets).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// The URL people use to reach Atrium, for links in mail and the
+    /// cross-origin check. An https:// URL turns on Secure, __Host- cookies.
+    /// Defaults to http://<site-addr>.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// sqlite://path/to/file.db (created if missing) or postgres://user@host/db.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/atrium.db")]
+    pub database_url: String,
+
+    /// Most database connections held open at once.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+
+    /// SMTP relay, e.g. smtps://user:pass@mail.example.com:465 or
+    /// smtp://mail.example.com:587?tls=required (STARTTLS). When unset, mail
+    /// is written to MAIL_OUTBOX_DIR instead.
+    #[arg(long, env = "SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// Folder that receives one .eml file per message when SMTP_URL is unset.
+    #[arg(long, env = "MAIL_OUTBOX_DIR", default_value = "data/outbox")]
+    pub mail_outbox_dir: PathBuf,
+
+    /// Sender of every mail.
+    #[arg(long, env = "MAIL_FROM", default_value = "Atrium <no-reply@localhost>")]
+    pub mail_from: String,
+
+    /// A session ends after this many minutes without a request.
+    #[arg(long, env = "SESSION_IDLE_TIMEOUT_MINUTES", default_value_t = 30)]
+    pub session_idle_timeout_minutes: u64,
+
+    /// A session ends this many hours after sign-in, however active.
+    #[arg(long, env = "SESSION_ABSOLUTE_LIFETIME_HOURS", default_value_t = 12)]
+    pub session_absolute_lifetime_hours: u64,
+
+    /// Password hashing cost.
+    #[arg(long, env = "PASSWORD_HASHING", value_enum, default_value = "owasp")]
+    pub password_hashing: PasswordHashing,
+
+    /// Password hashes computed at once (each takes a blocking thread and 19 MiB).
+    #[arg(long, env = "MAX_CONCURRENT_HASHES", default_value_t = 2)]
+    pub max_concurrent_hashes: usize,
+
+    /// Take the client IP from the last X-Forwarded-For entry (set it only
+    /// behind a reverse proxy that appends that header).
+    #[arg(long, env = "TRUST_PROXY_HEADERS", default_value_t = false)]
+    pub trust_proxy_headers: bool,
+
+    /// Log filter, e.g. info, debug, or atrium=debug,sqlx=warn.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+impl Config {
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.site_addr))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn https(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+}

@@ -1,0 +1,191 @@
+//! HTTP concerns around the Leptos app: security headers with a per-request
+//! CSP nonce, the cross-origin check on server functions, the client IP,
+//! the sign-in guard for pages, and the health probe.
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use base64::Engine;
+use rand::RngCore;
+use std::net::SocketAddr;
+
+use app::ssr::{ClientIp, CspNonce};
+
+use crate::state::AppState;
+
+/// Pages whose URL carries a secret token: no Referer leaves them at all.
+const TOKEN_PAGES: [&str; 2] = ["/verify-email", "/reset-password"];
+
+fn new_nonce() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Adds the security headers to every response. Scripts run only from our
+/// origin or with this response's nonce (the hydration script); WASM needs
+/// 'wasm-unsafe-eval'. Nothing may frame the app.
+pub async fn security_headers(mut req: Request, next: Next) -> Response {
+    let nonce = new_nonce();
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
+    let path = req.uri().path().to_string();
+    let mut res = next.run(req).await;
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; manifest-src 'self'; \
+         worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    let referrer = if TOKEN_PAGES.contains(&path.as_str()) { "no-referrer" } else { "same-origin" };
+    let h = res.headers_mut();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    };
+    set("content-security-policy", &csp);
+    set("x-content-type-options", "nosniff");
+    set("x-frame-options", "DENY");
+    set("referrer-policy", referrer);
+    set("cross-origin-opener-policy", "same-origin");
+    set("permissions-policy", "geolocation=(), microphone=(), payment=()");
+    let is_html = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html || path.starts_with("/api/") {
+        // Pages and answers about a person must not be kept by shared caches.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Records the client's address for audit events and throttling.
+pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    let forwarded = state
+        .trust_proxy_headers
+        .then(|| forwarded_for(req.headers()))
+        .flatten();
+    if let Some(ip) = forwarded.or(peer) {
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    next.run(req).await
+}
+
+/// The last X-Forwarded-For entry: the one our own proxy appended.
+fn forwarded_for(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+        .next_back()
+        .map(str::to_string)
+}
+
+/// Server functions are POST only (the router answers 405 otherwise) and
+/// refuse requests that a browser marks as coming from another site.
+pub async fn same_origin_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() == Method::POST && !is_same_origin(req.headers(), &state.public_origin) {
+        tracing::warn!(path = %req.uri().path(), "cross-origin server function call refused");
+        return (StatusCode::FORBIDDEN, "Cross-origin requests are not accepted.").into_response();
+    }
+    next.run(req).await
+}
+
+fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
+    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+        return false;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        // Browsers send Origin with every POST; a client without one is not a
+        // browser and carries no ambient cookies to abuse.
+        return true;
+    };
+    if origin == public_origin {
+        return true;
+    }
+    // Same host as the request, whichever name the person used (127.0.0.1 vs localhost).
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let scheme_stripped = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+    !host.is_empty() && scheme_stripped == host && public_origin.split_once("://").map(|(s, _)| s) == origin.split_once("://").map(|(s, _)| s)
+}
+
+/// Pages of My Profile need a session; the sign-in pages do not make sense
+/// with one. Checked before rendering so a redirect is a plain 303.
+pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let needs_session = path == "/profile" || path.starts_with("/profile/");
+    let for_guests = path == "/login" || path == "/signup";
+    if req.method() != Method::GET || !(needs_session || for_guests) {
+        return next.run(req).await;
+    }
+    let signed_in = match app::ssr::token_from_headers(req.headers(), &state.cookies) {
+        Some(token) => match state.backend.current_user(&token).await {
+            Ok(user) => user.is_some(),
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed");
+                return (StatusCode::SERVICE_UNAVAILABLE, "Atrium cannot reach its database right now.")
+                    .into_response();
+            }
+        },
+        None => false,
+    };
+    match (needs_session, signed_in) {
+        (true, false) => Redirect::to("/login").into_response(),
+        (false, true) => Redirect::to("/profile").into_response(),
+        _ => next.run(req).await,
+    }
+}
+
+/// Readiness: 200 when the database answers, 503 otherwise.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.backend.db.ping().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn origin_check() {
+        let public = "http://127.0.0.1:3000";
+        assert!(is_same_origin(&headers(&[("origin", public)]), public));
+        assert!(is_same_origin(&headers(&[]), public));
+        assert!(is_same_origin(&headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")]), public));
+        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:3000")]), public));
+        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), public));
+    }
+
+    #[test]
+    fn forwarded_for_takes_the_proxy_appended_entry() {
+        let h = headers(&[("x-forwarded-for", "1.2.3.4, 10.0.0.7")]);
+        assert_eq!(forwarded_for(&h).as_deref(), Some("10.0.0.7"));
+        assert_eq!(forwarded_for(&headers(&[("x-forwarded-for", "junk")])), None);
+    }
+}

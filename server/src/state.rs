@@ -1,0 +1,23 @@
+//! What every handler shares: the backend, Leptos's options and HTTP settings.
+
+use axum::extract::FromRef;
+use backend::Backend;
+use leptos::config::LeptosOptions;
+
+use app::ssr::CookieSettings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub backend: Backend,
+    pub leptos_options: LeptosOptions,
+    pub cookies: CookieSettings,
+    /// scheme://host[:port] of PUBLIC_URL, for the cross-origin check.
+    pub public_origin: String,
+    pub trust_proxy_headers: bool,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
