@@ -78,7 +78,7 @@ fn TopBar(me: Me) -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/profile">"Atrium"</a>
             <details class="user-menu">
-                <summary aria-label=format!("Account menu for {full_name}")>
+                <summary role="button" aria-label=format!("Account menu for {full_name}")>
                     <Avatar me=me.clone()/>
                     <span class="user-name">{full_name.clone()}</span>
                 </summary>
@@ -139,13 +139,9 @@ fn ProfileTabs() -> impl IntoView {
         };
         ev.prevent_default();
         navigate(TABS[next].0, Default::default());
-        #[cfg(feature = "hydrate")]
-        if let Some(el) = document().get_element_by_id(TABS[next].2) {
-            use wasm_bindgen::JsCast;
-            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-                let _ = el.focus();
-            }
-        }
+        // Focus follows the selection once the router has rendered the new route.
+        let id = TABS[next].2;
+        request_animation_frame(move || focus_element(id));
     };
     view! {
         <nav class="tabs" aria-label="Profile sections">
@@ -172,4 +168,16 @@ fn ProfileTabs() -> impl IntoView {
             </div>
         </nav>
     }
+}
+
+fn focus_element(id: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = document().get_element_by_id(id) {
+        use wasm_bindgen::JsCast;
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
 }

@@ -1,0 +1,100 @@
+import { expect, type Page } from "@playwright/test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { outboxDir } from "../playwright.config";
+
+/** A fresh address per test, so tests never share an account. */
+export function uniqueEmail(prefix = "ann"): string {
+  return `${prefix}.${Date.now()}.${Math.floor(Math.random() * 1e6)}@example.org`;
+}
+
+/** Waits until the page is interactive: hydrated when JavaScript runs, loaded otherwise. */
+export async function ready(page: Page, javaScriptEnabled: boolean): Promise<void> {
+  if (javaScriptEnabled) {
+    await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+  } else {
+    await page.waitForLoadState("load");
+  }
+}
+
+function decodeQuotedPrintable(s: string): string {
+  const joined = s.replace(/=\r?\n/g, "");
+  const bytes: number[] = [];
+  for (let i = 0; i < joined.length; i++) {
+    if (joined[i] === "=" && /^[0-9A-F]{2}$/i.test(joined.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(joined.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(joined[i], "utf8"));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+/** The decoded text/plain part of a raw .eml message. */
+export function plainText(eml: string): string {
+  const parts = eml.split(/\r?\n--[^\r\n]+\r?\n/);
+  for (const part of parts) {
+    const [head, ...rest] = part.split(/\r?\n\r?\n/);
+    if (!/content-type:\s*text\/plain/i.test(head)) continue;
+    const body = rest.join("\n\n").replace(/\r?\n--[^\r\n]*--\s*$/, "");
+    const encoding = /content-transfer-encoding:\s*([\w-]+)/i.exec(head)?.[1].toLowerCase();
+    if (encoding === "base64") return Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
+    if (encoding === "quoted-printable") return decodeQuotedPrintable(body);
+    return body;
+  }
+  throw new Error("no text/plain part in message");
+}
+
+/** Messages in the outbox addressed to `to`, oldest first. */
+export function mailsTo(to: string): { subject: string; text: string }[] {
+  if (!fs.existsSync(outboxDir)) return [];
+  return fs
+    .readdirSync(outboxDir)
+    .filter((f) => f.endsWith(".eml"))
+    .map((f) => path.join(outboxDir, f))
+    .sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs)
+    .map((f) => fs.readFileSync(f, "utf8"))
+    .filter((eml) => new RegExp(`^To: .*${to.replace(/[.+]/g, "\\$&")}`, "mi").test(eml))
+    .map((eml) => ({
+      subject: /^Subject: (.*)$/m.exec(eml)?.[1] ?? "",
+      text: plainText(eml),
+    }));
+}
+
+/** The newest verification link mailed to `to`. */
+export async function verificationLink(to: string): Promise<string> {
+  let link: string | undefined;
+  await expect
+    .poll(() => {
+      const mails = mailsTo(to).filter((m) => m.subject.includes("confirm your email"));
+      link = /https?:\/\/\S+\/verify-email\?token=[\w-]+/.exec(mails.at(-1)?.text ?? "")?.[0];
+      return link;
+    })
+    .toBeTruthy();
+  return link!;
+}
+
+export async function signUp(page: Page, js: boolean, who: { first: string; last: string; email: string; password: string }) {
+  await page.goto("/signup");
+  await ready(page, js);
+  await page.getByLabel("First name").fill(who.first);
+  await page.getByLabel("Last name").fill(who.last);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password", { exact: true }).fill(who.password);
+  await page.getByRole("button", { name: "Create account" }).click();
+}
+
+export async function signIn(page: Page, js: boolean, email: string, password: string) {
+  await page.goto("/login");
+  await ready(page, js);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+export async function signOut(page: Page) {
+  await page.getByRole("banner").getByRole("button", { name: /^Account menu for / }).click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+}

@@ -1,0 +1,52 @@
+import { expect, test } from "@playwright/test";
+import { ready, signUp, uniqueEmail } from "./helpers";
+
+test("the password meter answers while typing", async ({ page }) => {
+  await page.goto("/signup");
+  await ready(page, true);
+  const password = page.getByLabel("Password", { exact: true });
+  await password.pressSequentially("password");
+  await expect(page.getByText(/Strength: Very weak/)).toBeVisible();
+  await expect(page.getByText(/breached passwords/)).toBeVisible();
+  await password.fill("");
+  await password.pressSequentially("violet tractor mango 42");
+  await expect(page.getByText(/Strength: (Strong|Very strong)/)).toBeVisible();
+});
+
+test("installable: manifest, icons and a service worker", async ({ page, request }) => {
+  const manifest = await (await request.get("/manifest.webmanifest")).json();
+  expect(manifest.display).toBe("standalone");
+  expect(manifest.start_url).toBe("/profile");
+  expect(manifest.icons.map((i: { sizes: string }) => i.sizes)).toEqual(["192x192", "512x512"]);
+  for (const icon of manifest.icons) {
+    expect((await request.get(icon.src)).headers()["content-type"]).toBe("image/png");
+  }
+  await signUp(page, true, { first: "Pia", last: "Wu", email: uniqueEmail("pia"), password: "violet tractor mango 42" });
+  await expect(page).toHaveURL(/\/profile$/);
+  await ready(page, true);
+  await expect(page.locator('link[rel="manifest"]')).toHaveAttribute("href", "/manifest.webmanifest");
+  const registered = await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    return reg.active?.scriptURL ?? "";
+  });
+  expect(registered).toMatch(/\/sw\.js$/);
+});
+
+test("security headers and no inline script without the nonce", async ({ page }) => {
+  const response = await page.goto("/login");
+  const headers = response!.headers();
+  const csp = headers["content-security-policy"];
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).not.toContain("unsafe-inline");
+  const nonce = /'nonce-([^']+)'/.exec(csp)![1];
+  expect(headers["x-content-type-options"]).toBe("nosniff");
+  expect(headers["referrer-policy"]).toBe("same-origin");
+  expect(headers["cross-origin-opener-policy"]).toBe("same-origin");
+  const inlineScripts = await page.locator("script:not([src])").evaluateAll((els) =>
+    els.map((e) => (e as HTMLScriptElement).nonce)
+  );
+  expect(inlineScripts.length).toBeGreaterThan(0);
+  for (const n of inlineScripts) expect(n).toBe(nonce);
+  // It still hydrates under that policy.
+  await ready(page, true);
+});
