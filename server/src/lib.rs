@@ -10,24 +10,19 @@ use std::time::Duration;
 
 use app::ssr::CookieSettings;
 use app::{shell, App};
-use axum::extract::{Request, State};
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::extract::Request;
+use axum::routing::get;
 use axum::Router;
 use backend::auth::password::{HashCost, PasswordHasher};
 use backend::{Backend, Clock, Db, Settings};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
-use tower_http::limit::RequestBodyLimitLayer;
+use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub use config::{Config, PasswordHashing};
 pub use state::AppState;
-
-/// Largest body a server function accepts.
-pub const API_BODY_LIMIT: usize = 64 * 1024;
 
 /// Connects storage and mail as configured. `clock` is the system clock in
 /// production and a test clock in tests.
@@ -85,27 +80,19 @@ fn provide_app_context(state: &AppState) {
     provide_context(state.cookies.clone());
 }
 
-async fn server_fn_handler(State(state): State<AppState>, req: Request) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_app_context(&state), req).await
-}
-
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let context_state = state.clone();
-    let api = Router::new()
-        .route("/api/{*fn_name}", post(server_fn_handler))
-        .layer(RequestBodyLimitLayer::new(API_BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), http::same_origin_only));
     Router::new()
         .route("/healthz", get(http::healthz))
-        .merge(api)
         .leptos_routes_with_context(&state, routes, move || provide_app_context(&context_state), {
             let options = options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::page_guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::api_guard))
         .layer(axum::middleware::from_fn(http::security_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::client_ip))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -90,14 +90,32 @@ fn forwarded_for(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Server functions are POST only (the router answers 405 otherwise) and
-/// refuse requests that a browser marks as coming from another site.
-pub async fn same_origin_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Largest body a server function accepts.
+pub const API_BODY_LIMIT: usize = 64 * 1024;
+
+/// Server functions (everything under /api/) refuse requests that a browser
+/// marks as coming from another site, and bodies over 64 KiB. Only POST is
+/// routed to them, so other methods get 405 from the router.
+pub async fn api_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
     if req.method() == Method::POST && !is_same_origin(req.headers(), &state.public_origin) {
         tracing::warn!(path = %req.uri().path(), "cross-origin server function call refused");
         return (StatusCode::FORBIDDEN, "Cross-origin requests are not accepted.").into_response();
     }
-    next.run(req).await
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > API_BODY_LIMIT) {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large (64 KiB at most).").into_response();
+    }
+    // A body without a declared length is cut off at the limit as it streams.
+    let (parts, body) = req.into_parts();
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, API_BODY_LIMIT));
+    next.run(Request::from_parts(parts, limited)).await
 }
 
 fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
