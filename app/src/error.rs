@@ -2,9 +2,9 @@
 //! user-facing variants of `backend::Error`; internal causes become
 //! `Internal { request_id }` and are logged on the server, never sent.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 /// A message about one input field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +50,10 @@ impl AppError {
     /// The message for `field`, if the error names it.
     pub fn field(&self, field: &str) -> Option<String> {
         match self {
-            AppError::Validation { fields } => fields.iter().find(|f| f.field == field).map(|f| f.message.clone()),
+            AppError::Validation { fields } => fields
+                .iter()
+                .find(|f| f.field == field)
+                .map(|f| f.message.clone()),
             _ => None,
         }
     }
@@ -64,7 +67,9 @@ impl AppError {
             AppError::Unauthorized | AppError::InvalidCredentials => 401,
             AppError::Forbidden => 403,
             AppError::RateLimited { .. } => 429,
-            AppError::Link { issue: LinkIssue::Unknown } => 404,
+            AppError::Link {
+                issue: LinkIssue::Unknown,
+            } => 404,
             AppError::Link { .. } => 410,
             AppError::Internal { .. } => 500,
             AppError::Request(_) => 400,
@@ -82,7 +87,9 @@ impl FromServerFnError for AppError {
 
 fn link_message(issue: LinkIssue) -> &'static str {
     match issue {
-        LinkIssue::Unknown => "This link is not valid. Check that you opened the whole link from the mail.",
+        LinkIssue::Unknown => {
+            "This link is not valid. Check that you opened the whole link from the mail."
+        }
         LinkIssue::Used => "This link has already been used. Each link works once.",
         LinkIssue::Expired => "This link has expired. Request a new one.",
     }
@@ -90,7 +97,13 @@ fn link_message(issue: LinkIssue) -> &'static str {
 
 /// "45 seconds", "3 minutes", "1 hour".
 pub fn human_wait(secs: u64) -> String {
-    let plural = |n: u64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
+    let plural = |n: u64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
     match secs {
         0..=59 => plural(secs.max(1), "second"),
         60..=3599 => plural(secs.div_ceil(60), "minute"),
@@ -113,12 +126,26 @@ mod tests {
 
     #[test]
     fn messages_and_statuses() {
-        let e = AppError::RateLimited { retry_after_secs: 120 };
-        assert_eq!(e.to_string(), "Too many attempts. Please try again in 2 minutes.");
+        let e = AppError::RateLimited {
+            retry_after_secs: 120,
+        };
+        assert_eq!(
+            e.to_string(),
+            "Too many attempts. Please try again in 2 minutes."
+        );
         assert_eq!(e.status(), 429);
-        let v = AppError::Validation { fields: vec![FieldMessage { field: "email".into(), message: "Enter it.".into() }] };
+        let v = AppError::Validation {
+            fields: vec![FieldMessage {
+                field: "email".into(),
+                message: "Enter it.".into(),
+            }],
+        };
         assert_eq!(v.field("email").as_deref(), Some("Enter it."));
         assert_eq!(v.field("password"), None);
-        assert!(!AppError::Internal { request_id: "r1".into() }.to_string().contains("sqlx"));
+        assert!(!AppError::Internal {
+            request_id: "r1".into()
+        }
+        .to_string()
+        .contains("sqlx"));
     }
 }

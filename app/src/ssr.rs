@@ -45,21 +45,34 @@ fn parts() -> Option<Parts> {
 }
 
 fn cookie_settings() -> CookieSettings {
-    use_context::<CookieSettings>().unwrap_or(CookieSettings { secure: false, max_age_secs: 12 * 3600 })
+    use_context::<CookieSettings>().unwrap_or(CookieSettings {
+        secure: false,
+        max_age_secs: 12 * 3600,
+    })
 }
 
 pub fn request_id() -> String {
     parts()
-        .and_then(|p| p.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string))
+        .and_then(|p| {
+            p.headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
 pub fn request_meta() -> RequestMeta {
     let parts = parts();
     RequestMeta {
-        ip: parts.as_ref().and_then(|p| p.extensions.get::<ClientIp>().map(|ip| ip.0.clone())),
+        ip: parts
+            .as_ref()
+            .and_then(|p| p.extensions.get::<ClientIp>().map(|ip| ip.0.clone())),
         user_agent: parts.as_ref().and_then(|p| {
-            p.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string)
+            p.headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
         }),
     }
 }
@@ -71,7 +84,10 @@ pub fn session_token() -> Option<Token> {
 }
 
 /// The session token in `headers`' cookies, if one of ours is there.
-pub fn token_from_headers(headers: &axum::http::HeaderMap, settings: &CookieSettings) -> Option<Token> {
+pub fn token_from_headers(
+    headers: &axum::http::HeaderMap,
+    settings: &CookieSettings,
+) -> Option<Token> {
     let name = settings.name();
     headers
         .get_all(header::COOKIE)
@@ -98,11 +114,17 @@ pub fn set_session_cookie(token: &Token) {
 pub fn clear_session_cookie() {
     let s = cookie_settings();
     let secure = if s.secure { "; Secure" } else { "" };
-    append_cookie(format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", s.name()));
+    append_cookie(format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+        s.name()
+    ));
 }
 
 fn append_cookie(value: String) {
-    if let (Some(res), Ok(v)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&value)) {
+    if let (Some(res), Ok(v)) = (
+        use_context::<ResponseOptions>(),
+        HeaderValue::from_str(&value),
+    ) {
         res.append_header(header::SET_COOKIE, v);
     }
 }
@@ -111,7 +133,11 @@ fn append_cookie(value: String) {
 pub async fn require_user() -> Result<backend::user::User, AppError> {
     let backend = backend()?;
     let token = session_token().ok_or_else(|| fail(backend::Error::Unauthorized))?;
-    backend.current_user(&token).await.map_err(fail)?.ok_or_else(|| fail(backend::Error::Unauthorized))
+    backend
+        .current_user(&token)
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| fail(backend::Error::Unauthorized))
 }
 
 fn internal(cause: &str) -> AppError {
@@ -124,7 +150,12 @@ fn internal(cause: &str) -> AppError {
 /// carries the error; setting a status would break that redirect.
 fn is_form_post() -> bool {
     parts()
-        .and_then(|p| p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
+        .and_then(|p| {
+            p.headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|a| a.contains("text/html"))
+        })
         .unwrap_or(false)
 }
 
@@ -136,7 +167,10 @@ pub fn fail(err: backend::Error) -> AppError {
         backend::Error::Validation(fields) => AppError::Validation {
             fields: fields
                 .into_iter()
-                .map(|f| FieldMessage { field: f.field, message: f.message })
+                .map(|f| FieldMessage {
+                    field: f.field,
+                    message: f.message,
+                })
                 .collect(),
         },
         backend::Error::Conflict(message) => AppError::Conflict { message },
@@ -166,7 +200,10 @@ pub fn fail(err: backend::Error) -> AppError {
         }
     };
     if !is_form_post() {
-        if let (Some(res), Ok(status)) = (use_context::<ResponseOptions>(), StatusCode::from_u16(app.status())) {
+        if let (Some(res), Ok(status)) = (
+            use_context::<ResponseOptions>(),
+            StatusCode::from_u16(app.status()),
+        ) {
             res.set_status(status);
         }
     }

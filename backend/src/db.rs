@@ -2,7 +2,7 @@
 //! `Any` driver: queries use `$1` placeholders (SQLite reads them by number
 //! too), times are integer seconds and no type outside Any's set is used.
 
-use sqlx::any::{AnyPoolOptions, AnyConnectOptions};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 use std::time::Duration;
@@ -56,12 +56,20 @@ impl Db {
                 }
             }
             if !url.contains("mode=") {
-                url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+                url.push_str(if url.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
             }
         }
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(if url.contains(":memory:") { 1 } else { max_connections })
+            .max_connections(if url.contains(":memory:") {
+                1
+            } else {
+                max_connections
+            })
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {

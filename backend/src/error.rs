@@ -70,7 +70,11 @@ impl Error {
     pub fn is_internal(&self) -> bool {
         matches!(
             self,
-            Error::Database(_) | Error::Migration(_) | Error::Io(_) | Error::Mail(_) | Error::Internal(_)
+            Error::Database(_)
+                | Error::Migration(_)
+                | Error::Io(_)
+                | Error::Mail(_)
+                | Error::Internal(_)
         )
     }
 }

@@ -15,7 +15,12 @@ pub struct Limit {
 
 /// Counts one hit for `key`; refuses with the seconds left in the window
 /// once the window's allowance is used up.
-pub async fn hit<'e, E: Executor<'e, Database = Any>>(ex: E, key: &str, rule: Limit, now: UnixTime) -> Result<()> {
+pub async fn hit<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    key: &str,
+    rule: Limit,
+    now: UnixTime,
+) -> Result<()> {
     let (hits, window_start): (i64, i64) = sqlx::query_as(
         "INSERT INTO rate_limit (key, window_start, hits) VALUES ($1, $2, 1)
          ON CONFLICT (key) DO UPDATE SET

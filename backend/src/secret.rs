@@ -106,7 +106,13 @@ mod tests {
     fn debug_never_shows_secrets() {
         let t = Token::generate();
         assert!(!format!("{t:?}").contains(t.expose()));
-        assert_eq!(format!("{:?}", Password::new("hunter22")), "Password(<redacted>)");
-        assert_eq!(format!("{:?}", PasswordHash("$argon2id$x".into())), "PasswordHash(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Password::new("hunter22")),
+            "Password(<redacted>)"
+        );
+        assert_eq!(
+            format!("{:?}", PasswordHash("$argon2id$x".into())),
+            "PasswordHash(<redacted>)"
+        );
     }
 }

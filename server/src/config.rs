@@ -13,7 +13,11 @@ pub enum PasswordHashing {
 }
 
 #[derive(Clone, Debug, clap::Parser)]
-#[command(name = "atrium", version, about = "Atrium: the self-service account console")]
+#[command(
+    name = "atrium",
+    version,
+    about = "Atrium: the self-service account console"
+)]
 pub struct Config {
     /// Address and port to listen on.
     #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]

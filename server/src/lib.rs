@@ -26,7 +26,10 @@ pub use state::AppState;
 
 /// Connects storage and mail as configured. `clock` is the system clock in
 /// production and a test clock in tests.
-pub async fn build_backend(config: &Config, clock: Arc<dyn Clock>) -> Result<Backend, backend::Error> {
+pub async fn build_backend(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Backend, backend::Error> {
     let db = Db::connect(&config.database_url, config.database_max_connections).await?;
     let mailer = match &config.smtp_url {
         Some(url) => backend::mail::Mailer::smtp(url, &config.mail_from)?,
@@ -45,7 +48,9 @@ pub async fn build_backend(config: &Config, clock: Arc<dyn Clock>) -> Result<Bac
             public_url: config.public_url(),
             product_name: "Atrium".into(),
             session_idle_timeout: Duration::from_secs(config.session_idle_timeout_minutes * 60),
-            session_absolute_lifetime: Duration::from_secs(config.session_absolute_lifetime_hours * 3600),
+            session_absolute_lifetime: Duration::from_secs(
+                config.session_absolute_lifetime_hours * 3600,
+            ),
             verification_link_lifetime: Duration::from_secs(24 * 3600),
         }),
     })

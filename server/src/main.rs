@@ -8,10 +8,14 @@ use tracing_subscriber::EnvFilter;
 async fn main() {
     let config = Config::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     if config.password_hashing == PasswordHashing::InsecureMinimal {
-        tracing::warn!("PASSWORD_HASHING=insecure-minimal: passwords are hashed with test parameters");
+        tracing::warn!(
+            "PASSWORD_HASHING=insecure-minimal: passwords are hashed with test parameters"
+        );
     }
 
     let backend = match build_backend(&config, Arc::new(backend::SystemClock)).await {
@@ -43,15 +47,21 @@ async fn main() {
         loop {
             tick.tick().await;
             let idle = sweeper.settings.session_idle_timeout.as_secs() as i64;
-            if let Err(e) = backend::auth::session::purge_expired(&sweeper.db.pool, idle, sweeper.clock.now()).await {
+            if let Err(e) =
+                backend::auth::session::purge_expired(&sweeper.db.pool, idle, sweeper.clock.now())
+                    .await
+            {
                 tracing::warn!(error = %e, "session sweep failed");
             }
         }
     });
 
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     backend.db.pool.close().await;
     if let Err(e) = served {
         eprintln!("atrium: server error: {e}");

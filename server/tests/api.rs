@@ -31,7 +31,11 @@ struct TestApp {
 }
 
 impl TestApp {
-    async fn with_database(database_url: String, dir: tempfile::TempDir, pg_cleanup: Option<(String, String)>) -> Self {
+    async fn with_database(
+        database_url: String,
+        dir: tempfile::TempDir,
+        pg_cleanup: Option<(String, String)>,
+    ) -> Self {
         let outbox = dir.path().join("outbox");
         let config = Config::parse_from([
             "atrium",
@@ -47,9 +51,18 @@ impl TestApp {
             dir.path().to_str().unwrap(),
         ]);
         let clock = Arc::new(TestClock::new(START));
-        let backend = build_backend(&config, clock.clone()).await.expect("backend starts");
+        let backend = build_backend(&config, clock.clone())
+            .await
+            .expect("backend starts");
         let router = router(app_state(&config, backend.clone()));
-        TestApp { router, backend, clock, outbox, _dir: dir, pg_cleanup }
+        TestApp {
+            router,
+            backend,
+            clock,
+            outbox,
+            _dir: dir,
+            pg_cleanup,
+        }
     }
 
     async fn sqlite() -> Self {
@@ -66,9 +79,17 @@ impl TestApp {
         };
         use sqlx::Connection;
         sqlx::any::install_default_drivers();
-        let name = format!("atrium_test_{}", backend::secret::Token::generate().hash()[..16].to_string());
-        let mut admin = sqlx::AnyConnection::connect(&admin_url).await.expect("TEST_POSTGRES_URL reachable");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+        let name = format!(
+            "atrium_test_{}",
+            &backend::secret::Token::generate().hash()[..16]
+        );
+        let mut admin = sqlx::AnyConnection::connect(&admin_url)
+            .await
+            .expect("TEST_POSTGRES_URL reachable");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
         admin.close().await.ok();
         let mut url = url::Url::parse(&admin_url).unwrap();
         url.set_path(&name);
@@ -81,13 +102,16 @@ impl TestApp {
         if let Some((admin_url, name)) = self.pg_cleanup {
             use sqlx::Connection;
             if let Ok(mut admin) = sqlx::AnyConnection::connect(&admin_url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await;
             }
         }
     }
 
     async fn send(&self, mut req: Request<Body>) -> Response<Body> {
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 40000))));
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 40000))));
         self.router.clone().oneshot(req).await.unwrap()
     }
 
@@ -108,14 +132,25 @@ impl TestApp {
     async fn sign_up(&self, first: &str, last: &str, email: &str, password: &str) -> Reply {
         self.call(
             "auth/signup",
-            &[("first_name", first), ("last_name", last), ("email", email), ("phone", ""), ("password", password)],
+            &[
+                ("first_name", first),
+                ("last_name", last),
+                ("email", email),
+                ("phone", ""),
+                ("password", password),
+            ],
             None,
         )
         .await
     }
 
     async fn sign_in(&self, email: &str, password: &str, cookie: Option<&str>) -> Reply {
-        self.call("auth/login", &[("email", email), ("password", password)], cookie).await
+        self.call(
+            "auth/login",
+            &[("email", email), ("password", password)],
+            cookie,
+        )
+        .await
     }
 
     async fn me(&self, cookie: &str) -> Value {
@@ -125,15 +160,23 @@ impl TestApp {
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&self.backend.db.pool).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .fetch_one(&self.backend.db.pool)
+            .await
+            .unwrap();
         n
     }
 
     fn mails(&self) -> Vec<String> {
-        let Ok(dir) = std::fs::read_dir(&self.outbox) else { return vec![] };
+        let Ok(dir) = std::fs::read_dir(&self.outbox) else {
+            return vec![];
+        };
         let mut files: Vec<_> = dir.filter_map(|e| e.ok()).map(|e| e.path()).collect();
         files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-        files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
     }
 
     /// The verification token from the newest mail to `to`.
@@ -141,11 +184,11 @@ impl TestApp {
         let mail = self
             .mails()
             .into_iter()
-            .filter(|m| m.contains(&format!("To: {to}")))
-            .next_back()
+            .rfind(|m| m.contains(&format!("To: {to}")))
             .expect("a mail to the address");
         let text = unfold_mail(&mail);
-        let start = text.find("verify-email?token=").expect("link in mail") + "verify-email?token=".len();
+        let start =
+            text.find("verify-email?token=").expect("link in mail") + "verify-email?token=".len();
         text[start..start + 43].to_string()
     }
 }
@@ -167,7 +210,9 @@ fn unfold_mail(raw: &str) -> String {
 }
 
 fn serde_urlencoded(form: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish()
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish()
 }
 
 struct Reply {
@@ -181,7 +226,11 @@ impl Reply {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Reply { status, headers, body: String::from_utf8_lossy(&bytes).to_string() }
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).to_string(),
+        }
     }
 
     fn json(&self) -> Value {
@@ -245,12 +294,18 @@ on_both_databases!(
 );
 
 async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
-    let r = app.sign_up("Zoë", "O'Brien", "Zoe@Example.org", PASSWORD).await;
+    let r = app
+        .sign_up("Zoë", "O'Brien", "Zoe@Example.org", PASSWORD)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.headers.get(header::LOCATION).unwrap(), "/profile");
     let cookie = r.session_cookie().expect("session cookie");
     let set_cookie = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
-    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax") && set_cookie.contains("Path=/"));
+    assert!(
+        set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Lax")
+            && set_cookie.contains("Path=/")
+    );
     assert!(!set_cookie.contains("Secure"), "plain-HTTP public URL");
 
     let me = app.me(&cookie).await;
@@ -259,29 +314,49 @@ async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
     assert_eq!(me["email"], "Zoe@Example.org");
     assert_eq!(me["email_verified"], false);
     assert_eq!(me["member_since"], "27 November 2026");
-    assert!(!me.to_string().contains("argon2"), "no hash on the wire: {me}");
+    assert!(
+        !me.to_string().contains("argon2"),
+        "no hash on the wire: {me}"
+    );
 
     let mails = app.mails();
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("Subject: Atrium: confirm your email address"));
     assert_eq!(app.verification_token("Zoe@Example.org").len(), 43);
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'user.signed_up'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'user.signed_up'")
+            .await,
+        1
+    );
     let (ip, ua): (Option<String>, Option<String>) =
         sqlx::query_as("SELECT ip, user_agent FROM audit_event WHERE kind = 'user.signed_up'")
             .fetch_one(&app.backend.db.pool)
             .await
             .unwrap();
-    assert_eq!((ip.as_deref(), ua.as_deref()), (Some("203.0.113.7"), Some("atrium-tests")));
+    assert_eq!(
+        (ip.as_deref(), ua.as_deref()),
+        (Some("203.0.113.7"), Some("atrium-tests"))
+    );
     // Only a hash of the session token is stored.
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM session WHERE id_hash = '{cookie}'")).await,
+        app.count(&format!(
+            "SELECT COUNT(*) FROM session WHERE id_hash = '{cookie}'"
+        ))
+        .await,
         0
     );
 }
 
 async fn duplicate_email_is_refused_in_any_letter_case(app: &TestApp) {
-    assert_eq!(app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await.status, StatusCode::OK);
-    let r = app.sign_up("Ann", "Other", "ANN@Example.ORG", PASSWORD).await;
+    assert_eq!(
+        app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = app
+        .sign_up("Ann", "Other", "ANN@Example.ORG", PASSWORD)
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.field_error("email").unwrap().contains("already exists"));
     assert!(r.session_cookie().is_none());
@@ -293,18 +368,74 @@ async fn bad_sign_up_input_names_each_field_and_writes_nothing(app: &TestApp) {
     let long = "x".repeat(10_000);
     let cases: Vec<(&str, &str, &str, &str, &str, &str)> = vec![
         // (first, last, email, password, field, message part)
-        ("", "Lee", "a@example.org", PASSWORD, "first_name", "Enter your first name"),
-        ("Ann", &long, "a@example.org", PASSWORD, "last_name", "at most 100"),
-        ("Ann\u{1b}[31m", "Lee", "a@example.org", PASSWORD, "first_name", "control"),
-        ("Ann", "Lee", "not-an-email", PASSWORD, "email", "like name@example.com"),
-        ("Ann", "Lee", "a@example.org", "short", "password", "at least 8"),
-        ("Ann", "Lee", "a@example.org", &long, "password", "at most 128"),
-        ("Ann", "Lee", "a@example.org", "iloveyou", "password", "breached"),
+        (
+            "",
+            "Lee",
+            "a@example.org",
+            PASSWORD,
+            "first_name",
+            "Enter your first name",
+        ),
+        (
+            "Ann",
+            &long,
+            "a@example.org",
+            PASSWORD,
+            "last_name",
+            "at most 100",
+        ),
+        (
+            "Ann\u{1b}[31m",
+            "Lee",
+            "a@example.org",
+            PASSWORD,
+            "first_name",
+            "control",
+        ),
+        (
+            "Ann",
+            "Lee",
+            "not-an-email",
+            PASSWORD,
+            "email",
+            "like name@example.com",
+        ),
+        (
+            "Ann",
+            "Lee",
+            "a@example.org",
+            "short",
+            "password",
+            "at least 8",
+        ),
+        (
+            "Ann",
+            "Lee",
+            "a@example.org",
+            &long,
+            "password",
+            "at most 128",
+        ),
+        (
+            "Ann",
+            "Lee",
+            "a@example.org",
+            "iloveyou",
+            "password",
+            "breached",
+        ),
     ];
     for (first, last, email, password, field, part) in cases {
         let r = app.sign_up(first, last, email, password).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {}", r.body);
-        let msg = r.field_error(field).unwrap_or_else(|| panic!("no error on {field}: {}", r.body));
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            r.body
+        );
+        let msg = r
+            .field_error(field)
+            .unwrap_or_else(|| panic!("no error on {field}: {}", r.body));
         assert!(msg.contains(part), "{field}: {msg}");
     }
     // All problems at once.
@@ -318,49 +449,78 @@ async fn bad_sign_up_input_names_each_field_and_writes_nothing(app: &TestApp) {
 }
 
 async fn verification_link_works_once_and_expires(app: &TestApp) {
-    let cookie = app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await.session_cookie().unwrap();
+    let cookie = app
+        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
+        .await
+        .session_cookie()
+        .unwrap();
     let token = app.verification_token("ann@example.org");
 
-    let r = app.call("auth/verify-email", &[("token", &token)], None).await;
+    let r = app
+        .call("auth/verify-email", &[("token", &token)], None)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json(), "ann@example.org");
     assert_eq!(app.me(&cookie).await["email_verified"], true);
 
-    let again = app.call("auth/verify-email", &[("token", &token)], None).await;
+    let again = app
+        .call("auth/verify-email", &[("token", &token)], None)
+        .await;
     assert_eq!(again.status, StatusCode::GONE);
     assert_eq!(again.json()["Link"]["issue"], "Used");
 
-    let bogus = app.call("auth/verify-email", &[("token", "nope")], None).await;
+    let bogus = app
+        .call("auth/verify-email", &[("token", "nope")], None)
+        .await;
     assert_eq!(bogus.status, StatusCode::NOT_FOUND);
 
     // A second person's link, opened after 24 hours.
     app.sign_up("Bo", "Ng", "bo@example.org", PASSWORD).await;
     let late = app.verification_token("bo@example.org");
     app.clock.advance(24 * 3600);
-    let r = app.call("auth/verify-email", &[("token", &late)], None).await;
+    let r = app
+        .call("auth/verify-email", &[("token", &late)], None)
+        .await;
     assert_eq!(r.status, StatusCode::GONE);
     assert_eq!(r.json()["Link"]["issue"], "Expired");
-    let (verified,): (Option<i64>,) =
-        sqlx::query_as(r#"SELECT email_verified_at FROM "user" WHERE email_normalized = 'bo@example.org'"#)
-            .fetch_one(&app.backend.db.pool)
-            .await
-            .unwrap();
+    let (verified,): (Option<i64>,) = sqlx::query_as(
+        r#"SELECT email_verified_at FROM "user" WHERE email_normalized = 'bo@example.org'"#,
+    )
+    .fetch_one(&app.backend.db.pool)
+    .await
+    .unwrap();
     assert_eq!(verified, None);
 }
 
 async fn sign_in_rotates_the_session_id(app: &TestApp) {
-    let first = app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await.session_cookie().unwrap();
+    let first = app
+        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
+        .await
+        .session_cookie()
+        .unwrap();
     let r = app.sign_in("ANN@example.org", PASSWORD, Some(&first)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let second = r.session_cookie().unwrap();
     assert_ne!(first, second);
-    assert_eq!(app.me(&first).await, Value::Null, "the old id no longer works");
+    assert_eq!(
+        app.me(&first).await,
+        Value::Null,
+        "the old id no longer works"
+    );
     assert_eq!(app.me(&second).await["first_name"], "Ann");
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.signed_in'").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.signed_in'")
+            .await,
+        2
+    );
 }
 
 async fn sign_out_invalidates_the_session(app: &TestApp) {
-    let cookie = app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await.session_cookie().unwrap();
+    let cookie = app
+        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
+        .await
+        .session_cookie()
+        .unwrap();
     let r = app.call("auth/logout", &[], Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers.get(header::LOCATION).unwrap(), "/login");
@@ -368,11 +528,19 @@ async fn sign_out_invalidates_the_session(app: &TestApp) {
     assert!(cleared.starts_with("atrium_session=;") && cleared.contains("Max-Age=0"));
     assert_eq!(app.me(&cookie).await, Value::Null);
     assert_eq!(app.count("SELECT COUNT(*) FROM session").await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.signed_out'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.signed_out'")
+            .await,
+        1
+    );
 }
 
 async fn sessions_end_after_idle_timeout_and_absolute_lifetime(app: &TestApp) {
-    let cookie = app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await.session_cookie().unwrap();
+    let cookie = app
+        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
+        .await
+        .session_cookie()
+        .unwrap();
     // Active every 29 minutes: the idle timeout (30 min) never fires...
     for _ in 0..10 {
         app.clock.advance(29 * 60);
@@ -382,7 +550,11 @@ async fn sessions_end_after_idle_timeout_and_absolute_lifetime(app: &TestApp) {
     app.clock.advance(30 * 60);
     assert_eq!(app.me(&cookie).await, Value::Null);
 
-    let cookie = app.sign_in("ann@example.org", PASSWORD, None).await.session_cookie().unwrap();
+    let cookie = app
+        .sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .unwrap();
     for _ in 0..24 {
         app.clock.advance(29 * 60);
         assert_eq!(app.me(&cookie).await["first_name"], "Ann");
@@ -395,20 +567,37 @@ async fn sessions_end_after_idle_timeout_and_absolute_lifetime(app: &TestApp) {
 async fn repeated_failures_are_throttled_then_recover(app: &TestApp) {
     app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await;
     for i in 1..=4 {
-        let r = app.sign_in("ann@example.org", "wrong password!", None).await;
+        let r = app
+            .sign_in("ann@example.org", "wrong password!", None)
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
     }
     // The 5th failure earns a delay; during it even the right password waits.
-    assert_eq!(app.sign_in("ann@example.org", "wrong password!", None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.sign_in("ann@example.org", "wrong password!", None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
     let r = app.sign_in("ann@example.org", PASSWORD, None).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers.get(header::RETRY_AFTER).unwrap(), "2");
-    assert!(r.json()["RateLimited"]["retry_after_secs"].as_u64().unwrap() == 2);
+    assert!(
+        r.json()["RateLimited"]["retry_after_secs"]
+            .as_u64()
+            .unwrap()
+            == 2
+    );
     assert!(r.session_cookie().is_none());
 
     // Another failure after the wait doubles it.
     app.clock.advance(2);
-    assert_eq!(app.sign_in("ann@example.org", "wrong password!", None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.sign_in("ann@example.org", "wrong password!", None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
     let r = app.sign_in("ann@example.org", PASSWORD, None).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers.get(header::RETRY_AFTER).unwrap(), "4");
@@ -417,67 +606,130 @@ async fn repeated_failures_are_throttled_then_recover(app: &TestApp) {
     app.clock.advance(4);
     let r = app.sign_in("ann@example.org", PASSWORD, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.sign_in_failed'").await, 6);
-    assert!(app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.sign_in_throttled'").await >= 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.sign_in_failed'")
+            .await,
+        6
+    );
+    assert!(
+        app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.sign_in_throttled'")
+            .await
+            >= 2
+    );
     // The counters are rows in the database, shared by every instance.
-    assert_eq!(app.count("SELECT COUNT(*) FROM sign_in_throttle WHERE key = 'ip:203.0.113.7'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sign_in_throttle WHERE key = 'ip:203.0.113.7'")
+            .await,
+        1
+    );
 }
 
 async fn unknown_email_is_indistinguishable_from_wrong_password(app: &TestApp) {
     app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await;
-    let wrong = app.sign_in("ann@example.org", "wrong password!", None).await;
-    let unknown = app.sign_in("nobody@example.org", "wrong password!", None).await;
+    let wrong = app
+        .sign_in("ann@example.org", "wrong password!", None)
+        .await;
+    let unknown = app
+        .sign_in("nobody@example.org", "wrong password!", None)
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body));
     assert_eq!(wrong.json(), "InvalidCredentials");
     // Throttling treats unknown addresses the same way too.
     for _ in 0..4 {
-        app.sign_in("nobody@example.org", "wrong password!", None).await;
+        app.sign_in("nobody@example.org", "wrong password!", None)
+            .await;
     }
-    assert_eq!(app.sign_in("nobody@example.org", "x", None).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.sign_in("nobody@example.org", "x", None).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 async fn calls_without_a_valid_session_are_refused(app: &TestApp) {
     let r = app.call("auth/resend-verification", &[], None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.json(), "Unauthorized");
-    let cookie = app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await.session_cookie().unwrap();
+    let cookie = app
+        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
+        .await
+        .session_cookie()
+        .unwrap();
     let mut tampered = cookie.clone();
     tampered.replace_range(0..1, if cookie.starts_with('A') { "B" } else { "A" });
     for bad in [tampered.as_str(), "garbage", "", &format!("{cookie}x")] {
         assert_eq!(app.me(bad).await, Value::Null, "{bad}");
-        assert_eq!(app.call("auth/resend-verification", &[], Some(bad)).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.call("auth/resend-verification", &[], Some(bad))
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
     }
-    let page = app.send(Request::get("/profile").body(Body::empty()).unwrap()).await;
+    let page = app
+        .send(Request::get("/profile").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
     assert_eq!(page.headers().get(header::LOCATION).unwrap(), "/login");
     let page = app
-        .send(Request::get("/profile/security").header(header::COOKIE, format!("atrium_session={tampered}")).body(Body::empty()).unwrap())
+        .send(
+            Request::get("/profile/security")
+                .header(header::COOKIE, format!("atrium_session={tampered}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
 }
 
 async fn resending_the_verification_mail_is_rate_limited(app: &TestApp) {
-    let cookie = app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await.session_cookie().unwrap();
+    let cookie = app
+        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
+        .await
+        .session_cookie()
+        .unwrap();
     let first = app.verification_token("ann@example.org");
     for _ in 0..3 {
-        let r = app.call("auth/resend-verification", &[], Some(&cookie)).await;
+        let r = app
+            .call("auth/resend-verification", &[], Some(&cookie))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
-    let r = app.call("auth/resend-verification", &[], Some(&cookie)).await;
+    let r = app
+        .call("auth/resend-verification", &[], Some(&cookie))
+        .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(app.mails().len(), 4);
     // Only the newest link works.
     let newest = app.verification_token("ann@example.org");
-    assert_eq!(app.call("auth/verify-email", &[("token", &first)], None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.call("auth/verify-email", &[("token", &newest)], None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.call("auth/verify-email", &[("token", &first)], None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.call("auth/verify-email", &[("token", &newest)], None)
+            .await
+            .status,
+        StatusCode::OK
+    );
     app.clock.advance(15 * 60);
-    let r = app.call("auth/resend-verification", &[], Some(&cookie)).await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "already confirmed: {}", r.body);
+    let r = app
+        .call("auth/resend-verification", &[], Some(&cookie))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "already confirmed: {}",
+        r.body
+    );
 }
 
 async fn http_guards_and_headers(app: &TestApp) {
-    let health = app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let health = app
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(Reply::from(health).await.json()["database"], "ok");
 
@@ -492,7 +744,9 @@ async fn http_guards_and_headers(app: &TestApp) {
         .await;
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
 
-    let get = app.send(Request::get("/api/session/me").body(Body::empty()).unwrap()).await;
+    let get = app
+        .send(Request::get("/api/session/me").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
 
     let huge = "a".repeat(100 * 1024);
@@ -507,17 +761,32 @@ async fn http_guards_and_headers(app: &TestApp) {
         .await;
     assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
-    let login = app.send(Request::get("/login").body(Body::empty()).unwrap()).await;
+    let login = app
+        .send(Request::get("/login").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(login.status(), StatusCode::OK);
     let h = login.headers();
     let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'nonce-") && !csp.contains("unsafe-inline"));
+    assert!(
+        csp.contains("frame-ancestors 'none'")
+            && csp.contains("'nonce-")
+            && !csp.contains("unsafe-inline")
+    );
     assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
     assert_eq!(h.get("referrer-policy").unwrap(), "same-origin");
     assert_eq!(h.get("cross-origin-opener-policy").unwrap(), "same-origin");
     assert!(h.get("x-request-id").is_some());
-    let verify = app.send(Request::get("/verify-email?token=x").body(Body::empty()).unwrap()).await;
-    assert_eq!(verify.headers().get("referrer-policy").unwrap(), "no-referrer");
+    let verify = app
+        .send(
+            Request::get("/verify-email?token=x")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        verify.headers().get("referrer-policy").unwrap(),
+        "no-referrer"
+    );
 
     // A plain form post (no JavaScript) is answered with a redirect back that carries the error.
     let form = app
@@ -531,6 +800,14 @@ async fn http_guards_and_headers(app: &TestApp) {
         )
         .await;
     assert_eq!(form.status(), StatusCode::FOUND);
-    let location = form.headers().get(header::LOCATION).unwrap().to_str().unwrap();
-    assert!(location.starts_with("http://127.0.0.1:3000/login?__path=") && location.contains("__err="), "{location}");
+    let location = form
+        .headers()
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        location.starts_with("http://127.0.0.1:3000/login?__path=") && location.contains("__err="),
+        "{location}"
+    );
 }

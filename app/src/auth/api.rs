@@ -63,8 +63,15 @@ pub struct StrengthView {
 pub async fn current_user() -> Result<Option<Me>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
-    let Some(token) = session_token() else { return Ok(None) };
-    Ok(backend.current_user(&token).await.map_err(fail)?.as_ref().map(Me::from))
+    let Some(token) = session_token() else {
+        return Ok(None);
+    };
+    Ok(backend
+        .current_user(&token)
+        .await
+        .map_err(fail)?
+        .as_ref()
+        .map(Me::from))
 }
 
 #[server(endpoint = "auth/signup")]
@@ -84,7 +91,10 @@ pub async fn sign_up(
         phone,
         password: backend::secret::Password::new(password),
     };
-    let (_user, token) = backend.sign_up(input, &request_meta()).await.map_err(fail)?;
+    let (_user, token) = backend
+        .sign_up(input, &request_meta())
+        .await
+        .map_err(fail)?;
     set_session_cookie(&token);
     leptos_axum::redirect("/profile");
     Ok(())
@@ -95,10 +105,16 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     let password = backend::secret::Password::new(password);
-    let (_user, token) = backend.sign_in(&email, &password, &request_meta()).await.map_err(fail)?;
+    let (_user, token) = backend
+        .sign_in(&email, &password, &request_meta())
+        .await
+        .map_err(fail)?;
     // A fresh id on every sign-in; an earlier session of this browser ends.
     if let Some(old) = session_token() {
-        backend.sign_out(&old, &request_meta()).await.map_err(fail)?;
+        backend
+            .sign_out(&old, &request_meta())
+            .await
+            .map_err(fail)?;
     }
     set_session_cookie(&token);
     leptos_axum::redirect("/profile");
@@ -110,7 +126,10 @@ pub async fn sign_out() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     if let Some(token) = session_token() {
-        backend.sign_out(&token, &request_meta()).await.map_err(fail)?;
+        backend
+            .sign_out(&token, &request_meta())
+            .await
+            .map_err(fail)?;
     }
     clear_session_cookie();
     leptos_axum::redirect("/login");
@@ -122,7 +141,10 @@ pub async fn sign_out() -> Result<(), AppError> {
 pub async fn verify_email(token: String) -> Result<String, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
-    let user = backend.verify_email(&token, &request_meta()).await.map_err(fail)?;
+    let user = backend
+        .verify_email(&token, &request_meta())
+        .await
+        .map_err(fail)?;
     Ok(user.email)
 }
 
@@ -132,7 +154,10 @@ pub async fn resend_verification() -> Result<String, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     let user = require_user().await?;
-    backend.resend_verification(&user, &request_meta()).await.map_err(fail)?;
+    backend
+        .resend_verification(&user, &request_meta())
+        .await
+        .map_err(fail)?;
     Ok(user.email)
 }
 
@@ -149,5 +174,10 @@ pub async fn password_strength(
         .filter(|s| !s.trim().is_empty())
         .collect();
     let s = backend::auth::password::strength(&password, &personal);
-    Ok(StrengthView { score: s.score, problem: s.problem, warning: s.warning, suggestions: s.suggestions })
+    Ok(StrengthView {
+        score: s.score,
+        problem: s.problem,
+        warning: s.warning,
+        suggestions: s.suggestions,
+    })
 }

@@ -55,7 +55,11 @@ pub fn SignUpPage() -> impl IntoView {
         let handle = set_timeout_with_handle(
             move || {
                 spawn_local(async move {
-                    let (email, first, last) = (form_value("email"), form_value("first_name"), form_value("last_name"));
+                    let (email, first, last) = (
+                        form_value("email"),
+                        form_value("first_name"),
+                        form_value("last_name"),
+                    );
                     if let Ok(s) = password_strength(password, email, first, last).await {
                         strength.set(Some(s));
                     }
@@ -150,18 +154,27 @@ fn StrengthMeter(strength: RwSignal<Option<StrengthView>>) -> impl IntoView {
 pub fn VerifyEmailPage() -> impl IntoView {
     let query = use_query_map();
     let token = query.with_untracked(|q| q.get("token").unwrap_or_default());
-    let result = Resource::new_blocking(move || token.clone(), |token| async move {
-        if token.is_empty() {
-            Err(AppError::Link { issue: crate::error::LinkIssue::Unknown })
-        } else {
-            super::api::verify_email(token).await
-        }
-    });
+    let result = Resource::new_blocking(
+        move || token.clone(),
+        |token| async move {
+            if token.is_empty() {
+                Err(AppError::Link {
+                    issue: crate::error::LinkIssue::Unknown,
+                })
+            } else {
+                super::api::verify_email(token).await
+            }
+        },
+    );
     // The token has done its work; keep it out of history and screenshots.
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         if let Ok(history) = window().history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/verify-email"));
+            let _ = history.replace_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some("/verify-email"),
+            );
         }
     });
     view! {

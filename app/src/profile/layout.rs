@@ -125,7 +125,9 @@ fn ProfileTabs() -> impl IntoView {
     let current = move || {
         let path = location.pathname.get();
         let path = path.trim_end_matches('/').to_string();
-        TABS.iter().position(|(href, _, _)| *href == path).unwrap_or(0)
+        TABS.iter()
+            .position(|(href, _, _)| *href == path)
+            .unwrap_or(0)
     };
     // Arrow keys, Home and End move between tabs, as in the WAI-ARIA tabs pattern.
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {

@@ -7,7 +7,9 @@ use super::layout::{Avatar, MeResource};
 use crate::auth::api::Me;
 
 /// Renders `body` with the signed-in person once the layout's resource is in.
-fn with_me<V: IntoView + 'static>(body: impl Fn(Me) -> V + Send + Sync + Copy + 'static) -> impl IntoView {
+fn with_me<V: IntoView + 'static>(
+    body: impl Fn(Me) -> V + Send + Sync + Copy + 'static,
+) -> impl IntoView {
     let me = expect_context::<MeResource>();
     view! {
         <Suspense fallback=|| ()>

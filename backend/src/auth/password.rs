@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHasher as _, PasswordVerifier as _, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
@@ -27,7 +29,9 @@ pub fn check_policy(password: &str, personal: &[&str]) -> std::result::Result<()
         return Err("Passwords cannot contain control characters.".into());
     }
     let lower = password.to_lowercase();
-    if passwords::analyzer::is_common_password(password) || passwords::analyzer::is_common_password(&lower) {
+    if passwords::analyzer::is_common_password(password)
+        || passwords::analyzer::is_common_password(&lower)
+    {
         return Err("This password appears in lists of breached passwords. Choose another.".into());
     }
     if personal
@@ -54,7 +58,12 @@ pub fn strength(password: &str, personal: &[&str]) -> Strength {
     let truncated: String = password.chars().take(MAX_LEN).collect();
     let problem = check_policy(password, personal).err();
     if truncated.is_empty() {
-        return Strength { score: 0, problem, warning: None, suggestions: vec![] };
+        return Strength {
+            score: 0,
+            problem,
+            warning: None,
+            suggestions: vec![],
+        };
     }
     let entropy = zxcvbn::zxcvbn(&truncated, personal);
     let feedback = entropy.feedback();
@@ -106,7 +115,11 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: &Password) -> Result<PasswordHash> {
-        let _permit = self.limit.acquire().await.map_err(|e| Error::Internal(e.to_string()))?;
+        let _permit = self
+            .limit
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let params = self.params.clone();
         let password = password.clone();
         tokio::task::spawn_blocking(move || {
@@ -122,7 +135,11 @@ impl PasswordHasher {
 
     /// Checks `password` against a stored hash (whatever parameters it was made with).
     pub async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool> {
-        let _permit = self.limit.acquire().await.map_err(|e| Error::Internal(e.to_string()))?;
+        let _permit = self
+            .limit
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let password = password.clone();
         let hash = hash.clone();
         let params = self.params.clone();
@@ -142,7 +159,9 @@ impl PasswordHasher {
         let dummy = match self.dummy.get() {
             Some(h) => h.clone(),
             None => {
-                let h = self.hash(&Password::new(crate::secret::Token::generate().expose())).await?;
+                let h = self
+                    .hash(&Password::new(crate::secret::Token::generate().expose()))
+                    .await?;
                 let _ = self.dummy.set(h.clone());
                 h
             }
@@ -157,10 +176,20 @@ mod tests {
 
     #[test]
     fn length_rules_count_characters_not_bytes() {
-        assert!(check_policy("short", &[]).unwrap_err().contains("at least 8"));
-        assert!(check_policy("ñandú-ço", &[]).is_ok(), "8 characters, 11 bytes");
-        assert!(check_policy(&"x7#".repeat(43), &[]).unwrap_err().contains("at most 128"));
-        assert!(check_policy(&"xk7#q".repeat(25), &[]).is_ok(), "125 characters");
+        assert!(check_policy("short", &[])
+            .unwrap_err()
+            .contains("at least 8"));
+        assert!(
+            check_policy("ñandú-ço", &[]).is_ok(),
+            "8 characters, 11 bytes"
+        );
+        assert!(check_policy(&"x7#".repeat(43), &[])
+            .unwrap_err()
+            .contains("at most 128"));
+        assert!(
+            check_policy(&"xk7#q".repeat(25), &[]).is_ok(),
+            "125 characters"
+        );
     }
 
     #[test]
@@ -171,7 +200,14 @@ mod tests {
 
     #[test]
     fn common_and_breached_passwords_are_refused() {
-        for pw in ["password", "12345678", "iloveyou", "Password1", "qwertyuiop", "PASSWORD"] {
+        for pw in [
+            "password",
+            "12345678",
+            "iloveyou",
+            "Password1",
+            "qwertyuiop",
+            "PASSWORD",
+        ] {
             let err = check_policy(pw, &[]).expect_err(pw);
             assert!(err.contains("breached"), "{pw}: {err}");
         }
@@ -206,13 +242,19 @@ mod tests {
         assert!(hash.as_phc().starts_with("$argon2id$"));
         assert!(!hash.as_phc().contains("a long enough secret"));
         assert!(h.verify(&pw, &hash).await.unwrap());
-        assert!(!h.verify(&Password::new("another secret!"), &hash).await.unwrap());
+        assert!(!h
+            .verify(&Password::new("another secret!"), &hash)
+            .await
+            .unwrap());
         h.verify_dummy(&pw).await.unwrap();
     }
 
     #[test]
     fn owasp_parameters() {
         let h = PasswordHasher::new(HashCost::Owasp, 1);
-        assert_eq!((h.params.m_cost(), h.params.t_cost(), h.params.p_cost()), (19 * 1024, 2, 1));
+        assert_eq!(
+            (h.params.m_cost(), h.params.t_cost(), h.params.p_cost()),
+            (19 * 1024, 2, 1)
+        );
     }
 }

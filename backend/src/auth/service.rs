@@ -12,7 +12,10 @@ use crate::user::{self, validate, User};
 use crate::{Backend, Error, FieldError, RequestMeta, Result};
 
 /// Resending the verification mail: 3 per 15 minutes per person.
-pub const RESEND_LIMIT: Limit = Limit { limit: 3, window_secs: 15 * 60 };
+pub const RESEND_LIMIT: Limit = Limit {
+    limit: 3,
+    window_secs: 15 * 60,
+};
 
 #[derive(Debug)]
 pub struct SignUp {
@@ -35,14 +38,26 @@ impl Backend {
     /// Every field is checked and all problems are reported at once.
     pub async fn sign_up(&self, input: SignUp, meta: &RequestMeta) -> Result<(User, Token)> {
         let mut errors: Vec<FieldError> = Vec::new();
-        let first = validate::name("first_name", "first name", &input.first_name).map_err(|e| errors.push(e)).ok();
-        let last = validate::name("last_name", "last name", &input.last_name).map_err(|e| errors.push(e)).ok();
-        let email = validate::email(&input.email).map_err(|e| errors.push(e)).ok();
-        let phone = validate::phone(&input.phone).map_err(|e| errors.push(e)).ok();
-        let personal: Vec<&str> = [input.email.trim(), input.first_name.trim(), input.last_name.trim()]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect();
+        let first = validate::name("first_name", "first name", &input.first_name)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let last = validate::name("last_name", "last name", &input.last_name)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let email = validate::email(&input.email)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let phone = validate::phone(&input.phone)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let personal: Vec<&str> = [
+            input.email.trim(),
+            input.first_name.trim(),
+            input.last_name.trim(),
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
         if let Err(msg) = password::check_policy(input.password.expose(), &personal) {
             errors.push(FieldError::new("password", msg));
         }
@@ -73,10 +88,36 @@ impl Backend {
             now,
         )
         .await?;
-        audit::record(&mut *tx, Some(user_id), EventKind::SignedUp, None, meta, now).await?;
-        audit::record(&mut *tx, Some(user_id), EventKind::SignedIn, Some("after sign-up"), meta, now).await?;
-        audit::record(&mut *tx, Some(user_id), EventKind::VerificationSent, None, meta, now).await?;
-        let user = user::store::find_by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?;
+        audit::record(
+            &mut *tx,
+            Some(user_id),
+            EventKind::SignedUp,
+            None,
+            meta,
+            now,
+        )
+        .await?;
+        audit::record(
+            &mut *tx,
+            Some(user_id),
+            EventKind::SignedIn,
+            Some("after sign-up"),
+            meta,
+            now,
+        )
+        .await?;
+        audit::record(
+            &mut *tx,
+            Some(user_id),
+            EventKind::VerificationSent,
+            None,
+            meta,
+            now,
+        )
+        .await?;
+        let user = user::store::find_by_id(&mut *tx, user_id)
+            .await?
+            .ok_or(Error::NotFound)?;
         tx.commit().await?;
 
         self.send_verification_mail(&user, &link_token).await;
@@ -84,9 +125,19 @@ impl Backend {
     }
 
     async fn send_verification_mail(&self, user: &User, token: &Token) {
-        let link = format!("{}/verify-email?token={}", self.settings.public_url, token.expose());
+        let link = format!(
+            "{}/verify-email?token={}",
+            self.settings.public_url,
+            token.expose()
+        );
         let hours = (self.settings.verification_link_lifetime.as_secs() / 3600).max(1) as i64;
-        let mail = templates::verify_email(&self.settings.product_name, &user.email, &user.first_name, &link, hours);
+        let mail = templates::verify_email(
+            &self.settings.product_name,
+            &user.email,
+            &user.first_name,
+            &link,
+            hours,
+        );
         // The account exists either way; a failed send is logged and the
         // banner's resend button recovers from it.
         if let Err(e) = self.mailer.send(mail).await {
@@ -97,7 +148,12 @@ impl Backend {
     /// Checks email and password under per-account and per-IP throttling and
     /// starts a new session. Unknown email and wrong password give the same
     /// error after the same work.
-    pub async fn sign_in(&self, email: &str, password: &Password, meta: &RequestMeta) -> Result<(User, Token)> {
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &Password,
+        meta: &RequestMeta,
+    ) -> Result<(User, Token)> {
         let mut errors = Vec::new();
         if email.trim().is_empty() {
             errors.push(FieldError::new("email", "Enter your email address."));
@@ -113,15 +169,32 @@ impl Backend {
         let ip_key = meta.ip.as_deref().map(throttle::ip_key);
         let now = self.clock.now();
 
-        let mut wait = throttle::wait_for(&self.db.pool, &account_key, throttle::ACCOUNT_FREE_FAILURES, now).await?;
+        let mut wait = throttle::wait_for(
+            &self.db.pool,
+            &account_key,
+            throttle::ACCOUNT_FREE_FAILURES,
+            now,
+        )
+        .await?;
         if let Some(ip_key) = &ip_key {
-            wait = wait.max(throttle::wait_for(&self.db.pool, ip_key, throttle::IP_FREE_FAILURES, now).await?);
+            wait = wait.max(
+                throttle::wait_for(&self.db.pool, ip_key, throttle::IP_FREE_FAILURES, now).await?,
+            );
         }
         let found = user::store::find_by_email(&self.db.pool, &email_normalized).await?;
         if wait > 0 {
-            audit::record(&self.db.pool, found.as_ref().map(|u| u.id), EventKind::SignInThrottled, None, meta, now)
-                .await?;
-            return Err(Error::RateLimited { retry_after_secs: wait as u64 });
+            audit::record(
+                &self.db.pool,
+                found.as_ref().map(|u| u.id),
+                EventKind::SignInThrottled,
+                None,
+                meta,
+                now,
+            )
+            .await?;
+            return Err(Error::RateLimited {
+                retry_after_secs: wait as u64,
+            });
         }
 
         let verified = match &found {
@@ -137,7 +210,15 @@ impl Backend {
             (Some(user), true) => {
                 throttle::clear(&mut *tx, &account_key).await?;
                 let token = session::create(&mut *tx, user.id, self.lifetimes(), meta, now).await?;
-                audit::record(&mut *tx, Some(user.id), EventKind::SignedIn, None, meta, now).await?;
+                audit::record(
+                    &mut *tx,
+                    Some(user.id),
+                    EventKind::SignedIn,
+                    None,
+                    meta,
+                    now,
+                )
+                .await?;
                 tx.commit().await?;
                 Ok((user, token))
             }
@@ -146,7 +227,15 @@ impl Backend {
                 if let Some(ip_key) = &ip_key {
                     throttle::record_failure(&mut *tx, ip_key, now).await?;
                 }
-                audit::record(&mut *tx, found.map(|u| u.id), EventKind::SignInFailed, None, meta, now).await?;
+                audit::record(
+                    &mut *tx,
+                    found.map(|u| u.id),
+                    EventKind::SignInFailed,
+                    None,
+                    meta,
+                    now,
+                )
+                .await?;
                 tx.commit().await?;
                 Err(Error::InvalidCredentials)
             }
@@ -159,7 +248,15 @@ impl Backend {
         let mut tx = self.db.pool.begin().await?;
         if let Some(row) = session::find(&mut *tx, token).await? {
             session::delete(&mut *tx, token).await?;
-            audit::record(&mut *tx, Some(row.user_id), EventKind::SignedOut, None, meta, now).await?;
+            audit::record(
+                &mut *tx,
+                Some(row.user_id),
+                EventKind::SignedOut,
+                None,
+                meta,
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -183,7 +280,8 @@ impl Backend {
 
     /// Confirms the email address a verification link was sent to.
     pub async fn verify_email(&self, raw_token: &str, meta: &RequestMeta) -> Result<User> {
-        let token = Token::parse(raw_token.trim()).ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
+        let token =
+            Token::parse(raw_token.trim()).ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
         let now = self.clock.now();
         let mut tx = self.db.pool.begin().await?;
         let row = verification::find(&mut *tx, &token)
@@ -193,14 +291,26 @@ impl Backend {
         if !verification::mark_used(&mut *tx, &token, now).await? {
             return Err(Error::LinkRejected(LinkProblem::Used));
         }
-        let user = user::store::find_by_id(&mut *tx, row.user_id).await?.ok_or(Error::NotFound)?;
+        let user = user::store::find_by_id(&mut *tx, row.user_id)
+            .await?
+            .ok_or(Error::NotFound)?;
         if user.email_normalized != row.email_normalized {
             // The address changed since the mail was sent: this link proves nothing now.
             return Err(Error::LinkRejected(LinkProblem::Expired));
         }
         user::store::mark_email_verified(&mut *tx, user.id, now).await?;
-        audit::record(&mut *tx, Some(user.id), EventKind::EmailVerified, None, meta, now).await?;
-        let user = user::store::find_by_id(&mut *tx, user.id).await?.ok_or(Error::NotFound)?;
+        audit::record(
+            &mut *tx,
+            Some(user.id),
+            EventKind::EmailVerified,
+            None,
+            meta,
+            now,
+        )
+        .await?;
+        let user = user::store::find_by_id(&mut *tx, user.id)
+            .await?
+            .ok_or(Error::NotFound)?;
         tx.commit().await?;
         Ok(user)
     }
@@ -208,10 +318,18 @@ impl Backend {
     /// Sends a fresh verification link (the earlier one stops working).
     pub async fn resend_verification(&self, user: &User, meta: &RequestMeta) -> Result<()> {
         if user.email_verified_at.is_some() {
-            return Err(Error::Conflict("Your email address is already confirmed.".into()));
+            return Err(Error::Conflict(
+                "Your email address is already confirmed.".into(),
+            ));
         }
         let now = self.clock.now();
-        rate_limit::hit(&self.db.pool, &format!("verify-resend:{}", user.id), RESEND_LIMIT, now).await?;
+        rate_limit::hit(
+            &self.db.pool,
+            &format!("verify-resend:{}", user.id),
+            RESEND_LIMIT,
+            now,
+        )
+        .await?;
         let mut tx = self.db.pool.begin().await?;
         let token = verification::issue(
             &mut tx,
@@ -221,7 +339,15 @@ impl Backend {
             now,
         )
         .await?;
-        audit::record(&mut *tx, Some(user.id), EventKind::VerificationSent, Some("resent"), meta, now).await?;
+        audit::record(
+            &mut *tx,
+            Some(user.id),
+            EventKind::VerificationSent,
+            Some("resent"),
+            meta,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.send_verification_mail(user, &token).await;
         Ok(())

@@ -57,16 +57,23 @@ pub async fn create<'e, E: Executor<'e, Database = Any>>(
     Ok(token)
 }
 
-pub async fn find<'e, E: Executor<'e, Database = Any>>(ex: E, token: &Token) -> Result<Option<SessionRow>> {
-    Ok(
-        sqlx::query_as("SELECT user_id, created_at, last_seen_at, expires_at FROM session WHERE id_hash = $1")
-            .bind(token.hash())
-            .fetch_optional(ex)
-            .await?,
+pub async fn find<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    token: &Token,
+) -> Result<Option<SessionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT user_id, created_at, last_seen_at, expires_at FROM session WHERE id_hash = $1",
     )
+    .bind(token.hash())
+    .fetch_optional(ex)
+    .await?)
 }
 
-pub async fn touch<'e, E: Executor<'e, Database = Any>>(ex: E, token: &Token, now: UnixTime) -> Result<()> {
+pub async fn touch<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    token: &Token,
+    now: UnixTime,
+) -> Result<()> {
     sqlx::query("UPDATE session SET last_seen_at = $2 WHERE id_hash = $1")
         .bind(token.hash())
         .bind(now)
@@ -84,7 +91,11 @@ pub async fn delete<'e, E: Executor<'e, Database = Any>>(ex: E, token: &Token) -
 }
 
 /// Removes sessions that can no longer be used; run from time to time.
-pub async fn purge_expired<'e, E: Executor<'e, Database = Any>>(ex: E, idle_secs: i64, now: UnixTime) -> Result<u64> {
+pub async fn purge_expired<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    idle_secs: i64,
+    now: UnixTime,
+) -> Result<u64> {
     let done = sqlx::query("DELETE FROM session WHERE expires_at <= $1 OR last_seen_at <= $2")
         .bind(now)
         .bind(now - idle_secs)
@@ -98,7 +109,12 @@ mod tests {
     use super::*;
 
     fn row(created: i64, seen: i64, expires: i64) -> SessionRow {
-        SessionRow { user_id: 1, created_at: created, last_seen_at: seen, expires_at: expires }
+        SessionRow {
+            user_id: 1,
+            created_at: created,
+            last_seen_at: seen,
+            expires_at: expires,
+        }
     }
 
     #[test]

@@ -62,7 +62,11 @@ pub async fn wait_for<'e, E: Executor<'e, Database = Any>>(
 
 /// Counts one failure for `key`. The window reset and the increment happen in
 /// one statement so that concurrent failures cannot both read the old count.
-pub async fn record_failure<'e, E: Executor<'e, Database = Any>>(ex: E, key: &str, now: UnixTime) -> Result<()> {
+pub async fn record_failure<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    key: &str,
+    now: UnixTime,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO sign_in_throttle (key, failures, last_failure_at)
          VALUES ($1, 1, $2)

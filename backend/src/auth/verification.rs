@@ -55,7 +55,10 @@ pub async fn issue(
     Ok(token)
 }
 
-pub async fn find<'e, E: Executor<'e, Database = Any>>(ex: E, token: &Token) -> Result<Option<VerificationRow>> {
+pub async fn find<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    token: &Token,
+) -> Result<Option<VerificationRow>> {
     Ok(sqlx::query_as(
         "SELECT user_id, email_normalized, expires_at, used_at FROM email_verification WHERE token_hash = $1",
     )
@@ -65,12 +68,18 @@ pub async fn find<'e, E: Executor<'e, Database = Any>>(ex: E, token: &Token) -> 
 }
 
 /// Marks the link used; false when another request used it first.
-pub async fn mark_used<'e, E: Executor<'e, Database = Any>>(ex: E, token: &Token, now: UnixTime) -> Result<bool> {
-    let done = sqlx::query("UPDATE email_verification SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL")
-        .bind(token.hash())
-        .bind(now)
-        .execute(ex)
-        .await?;
+pub async fn mark_used<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    token: &Token,
+    now: UnixTime,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE email_verification SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+    )
+    .bind(token.hash())
+    .bind(now)
+    .execute(ex)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -80,7 +89,12 @@ mod tests {
 
     #[test]
     fn a_link_works_once_and_until_it_expires() {
-        let mut row = VerificationRow { user_id: 1, email_normalized: "a@b.c".into(), expires_at: 100, used_at: None };
+        let mut row = VerificationRow {
+            user_id: 1,
+            email_normalized: "a@b.c".into(),
+            expires_at: 100,
+            used_at: None,
+        };
         assert_eq!(row.check(99), Ok(()));
         assert_eq!(row.check(100), Err(LinkProblem::Expired));
         row.used_at = Some(50);

@@ -38,7 +38,10 @@ impl Mailer {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| Error::Mail(format!("SMTP_URL is not usable: {e}")))?
             .build();
-        Ok(Self { transport: Transport::Smtp(transport), from: parse_from(from)? })
+        Ok(Self {
+            transport: Transport::Smtp(transport),
+            from: parse_from(from)?,
+        })
     }
 
     /// Writes each message as `<uuid>.eml` into `dir` (created if missing).
@@ -70,13 +73,29 @@ impl Mailer {
             .subject(mail.subject)
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.text))
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.html)),
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(mail.text),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(mail.html),
+                    ),
             )
             .map_err(|e| Error::Mail(format!("building message: {e}")))?;
         match &self.transport {
-            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| Error::Mail(e.to_string())),
-            Transport::Outbox(t, _) => t.send(message).await.map(|_| ()).map_err(|e| Error::Mail(e.to_string())),
+            Transport::Smtp(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::Mail(e.to_string())),
+            Transport::Outbox(t, _) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::Mail(e.to_string())),
         }
     }
 }

@@ -30,7 +30,13 @@ fn html_page(product: &str, body: &str) -> String {
 }
 
 /// "Confirm your email address", with the single-use link.
-pub fn verify_email(product: &str, to: &str, first_name: &str, link: &str, valid_hours: i64) -> Mail {
+pub fn verify_email(
+    product: &str,
+    to: &str,
+    first_name: &str,
+    link: &str,
+    valid_hours: i64,
+) -> Mail {
     Mail {
         to: to.to_string(),
         subject: format!("{product}: confirm your email address"),
@@ -58,7 +64,13 @@ mod tests {
 
     #[test]
     fn names_are_escaped_in_html_only() {
-        let m = verify_email("Atrium", "a@b.org", "<img src=x onerror=alert(1)>", "http://h/verify-email?token=t", 24);
+        let m = verify_email(
+            "Atrium",
+            "a@b.org",
+            "<img src=x onerror=alert(1)>",
+            "http://h/verify-email?token=t",
+            24,
+        );
         assert!(m.html.contains("&lt;img src=x onerror=alert(1)&gt;"));
         assert!(!m.html.contains("<img"));
         assert!(m.text.contains("Hello <img src=x onerror=alert(1)>,"));

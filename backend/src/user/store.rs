@@ -78,11 +78,16 @@ pub struct NewUser<'a> {
     pub password_hash: &'a PasswordHash,
 }
 
-pub const EMAIL_TAKEN: &str = "An account with this email already exists. Sign in instead, or use another email.";
+pub const EMAIL_TAKEN: &str =
+    "An account with this email already exists. Sign in instead, or use another email.";
 
 /// Inserts a person; a second account for the same email (in any letter case)
 /// becomes a field error on `email`.
-pub async fn insert<'e, E: Executor<'e, Database = Any>>(ex: E, new: &NewUser<'_>, now: UnixTime) -> Result<i64> {
+pub async fn insert<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    new: &NewUser<'_>,
+    now: UnixTime,
+) -> Result<i64> {
     let row: (i64,) = sqlx::query_as(
         r#"INSERT INTO "user" (email, email_normalized, first_name, last_name, phone, password_hash,
                               password_changed_at, created_at, updated_at)
@@ -101,24 +106,36 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(ex: E, new: &NewUser<'_
     Ok(row.0)
 }
 
-pub async fn find_by_id<'e, E: Executor<'e, Database = Any>>(ex: E, id: i64) -> Result<Option<User>> {
-    let row: Option<UserRow> = sqlx::query_as(&format!(r#"SELECT {COLUMNS} FROM "user" WHERE id = $1"#))
-        .bind(id)
-        .fetch_optional(ex)
-        .await?;
-    Ok(row.map(User::from))
-}
-
-pub async fn find_by_email<'e, E: Executor<'e, Database = Any>>(ex: E, email_normalized: &str) -> Result<Option<User>> {
+pub async fn find_by_id<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+) -> Result<Option<User>> {
     let row: Option<UserRow> =
-        sqlx::query_as(&format!(r#"SELECT {COLUMNS} FROM "user" WHERE email_normalized = $1"#))
-            .bind(email_normalized)
+        sqlx::query_as(&format!(r#"SELECT {COLUMNS} FROM "user" WHERE id = $1"#))
+            .bind(id)
             .fetch_optional(ex)
             .await?;
     Ok(row.map(User::from))
 }
 
-pub async fn mark_email_verified<'e, E: Executor<'e, Database = Any>>(ex: E, id: i64, now: UnixTime) -> Result<()> {
+pub async fn find_by_email<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    email_normalized: &str,
+) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(&format!(
+        r#"SELECT {COLUMNS} FROM "user" WHERE email_normalized = $1"#
+    ))
+    .bind(email_normalized)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(User::from))
+}
+
+pub async fn mark_email_verified<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+    now: UnixTime,
+) -> Result<()> {
     sqlx::query(
         r#"UPDATE "user" SET email_verified_at = $2, updated_at = $2, version = version + 1
            WHERE id = $1 AND email_verified_at IS NULL"#,

@@ -45,7 +45,10 @@ pub fn email(raw: &str) -> Result<(String, String), FieldError> {
         return Err(FieldError::new("email", "Enter your email address."));
     }
     if v.chars().count() > EMAIL_MAX_CHARS {
-        return Err(FieldError::new("email", "An email address can be at most 254 characters."));
+        return Err(FieldError::new(
+            "email",
+            "An email address can be at most 254 characters.",
+        ));
     }
     let parsed_ok = email_address::EmailAddress::parse_with_options(
         v,
@@ -56,7 +59,10 @@ pub fn email(raw: &str) -> Result<(String, String), FieldError> {
         .rsplit_once('@')
         .is_some_and(|(_, d)| d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
     if !parsed_ok || !has_dot_domain {
-        return Err(FieldError::new("email", "Enter an email address like name@example.com."));
+        return Err(FieldError::new(
+            "email",
+            "Enter an email address like name@example.com.",
+        ));
     }
     Ok((v.to_string(), v.to_lowercase()))
 }
@@ -72,14 +78,20 @@ pub fn phone(raw: &str) -> Result<Option<String>, FieldError> {
     let allowed = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.');
     let body = v.strip_prefix('+').unwrap_or(v);
     if !body.chars().all(allowed) {
-        return Err(FieldError::new("phone", "A phone number can contain only digits, spaces, ( ) - . and a leading +."));
+        return Err(FieldError::new(
+            "phone",
+            "A phone number can contain only digits, spaces, ( ) - . and a leading +.",
+        ));
     }
     let digits = body.chars().filter(char::is_ascii_digit).count();
     if digits < 5 {
         return Err(FieldError::new("phone", "This phone number is too short."));
     }
     if digits > 15 {
-        return Err(FieldError::new("phone", "This phone number is too long (at most 15 digits)."));
+        return Err(FieldError::new(
+            "phone",
+            "This phone number is too long (at most 15 digits).",
+        ));
     }
     Ok(Some(v.to_string()))
 }
@@ -90,17 +102,36 @@ mod tests {
 
     #[test]
     fn names_in_any_script_are_kept_trimmed() {
-        for n in ["Zoë", "李", "O'Brien", "Ñúñez", "محمد", "<img src=x onerror=alert(1)>"] {
-            assert_eq!(name("first_name", "first name", &format!("  {n} ")).unwrap(), n);
+        for n in [
+            "Zoë",
+            "李",
+            "O'Brien",
+            "Ñúñez",
+            "محمد",
+            "<img src=x onerror=alert(1)>",
+        ] {
+            assert_eq!(
+                name("first_name", "first name", &format!("  {n} ")).unwrap(),
+                n
+            );
         }
     }
 
     #[test]
     fn bad_names_say_why() {
-        assert!(name("f", "first name", "   ").unwrap_err().message.contains("Enter your first name"));
+        assert!(name("f", "first name", "   ")
+            .unwrap_err()
+            .message
+            .contains("Enter your first name"));
         let long = "a".repeat(10_000);
-        assert!(name("f", "first name", &long).unwrap_err().message.contains("at most 100"));
-        assert!(name("f", "first name", "Ann\u{7}").unwrap_err().message.contains("control"));
+        assert!(name("f", "first name", &long)
+            .unwrap_err()
+            .message
+            .contains("at most 100"));
+        assert!(name("f", "first name", "Ann\u{7}")
+            .unwrap_err()
+            .message
+            .contains("control"));
         assert!(name("f", "first name", "An\u{200B}n").is_err());
         assert!(name("f", "first name", "Ann\u{202E}").is_err());
     }
@@ -109,9 +140,20 @@ mod tests {
     fn emails_are_normalized_for_uniqueness() {
         assert_eq!(
             email(" Ann.Lee@Example.ORG ").unwrap(),
-            ("Ann.Lee@Example.ORG".to_string(), "ann.lee@example.org".to_string())
+            (
+                "Ann.Lee@Example.ORG".to_string(),
+                "ann.lee@example.org".to_string()
+            )
         );
-        for bad in ["", "ann", "ann@", "@x.org", "ann@localhost", "a b@x.org", "Ann <ann@x.org>"] {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.org",
+            "ann@localhost",
+            "a b@x.org",
+            "Ann <ann@x.org>",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
     }
@@ -119,9 +161,15 @@ mod tests {
     #[test]
     fn phones() {
         assert_eq!(phone("").unwrap(), None);
-        assert_eq!(phone(" +1 (415) 555-0100 ").unwrap().as_deref(), Some("+1 (415) 555-0100"));
+        assert_eq!(
+            phone(" +1 (415) 555-0100 ").unwrap().as_deref(),
+            Some("+1 (415) 555-0100")
+        );
         assert!(phone("12").unwrap_err().message.contains("too short"));
         assert!(phone("call me").is_err());
-        assert!(phone(&"9".repeat(16)).unwrap_err().message.contains("too long"));
+        assert!(phone(&"9".repeat(16))
+            .unwrap_err()
+            .message
+            .contains("too long"));
     }
 }

@@ -37,7 +37,11 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
          img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; manifest-src 'self'; \
          worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     );
-    let referrer = if TOKEN_PAGES.contains(&path.as_str()) { "no-referrer" } else { "same-origin" };
+    let referrer = if TOKEN_PAGES.contains(&path.as_str()) {
+        "no-referrer"
+    } else {
+        "same-origin"
+    };
     let h = res.headers_mut();
     let mut set = |name: &'static str, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
@@ -49,7 +53,10 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     set("x-frame-options", "DENY");
     set("referrer-policy", referrer);
     set("cross-origin-opener-policy", "same-origin");
-    set("permissions-policy", "geolocation=(), microphone=(), payment=()");
+    set(
+        "permissions-policy",
+        "geolocation=(), microphone=(), payment=()",
+    );
     let is_html = h
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -85,8 +92,8 @@ fn forwarded_for(headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
         .next_back()
+        .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
         .map(str::to_string)
 }
 
@@ -102,7 +109,11 @@ pub async fn api_guard(State(state): State<AppState>, req: Request, next: Next) 
     }
     if req.method() == Method::POST && !is_same_origin(req.headers(), &state.public_origin) {
         tracing::warn!(path = %req.uri().path(), "cross-origin server function call refused");
-        return (StatusCode::FORBIDDEN, "Cross-origin requests are not accepted.").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "Cross-origin requests are not accepted.",
+        )
+            .into_response();
     }
     let declared = req
         .headers()
@@ -110,7 +121,11 @@ pub async fn api_guard(State(state): State<AppState>, req: Request, next: Next) 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > API_BODY_LIMIT) {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large (64 KiB at most).").into_response();
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request is too large (64 KiB at most).",
+        )
+            .into_response();
     }
     // A body without a declared length is cut off at the limit as it streams.
     let (parts, body) = req.into_parts();
@@ -131,9 +146,15 @@ fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
         return true;
     }
     // Same host as the request, whichever name the person used (127.0.0.1 vs localhost).
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let scheme_stripped = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-    !host.is_empty() && scheme_stripped == host && public_origin.split_once("://").map(|(s, _)| s) == origin.split_once("://").map(|(s, _)| s)
+    !host.is_empty()
+        && scheme_stripped == host
+        && public_origin.split_once("://").map(|(s, _)| s)
+            == origin.split_once("://").map(|(s, _)| s)
 }
 
 /// Pages of My Profile need a session; the sign-in pages do not make sense
@@ -150,7 +171,10 @@ pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next)
             Ok(user) => user.is_some(),
             Err(e) => {
                 tracing::error!(error = %e, "session lookup failed");
-                return (StatusCode::SERVICE_UNAVAILABLE, "Atrium cannot reach its database right now.")
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Atrium cannot reach its database right now.",
+                )
                     .into_response();
             }
         },
@@ -195,15 +219,33 @@ mod tests {
         let public = "http://127.0.0.1:3000";
         assert!(is_same_origin(&headers(&[("origin", public)]), public));
         assert!(is_same_origin(&headers(&[]), public));
-        assert!(is_same_origin(&headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")]), public));
-        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:3000")]), public));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), public));
+        assert!(is_same_origin(
+            &headers(&[
+                ("origin", "http://localhost:3000"),
+                ("host", "localhost:3000")
+            ]),
+            public
+        ));
+        assert!(!is_same_origin(
+            &headers(&[
+                ("origin", "https://evil.example"),
+                ("host", "127.0.0.1:3000")
+            ]),
+            public
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            public
+        ));
     }
 
     #[test]
     fn forwarded_for_takes_the_proxy_appended_entry() {
         let h = headers(&[("x-forwarded-for", "1.2.3.4, 10.0.0.7")]);
         assert_eq!(forwarded_for(&h).as_deref(), Some("10.0.0.7"));
-        assert_eq!(forwarded_for(&headers(&[("x-forwarded-for", "junk")])), None);
+        assert_eq!(
+            forwarded_for(&headers(&[("x-forwarded-for", "junk")])),
+            None
+        );
     }
 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds Atrium (release) and serves it on http://127.0.0.1:3000 with an
+# embedded SQLite database under ./data and mail written to ./data/outbox.
+# Every setting can be overridden by its environment variable (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/tools.sh
+
+ensure_build_tools
+ensure_wasm_opt
+say "building Atrium (release)"
+cargo leptos build --release
+
+export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
+export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
+export DATABASE_URL="${DATABASE_URL:-sqlite://data/atrium.db}"
+export MAIL_OUTBOX_DIR="${MAIL_OUTBOX_DIR:-data/outbox}"
+exec target/release/server
