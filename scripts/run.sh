@@ -11,6 +11,8 @@ ensure_wasm_opt
 say "building Atrium (release)"
 cargo leptos build --release
 
+# Settings from .env (see .env.example), if there is one.
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
 export DATABASE_URL="${DATABASE_URL:-sqlite://data/atrium.db}"
