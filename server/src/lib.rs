@@ -39,11 +39,17 @@ pub async fn build_backend(
         PasswordHashing::Owasp => HashCost::Owasp,
         PasswordHashing::InsecureMinimal => HashCost::Minimal,
     };
+    let passwords = PasswordHasher::new(cost, config.max_concurrent_hashes);
+    // Compute the dummy hash now, so the first unknown-email sign-in costs no
+    // more than any other.
+    passwords
+        .verify_dummy(&backend::secret::Password::new("warm-up"))
+        .await?;
     Ok(Backend {
         db,
         clock,
         mailer,
-        passwords: PasswordHasher::new(cost, config.max_concurrent_hashes),
+        passwords,
         settings: Arc::new(Settings {
             public_url: config.public_url(),
             product_name: "Atrium".into(),
