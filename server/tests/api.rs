@@ -144,6 +144,23 @@ impl TestApp {
         .await
     }
 
+    /// Signs up Ann Lee and returns her session token.
+    async fn sign_up_ann(&self) -> String {
+        self.sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
+            .await
+            .session_cookie()
+            .expect("session cookie")
+    }
+
+    async fn audit_count(&self, kind: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_event WHERE kind = $1")
+            .bind(kind)
+            .fetch_one(&self.backend.db.pool)
+            .await
+            .unwrap();
+        n
+    }
+
     async fn sign_in(&self, email: &str, password: &str, cookie: Option<&str>) -> Reply {
         self.call(
             "auth/login",
@@ -323,11 +340,7 @@ async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("Subject: Atrium: confirm your email address"));
     assert_eq!(app.verification_token("Zoe@Example.org").len(), 43);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'user.signed_up'")
-            .await,
-        1
-    );
+    assert_eq!(app.audit_count("user.signed_up").await, 1);
     let (ip, ua): (Option<String>, Option<String>) =
         sqlx::query_as("SELECT ip, user_agent FROM audit_event WHERE kind = 'user.signed_up'")
             .fetch_one(&app.backend.db.pool)
@@ -449,11 +462,7 @@ async fn bad_sign_up_input_names_each_field_and_writes_nothing(app: &TestApp) {
 }
 
 async fn verification_link_works_once_and_expires(app: &TestApp) {
-    let cookie = app
-        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
-        .await
-        .session_cookie()
-        .unwrap();
+    let cookie = app.sign_up_ann().await;
     let token = app.verification_token("ann@example.org");
 
     let r = app
@@ -493,11 +502,7 @@ async fn verification_link_works_once_and_expires(app: &TestApp) {
 }
 
 async fn sign_in_rotates_the_session_id(app: &TestApp) {
-    let first = app
-        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
-        .await
-        .session_cookie()
-        .unwrap();
+    let first = app.sign_up_ann().await;
     let r = app.sign_in("ANN@example.org", PASSWORD, Some(&first)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let second = r.session_cookie().unwrap();
@@ -508,19 +513,11 @@ async fn sign_in_rotates_the_session_id(app: &TestApp) {
         "the old id no longer works"
     );
     assert_eq!(app.me(&second).await["first_name"], "Ann");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.signed_in'")
-            .await,
-        2
-    );
+    assert_eq!(app.audit_count("session.signed_in").await, 2);
 }
 
 async fn sign_out_invalidates_the_session(app: &TestApp) {
-    let cookie = app
-        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
-        .await
-        .session_cookie()
-        .unwrap();
+    let cookie = app.sign_up_ann().await;
     let r = app.call("auth/logout", &[], Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers.get(header::LOCATION).unwrap(), "/login");
@@ -528,19 +525,11 @@ async fn sign_out_invalidates_the_session(app: &TestApp) {
     assert!(cleared.starts_with("atrium_session=;") && cleared.contains("Max-Age=0"));
     assert_eq!(app.me(&cookie).await, Value::Null);
     assert_eq!(app.count("SELECT COUNT(*) FROM session").await, 0);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.signed_out'")
-            .await,
-        1
-    );
+    assert_eq!(app.audit_count("session.signed_out").await, 1);
 }
 
 async fn sessions_end_after_idle_timeout_and_absolute_lifetime(app: &TestApp) {
-    let cookie = app
-        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
-        .await
-        .session_cookie()
-        .unwrap();
+    let cookie = app.sign_up_ann().await;
     // Active every 29 minutes: the idle timeout (30 min) never fires...
     for _ in 0..10 {
         app.clock.advance(29 * 60);
@@ -606,16 +595,8 @@ async fn repeated_failures_are_throttled_then_recover(app: &TestApp) {
     app.clock.advance(4);
     let r = app.sign_in("ann@example.org", PASSWORD, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.sign_in_failed'")
-            .await,
-        6
-    );
-    assert!(
-        app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'session.sign_in_throttled'")
-            .await
-            >= 2
-    );
+    assert_eq!(app.audit_count("session.sign_in_failed").await, 6);
+    assert!(app.audit_count("session.sign_in_throttled").await >= 2);
     // The counters are rows in the database, shared by every instance.
     assert_eq!(
         app.count("SELECT COUNT(*) FROM sign_in_throttle WHERE key = 'ip:203.0.113.7'")
@@ -650,11 +631,7 @@ async fn calls_without_a_valid_session_are_refused(app: &TestApp) {
     let r = app.call("auth/resend-verification", &[], None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.json(), "Unauthorized");
-    let cookie = app
-        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
-        .await
-        .session_cookie()
-        .unwrap();
+    let cookie = app.sign_up_ann().await;
     let mut tampered = cookie.clone();
     tampered.replace_range(0..1, if cookie.starts_with('A') { "B" } else { "A" });
     for bad in [tampered.as_str(), "garbage", "", &format!("{cookie}x")] {
@@ -683,11 +660,7 @@ async fn calls_without_a_valid_session_are_refused(app: &TestApp) {
 }
 
 async fn resending_the_verification_mail_is_rate_limited(app: &TestApp) {
-    let cookie = app
-        .sign_up("Ann", "Lee", "ann@example.org", PASSWORD)
-        .await
-        .session_cookie()
-        .unwrap();
+    let cookie = app.sign_up_ann().await;
     let first = app.verification_token("ann@example.org");
     for _ in 0..3 {
         let r = app
