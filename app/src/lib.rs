@@ -13,7 +13,7 @@ use leptos_meta::{provide_meta_context, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use auth::pages::{LoginPage, SignUpPage, VerifyEmailPage};
+use auth::pages::{ForgotPasswordPage, LoginPage, ResetPasswordPage, SignUpPage, VerifyEmailPage};
 use profile::layout::ProfileLayout;
 use profile::pages::{Dashboard, ProfileDetails, SecurityTab};
 
@@ -71,6 +71,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async/>
                 <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
+                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/profile") view=ProfileLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=Dashboard/>
                     <Route path=path!("details") view=ProfileDetails/>

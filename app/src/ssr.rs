@@ -146,6 +146,23 @@ fn internal(cause: &str) -> AppError {
     AppError::Internal { request_id }
 }
 
+/// For a plain form post that failed on a page whose Referer is withheld
+/// (`Referrer-Policy: no-referrer`), sends the browser back to `page` with
+/// the error encoded the way `ActionForm` reads it. API callers are unaffected.
+pub fn return_to_page_on_error(page: &str, server_fn_path: &str, err: &AppError) {
+    if !is_form_post() {
+        return;
+    }
+    let base = use_context::<backend::Backend>()
+        .map(|b| b.settings.public_url.clone())
+        .unwrap_or_default();
+    if let Ok(url) = leptos::server_fn::error::ServerFnUrlError::new(server_fn_path, err.clone())
+        .to_url(&format!("{base}{page}"))
+    {
+        leptos_axum::redirect(url.as_str());
+    }
+}
+
 /// A plain HTML form post (no JavaScript) is answered with a redirect that
 /// carries the error; setting a status would break that redirect.
 fn is_form_post() -> bool {

@@ -16,6 +16,9 @@ pub enum EventKind {
     SignedOut,
     VerificationSent,
     EmailVerified,
+    ResetLinkSent,
+    ResetRequestedUnknown,
+    PasswordChanged,
 }
 
 impl EventKind {
@@ -28,6 +31,9 @@ impl EventKind {
             EventKind::SignedOut => "session.signed_out",
             EventKind::VerificationSent => "email.verification_sent",
             EventKind::EmailVerified => "email.verified",
+            EventKind::ResetLinkSent => "password.reset_link_sent",
+            EventKind::ResetRequestedUnknown => "password.reset_requested_unknown_email",
+            EventKind::PasswordChanged => "password.changed",
         }
     }
 }
@@ -82,6 +88,71 @@ pub async fn recent_for_user<'e, E: Executor<'e, Database = Any>>(
     .await?)
 }
 
+/// The words the Dashboard uses for an event kind.
+pub fn describe(kind: &str) -> &'static str {
+    match kind {
+        "user.signed_up" => "Account created",
+        "session.signed_in" => "Signed in",
+        "session.sign_in_failed" => "Failed sign-in attempt",
+        "session.sign_in_throttled" => "Sign-in attempt while slowed down",
+        "session.signed_out" => "Signed out",
+        "email.verification_sent" => "Email confirmation link sent",
+        "email.verified" => "Email address confirmed",
+        "password.reset_link_sent" => "Password reset link sent",
+        "password.changed" => "Password changed",
+        _ => "Account activity",
+    }
+}
+
+/// "Chrome on Linux" from a User-Agent header; enough to recognise one's own devices.
+pub fn browser_name(user_agent: &str) -> String {
+    let ua = user_agent;
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") {
+        "Opera"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else {
+        return "Unknown browser".into();
+    };
+    let os = if ua.contains("Android") {
+        "Android"
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        "iOS"
+    } else if ua.contains("Windows") {
+        "Windows"
+    } else if ua.contains("Mac OS X") {
+        "macOS"
+    } else if ua.contains("Linux") || ua.contains("X11") {
+        "Linux"
+    } else {
+        return browser.into();
+    };
+    format!("{browser} on {os}")
+}
+
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_are_named_plainly() {
+        let chrome_linux = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+        assert_eq!(browser_name(chrome_linux), "Chrome on Linux");
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0";
+        assert_eq!(browser_name(edge), "Edge on Windows");
+        let safari_ios = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(browser_name(safari_ios), "Safari on iOS");
+        assert_eq!(browser_name("curl/8.0"), "Unknown browser");
+        assert_eq!(describe("password.changed"), "Password changed");
+    }
 }

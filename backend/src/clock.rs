@@ -65,6 +65,15 @@ pub fn to_long_date(t: UnixTime) -> String {
         .unwrap_or_default()
 }
 
+/// Formats a stored time as a UTC wall-clock time, e.g. `09:45 UTC`.
+pub fn to_clock_time(t: UnixTime) -> String {
+    let fmt = time::macros::format_description!("[hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| d.format(&fmt).ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +92,9 @@ mod tests {
     fn formats_dates() {
         assert_eq!(to_rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(to_long_date(1_795_737_600), "27 November 2026");
+        assert_eq!(
+            to_clock_time(1_795_737_600 + 9 * 3600 + 45 * 60 + 59),
+            "09:45 UTC"
+        );
     }
 }

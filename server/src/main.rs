@@ -62,6 +62,8 @@ async fn main() {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await;
+    // Mail queued after an answer (reset links) goes out before we stop.
+    backend.mailer.flush().await;
     backend.db.pool.close().await;
     if let Err(e) = served {
         eprintln!("atrium: server error: {e}");

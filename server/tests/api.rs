@@ -28,6 +28,8 @@ struct TestApp {
     _dir: tempfile::TempDir,
     /// (admin URL, database name) of a PostgreSQL database to drop at the end.
     pg_cleanup: Option<(String, String)>,
+    /// Link tokens already taken from mail, so each lookup finds the new one.
+    seen_tokens: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl TestApp {
@@ -62,6 +64,7 @@ impl TestApp {
             outbox,
             _dir: dir,
             pg_cleanup,
+            seen_tokens: Default::default(),
         }
     }
 
@@ -184,7 +187,9 @@ impl TestApp {
         n
     }
 
-    fn mails(&self) -> Vec<String> {
+    /// Every message in the outbox, once background sends have finished.
+    async fn mails(&self) -> Vec<String> {
+        self.backend.mailer.flush().await;
         let Ok(dir) = std::fs::read_dir(&self.outbox) else {
             return vec![];
         };
@@ -197,16 +202,62 @@ impl TestApp {
     }
 
     /// The verification token from the newest mail to `to`.
-    fn verification_token(&self, to: &str) -> String {
-        let mail = self
-            .mails()
-            .into_iter()
-            .rfind(|m| m.contains(&format!("To: {to}")))
-            .expect("a mail to the address");
-        let text = unfold_mail(&mail);
-        let start =
-            text.find("verify-email?token=").expect("link in mail") + "verify-email?token=".len();
-        text[start..start + 43].to_string()
+    async fn verification_token(&self, to: &str) -> String {
+        self.link_token(to, "verify-email?token=").await
+    }
+
+    /// The reset token from the newest mail to `to`.
+    async fn reset_token(&self, to: &str) -> String {
+        self.link_token(to, "reset-password?token=").await
+    }
+
+    /// The one token (after `marker`) mailed to `to` that no earlier lookup
+    /// returned. Files in the outbox have random names and may share a
+    /// timestamp, so "newest" is "not seen before".
+    async fn link_token(&self, to: &str, marker: &str) -> String {
+        let mut fresh: Vec<String> = Vec::new();
+        for mail in self.mails().await {
+            if !mail.contains(&format!("To: {to}")) {
+                continue;
+            }
+            let text = unfold_mail(&mail);
+            if let Some(at) = text.find(marker) {
+                let token = text[at + marker.len()..at + marker.len() + 43].to_string();
+                if !self.seen_tokens.lock().unwrap().contains(&token) && !fresh.contains(&token) {
+                    fresh.push(token);
+                }
+            }
+        }
+        assert_eq!(
+            fresh.len(),
+            1,
+            "expected one new {marker} mail to {to}, found {fresh:?}"
+        );
+        let token = fresh.pop().unwrap();
+        self.seen_tokens.lock().unwrap().insert(token.clone());
+        token
+    }
+
+    async fn mails_with_subject(&self, subject: &str) -> usize {
+        self.mails()
+            .await
+            .iter()
+            .filter(|m| m.contains(&format!("Subject: {subject}")))
+            .count()
+    }
+
+    async fn forgot(&self, email: &str) -> Reply {
+        self.call("auth/forgot-password", &[("email", email)], None)
+            .await
+    }
+
+    async fn reset(&self, token: &str, password: &str, cookie: Option<&str>) -> Reply {
+        self.call(
+            "auth/reset-password",
+            &[("token", token), ("password", password)],
+            cookie,
+        )
+        .await
     }
 }
 
@@ -308,6 +359,13 @@ on_both_databases!(
     calls_without_a_valid_session_are_refused,
     resending_the_verification_mail_is_rate_limited,
     http_guards_and_headers,
+    reset_link_sets_a_new_password_once,
+    reset_link_expires_after_30_minutes_and_is_superseded,
+    reset_signs_out_every_other_session,
+    forgot_password_answers_alike_for_unknown_addresses,
+    reset_requests_are_rate_limited,
+    security_tab_sends_the_link_to_the_signed_in_person,
+    dashboard_lists_recent_security_events,
 );
 
 async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
@@ -336,10 +394,10 @@ async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
         "no hash on the wire: {me}"
     );
 
-    let mails = app.mails();
+    let mails = app.mails().await;
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("Subject: Atrium: confirm your email address"));
-    assert_eq!(app.verification_token("Zoe@Example.org").len(), 43);
+    assert_eq!(app.verification_token("Zoe@Example.org").await.len(), 43);
     assert_eq!(app.audit_count("user.signed_up").await, 1);
     let (ip, ua): (Option<String>, Option<String>) =
         sqlx::query_as("SELECT ip, user_agent FROM audit_event WHERE kind = 'user.signed_up'")
@@ -374,7 +432,7 @@ async fn duplicate_email_is_refused_in_any_letter_case(app: &TestApp) {
     assert!(r.field_error("email").unwrap().contains("already exists"));
     assert!(r.session_cookie().is_none());
     assert_eq!(app.count(r#"SELECT COUNT(*) FROM "user""#).await, 1);
-    assert_eq!(app.mails().len(), 1);
+    assert_eq!(app.mails().await.len(), 1);
 }
 
 async fn bad_sign_up_input_names_each_field_and_writes_nothing(app: &TestApp) {
@@ -458,12 +516,12 @@ async fn bad_sign_up_input_names_each_field_and_writes_nothing(app: &TestApp) {
     }
     assert_eq!(app.count(r#"SELECT COUNT(*) FROM "user""#).await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM session").await, 0);
-    assert!(app.mails().is_empty());
+    assert!(app.mails().await.is_empty());
 }
 
 async fn verification_link_works_once_and_expires(app: &TestApp) {
     let cookie = app.sign_up_ann().await;
-    let token = app.verification_token("ann@example.org");
+    let token = app.verification_token("ann@example.org").await;
 
     let r = app
         .call("auth/verify-email", &[("token", &token)], None)
@@ -485,7 +543,7 @@ async fn verification_link_works_once_and_expires(app: &TestApp) {
 
     // A second person's link, opened after 24 hours.
     app.sign_up("Bo", "Ng", "bo@example.org", PASSWORD).await;
-    let late = app.verification_token("bo@example.org");
+    let late = app.verification_token("bo@example.org").await;
     app.clock.advance(24 * 3600);
     let r = app
         .call("auth/verify-email", &[("token", &late)], None)
@@ -661,20 +719,21 @@ async fn calls_without_a_valid_session_are_refused(app: &TestApp) {
 
 async fn resending_the_verification_mail_is_rate_limited(app: &TestApp) {
     let cookie = app.sign_up_ann().await;
-    let first = app.verification_token("ann@example.org");
+    let first = app.verification_token("ann@example.org").await;
+    let mut newest = first.clone();
     for _ in 0..3 {
         let r = app
             .call("auth/resend-verification", &[], Some(&cookie))
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        newest = app.verification_token("ann@example.org").await;
     }
     let r = app
         .call("auth/resend-verification", &[], Some(&cookie))
         .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(app.mails().len(), 4);
+    assert_eq!(app.mails().await.len(), 4);
     // Only the newest link works.
-    let newest = app.verification_token("ann@example.org");
     assert_eq!(
         app.call("auth/verify-email", &[("token", &first)], None)
             .await
@@ -783,4 +842,224 @@ async fn http_guards_and_headers(app: &TestApp) {
         location.starts_with("http://127.0.0.1:3000/login?__path=") && location.contains("__err="),
         "{location}"
     );
+}
+
+const NEW_PASSWORD: &str = "quiet harbour lantern 7";
+
+async fn reset_link_sets_a_new_password_once(app: &TestApp) {
+    app.sign_up_ann().await;
+    let r = app.forgot("Ann@Example.org").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.headers.get(header::LOCATION).unwrap(),
+        "/forgot-password?sent=00:30+UTC"
+    );
+    assert_eq!(
+        app.mails_with_subject("Atrium: reset your password").await,
+        1
+    );
+    let token = app.reset_token("ann@example.org").await;
+    assert_eq!(
+        app.call("auth/check-reset-link", &[("token", &token)], None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // The new password follows the password rules; a refusal does not use the link up.
+    let weak = app.reset(&token, "password", None).await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(weak.field_error("password").unwrap().contains("breached"));
+
+    let r = app.reset(&token, NEW_PASSWORD, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.headers.get(header::LOCATION).unwrap(),
+        "/login?password=changed"
+    );
+    assert_eq!(
+        app.sign_in("ann@example.org", PASSWORD, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.sign_in("ann@example.org", NEW_PASSWORD, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let again = app.reset(&token, "another fine passphrase", None).await;
+    assert_eq!(again.status, StatusCode::GONE);
+    assert_eq!(again.json()["Link"]["issue"], "Used");
+    assert_eq!(
+        app.mails_with_subject("Atrium: your password was changed")
+            .await,
+        1
+    );
+    assert_eq!(app.audit_count("password.reset_link_sent").await, 1);
+    assert_eq!(app.audit_count("password.changed").await, 1);
+}
+
+async fn reset_link_expires_after_30_minutes_and_is_superseded(app: &TestApp) {
+    app.sign_up_ann().await;
+    app.forgot("ann@example.org").await;
+    let first = app.reset_token("ann@example.org").await;
+    app.clock.advance(60);
+    app.forgot("ann@example.org").await;
+    let second = app.reset_token("ann@example.org").await;
+    assert_ne!(first, second);
+    // Sending a new link voids the earlier one.
+    assert_eq!(
+        app.reset(&first, NEW_PASSWORD, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    app.clock.advance(30 * 60 - 1);
+    let check = app
+        .call("auth/check-reset-link", &[("token", &second)], None)
+        .await;
+    assert_eq!(
+        check.status,
+        StatusCode::OK,
+        "29:59 after sending it still works"
+    );
+    app.clock.advance(2);
+    let late = app.reset(&second, NEW_PASSWORD, None).await;
+    assert_eq!(late.status, StatusCode::GONE, "30:01 after sending");
+    assert_eq!(late.json()["Link"]["issue"], "Expired");
+    assert_eq!(
+        app.sign_in("ann@example.org", PASSWORD, None).await.status,
+        StatusCode::OK
+    );
+}
+
+async fn reset_signs_out_every_other_session(app: &TestApp) {
+    let laptop = app.sign_up_ann().await;
+    let phone = app
+        .sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    let tablet = app
+        .sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    app.forgot("ann@example.org").await;
+    let token = app.reset_token("ann@example.org").await;
+    // Reset from the tablet: the tablet stays signed in, the others end.
+    let r = app.reset(&token, NEW_PASSWORD, Some(&tablet)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.headers.get(header::LOCATION).unwrap(),
+        "/profile/security?password=changed"
+    );
+    assert_eq!(app.me(&laptop).await, Value::Null);
+    assert_eq!(app.me(&phone).await, Value::Null);
+    assert_eq!(app.me(&tablet).await["first_name"], "Ann");
+    assert_eq!(app.count("SELECT COUNT(*) FROM session").await, 1);
+}
+
+async fn forgot_password_answers_alike_for_unknown_addresses(app: &TestApp) {
+    app.sign_up_ann().await;
+    let mails_before = app.mails().await.len();
+    let known = app.forgot("ann@example.org").await;
+    let unknown = app.forgot("nobody@example.org").await;
+    assert_eq!(known.status, unknown.status);
+    assert_eq!(known.body, unknown.body);
+    assert_eq!(
+        known.headers.get(header::LOCATION),
+        unknown.headers.get(header::LOCATION)
+    );
+    assert_eq!(
+        app.mails().await.len(),
+        mails_before + 1,
+        "only the known address gets mail"
+    );
+    assert_eq!(
+        app.audit_count("password.reset_requested_unknown_email")
+            .await,
+        1
+    );
+    let bad = app.forgot("not an email").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn reset_requests_are_rate_limited(app: &TestApp) {
+    app.sign_up_ann().await;
+    for _ in 0..3 {
+        assert_eq!(app.forgot("ann@example.org").await.status, StatusCode::OK);
+    }
+    let r = app.forgot("ANN@example.org").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        r.json()["RateLimited"]["retry_after_secs"]
+            .as_u64()
+            .unwrap()
+            <= 15 * 60
+    );
+    // The same limit applies to unknown addresses, so it tells nothing either.
+    for _ in 0..3 {
+        app.forgot("nobody@example.org").await;
+    }
+    assert_eq!(
+        app.forgot("nobody@example.org").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Per IP: 10 per 15 minutes, across addresses (3 + 3 + 1 + 1 used so far).
+    for i in 0..2 {
+        assert_eq!(
+            app.forgot(&format!("x{i}@example.org")).await.status,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        app.forgot("x9@example.org").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.clock.advance(15 * 60);
+    assert_eq!(app.forgot("ann@example.org").await.status, StatusCode::OK);
+}
+
+async fn security_tab_sends_the_link_to_the_signed_in_person(app: &TestApp) {
+    assert_eq!(
+        app.call("security/send-reset-link", &[], None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let cookie = app.sign_up_ann().await;
+    let r = app
+        .call("security/send-reset-link", &[], Some(&cookie))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.headers.get(header::LOCATION).unwrap(),
+        "/profile/security?reset_sent=00:30+UTC"
+    );
+    assert_eq!(app.reset_token("ann@example.org").await.len(), 43);
+}
+
+async fn dashboard_lists_recent_security_events(app: &TestApp) {
+    assert_eq!(
+        app.call("security/events", &[], None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let cookie = app.sign_up_ann().await;
+    for _ in 0..12 {
+        app.clock.advance(1);
+        app.sign_in("ann@example.org", "wrong password!", None)
+            .await;
+        app.clock.advance(1);
+        app.sign_in("ann@example.org", PASSWORD, None).await;
+    }
+    let events = app.call("security/events", &[], Some(&cookie)).await.json();
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 10);
+    assert_eq!(events[0]["what"], "Signed in");
+    assert_eq!(events[1]["what"], "Failed sign-in attempt");
+    assert_eq!(events[0]["ip"], "203.0.113.7");
+    assert_eq!(events[0]["browser"], "Unknown browser");
+    assert!(events[0]["when"]
+        .as_str()
+        .unwrap()
+        .starts_with("27 November 2026, 00:00 UTC"));
 }

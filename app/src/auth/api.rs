@@ -181,3 +181,124 @@ pub async fn password_strength(
         suggestions: s.suggestions,
     })
 }
+
+/// Mails a reset link if the address has an account; the answer is the same
+/// either way. Continues at `/forgot-password?sent=…` with the expiry time.
+#[server(endpoint = "auth/forgot-password")]
+pub async fn forgot_password(email: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let sent = backend
+        .send_reset_link(&email, &request_meta())
+        .await
+        .map_err(fail)?;
+    leptos_axum::redirect(&format!(
+        "/forgot-password?sent={}",
+        backend::clock::to_clock_time(sent.expires_at).replace(' ', "+")
+    ));
+    Ok(())
+}
+
+/// The Security tab's "Send reset password link", for the signed-in person.
+#[server(endpoint = "security/send-reset-link")]
+pub async fn send_reset_link() -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let user = require_user().await?;
+    let sent = backend
+        .send_reset_link(&user.email, &request_meta())
+        .await
+        .map_err(fail)?;
+    leptos_axum::redirect(&format!(
+        "/profile/security?reset_sent={}",
+        backend::clock::to_clock_time(sent.expires_at).replace(' ', "+")
+    ));
+    Ok(())
+}
+
+/// Whether a reset link can still be used (the page asks before showing the form).
+#[server(endpoint = "auth/check-reset-link")]
+pub async fn check_reset_link(token: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    backend()?.check_reset_link(&token).await.map_err(fail)
+}
+
+/// Sets a new password with a reset link, then continues at sign-in.
+#[server(endpoint = "auth/reset-password")]
+pub async fn reset_password(token: String, password: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let password = backend::secret::Password::new(password);
+    let current = session_token();
+    match backend
+        .reset_password(&token, &password, current.as_ref(), &request_meta())
+        .await
+    {
+        Ok(_) => {
+            leptos_axum::redirect(if current.is_some() {
+                "/profile/security?password=changed"
+            } else {
+                "/login?password=changed"
+            });
+            Ok(())
+        }
+        Err(e) => {
+            let err = fail(e);
+            let page = format!("/reset-password?token={}", urlencode(&token));
+            return_to_page_on_error(
+                &page,
+                <ResetPassword as leptos::server_fn::ServerFn>::PATH,
+                &err,
+            );
+            Err(err)
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn urlencode(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// One line of the Dashboard's recent security activity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityEvent {
+    /// RFC 3339 UTC, for `<time datetime>`.
+    pub at: String,
+    /// e.g. "27 November 2026, 09:45 UTC"
+    pub when: String,
+    pub what: String,
+    pub browser: String,
+    pub ip: String,
+}
+
+/// The signed-in person's ten most recent security events, newest first.
+#[server(endpoint = "security/events")]
+pub async fn security_events() -> Result<Vec<SecurityEvent>, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let user = require_user().await?;
+    let events = backend::audit::recent_for_user(&backend.db.pool, user.id, 10)
+        .await
+        .map_err(fail)?;
+    Ok(events
+        .into_iter()
+        .map(|e| SecurityEvent {
+            at: backend::clock::to_rfc3339(e.created_at),
+            when: format!(
+                "{}, {}",
+                backend::clock::to_long_date(e.created_at),
+                backend::clock::to_clock_time(e.created_at)
+            ),
+            what: backend::audit::describe(&e.kind).to_string(),
+            browser: e
+                .user_agent
+                .as_deref()
+                .map(backend::audit::browser_name)
+                .unwrap_or_else(|| "Unknown browser".into()),
+            ip: e.ip.unwrap_or_else(|| "unknown".into()),
+        })
+        .collect())
+}

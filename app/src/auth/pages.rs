@@ -7,7 +7,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{password_strength, SignIn, SignUp, StrengthView};
+use super::api::{
+    check_reset_link, password_strength, ForgotPassword, ResetPassword, SignIn, SignUp,
+    StrengthView,
+};
 use crate::error::AppError;
 use crate::ui::{last_error, FormError, TextField};
 
@@ -15,9 +18,14 @@ use crate::ui::{last_error, FormError, TextField};
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     let error = last_error(action.value());
+    let query = use_query_map();
+    let changed = move || query.with(|q| q.get("password").as_deref() == Some("changed"));
     view! {
         <main class="auth-page" id="main">
             <h1>"Sign in to Atrium"</h1>
+            <Show when=changed>
+                <p role="status" class="alert alert-ok">"Your password was changed. Sign in with your new password."</p>
+            </Show>
             <ActionForm action=action attr:class="card form" attr:novalidate=true>
                 <FormError error=error/>
                 <TextField name="email" label="Email" kind="email" autocomplete="username" required=true error=error/>
@@ -30,6 +38,7 @@ pub fn LoginPage() -> impl IntoView {
                     error=error
                 />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
+                <p class="form-link"><a href="/forgot-password">"Forgot password?"</a></p>
             </ActionForm>
             <p class="switch">"New here? " <a href="/signup">"Create an account"</a></p>
         </main>
@@ -40,36 +49,7 @@ pub fn LoginPage() -> impl IntoView {
 pub fn SignUpPage() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let error = last_error(action.value());
-    let strength = RwSignal::new(None::<StrengthView>);
-    let timer = StoredValue::new(None::<TimeoutHandle>);
-    // Ask the server (zxcvbn and the breached list stay out of the WASM) a
-    // quarter second after the person stops typing.
-    let on_password = Callback::new(move |password: String| {
-        if let Some(handle) = timer.get_value() {
-            handle.clear();
-        }
-        if password.is_empty() {
-            strength.set(None);
-            return;
-        }
-        let handle = set_timeout_with_handle(
-            move || {
-                spawn_local(async move {
-                    let (email, first, last) = (
-                        form_value("email"),
-                        form_value("first_name"),
-                        form_value("last_name"),
-                    );
-                    if let Ok(s) = password_strength(password, email, first, last).await {
-                        strength.set(Some(s));
-                    }
-                })
-            },
-            Duration::from_millis(250),
-        )
-        .ok();
-        timer.set_value(handle);
-    });
+    let (strength, on_password) = use_password_meter();
     view! {
         <main class="auth-page" id="main">
             <h1>"Create your Atrium account"</h1>
@@ -104,6 +84,41 @@ pub fn SignUpPage() -> impl IntoView {
             <p class="switch">"Already have an account? " <a href="/login">"Sign in"</a></p>
         </main>
     }
+}
+
+/// The strength meter's state and the `input` handler that feeds it: the
+/// server (zxcvbn and the breached list stay out of the WASM) is asked a
+/// quarter second after the person stops typing.
+fn use_password_meter() -> (RwSignal<Option<StrengthView>>, Callback<String>) {
+    let strength = RwSignal::new(None::<StrengthView>);
+    let timer = StoredValue::new(None::<TimeoutHandle>);
+    let on_password = Callback::new(move |password: String| {
+        if let Some(handle) = timer.get_value() {
+            handle.clear();
+        }
+        if password.is_empty() {
+            strength.set(None);
+            return;
+        }
+        let handle = set_timeout_with_handle(
+            move || {
+                spawn_local(async move {
+                    let (email, first, last) = (
+                        form_value("email"),
+                        form_value("first_name"),
+                        form_value("last_name"),
+                    );
+                    if let Ok(s) = password_strength(password, email, first, last).await {
+                        strength.set(Some(s));
+                    }
+                })
+            },
+            Duration::from_millis(250),
+        )
+        .ok();
+        timer.set_value(handle);
+    });
+    (strength, on_password)
 }
 
 /// The value of a named input in the page's form (browser only).
@@ -198,6 +213,102 @@ pub fn VerifyEmailPage() -> impl IntoView {
                         }.into_any(),
                     }
                 })}
+            </Suspense>
+        </main>
+    }
+}
+
+/// The note that sits next to every password change (from the seed's Security table).
+pub const SHARED_PASSWORD_NOTE: &str = "This password is shared by every platform that uses this email (for example ConnectivityPro and SecurityPro): changing it here changes it there too.";
+
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let action = ServerAction::<ForgotPassword>::new();
+    let error = last_error(action.value());
+    let query = use_query_map();
+    let sent = move || query.with(|q| q.get("sent"));
+    view! {
+        <main class="auth-page" id="main">
+            <h1>"Reset your password"</h1>
+            <Show when=move || sent().is_some()>
+                <p role="status" class="alert alert-ok">
+                    "If an account exists for that address, we sent it a link to choose a new password. The link expires in 30 minutes (at "
+                    {sent} ")."
+                </p>
+            </Show>
+            <ActionForm action=action attr:class="card form" attr:novalidate=true>
+                <FormError error=error/>
+                <p class="hint">"Enter the email you sign in with. We will mail you a link that works once, for 30 minutes."</p>
+                <TextField name="email" label="Email" kind="email" autocomplete="username" required=true error=error/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>"Send reset link"</button>
+            </ActionForm>
+            <p class="switch"><a href="/login">"Back to sign in"</a></p>
+        </main>
+    }
+}
+
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = query.with_untracked(|q| q.get("token").unwrap_or_default());
+    let action = ServerAction::<ResetPassword>::new();
+    let error = last_error(action.value());
+    let (strength, on_password) = use_password_meter();
+    let check = Resource::new_blocking(
+        {
+            let token = token.clone();
+            move || token.clone()
+        },
+        |token| check_reset_link(token),
+    );
+    // The token is in the form now; keep it out of history and screenshots.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some("/reset-password"),
+            );
+        }
+    });
+    view! {
+        <main class="auth-page" id="main">
+            <h1>"Choose a new password"</h1>
+            <Suspense fallback=|| view! { <p>"Checking your link…"</p> }>
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        match check.await {
+                            Ok(()) => view! {
+                                <ActionForm action=action attr:class="card form" attr:novalidate=true>
+                                    <FormError error=error/>
+                                    <input type="hidden" name="token" value=token/>
+                                    <TextField
+                                        name="password"
+                                        label="New password"
+                                        kind="password"
+                                        autocomplete="new-password"
+                                        required=true
+                                        hint="At least 8 characters. A few unrelated words make a strong password."
+                                        error=error
+                                        on_input=on_password
+                                    />
+                                    <StrengthMeter strength=strength/>
+                                    <p class="note">{SHARED_PASSWORD_NOTE}</p>
+                                    <p class="hint">"Every other device signed in to your account will be signed out."</p>
+                                    <button type="submit" class="primary" disabled=move || action.pending().get()>"Set new password"</button>
+                                </ActionForm>
+                            }.into_any(),
+                            Err(e) => view! {
+                                <div class="card">
+                                    <p role="alert" class="alert alert-error">{e.to_string()}</p>
+                                    <p><a class="button primary" href="/forgot-password">"Send a new link"</a></p>
+                                </div>
+                            }.into_any(),
+                        }
+                    })
+                }}
             </Suspense>
         </main>
     }

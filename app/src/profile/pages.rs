@@ -2,9 +2,12 @@
 //! Security show what is registered and grow editing in later issues.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use super::layout::{Avatar, MeResource};
-use crate::auth::api::Me;
+use crate::auth::api::{security_events, Me, SendResetLink};
+use crate::auth::pages::SHARED_PASSWORD_NOTE;
+use crate::ui::{last_error, FormError};
 
 /// Renders `body` with the signed-in person once the layout's resource is in.
 fn with_me<V: IntoView + 'static>(
@@ -44,9 +47,46 @@ pub fn Dashboard() -> impl IntoView {
                     <h2>"Invitations"</h2>
                     <p class="muted">"You have no open invitations."</p>
                 </div>
+                <RecentActivity/>
             }
         }),
     )
+}
+
+/// The ten most recent security events: what, when, from which browser and IP.
+#[component]
+fn RecentActivity() -> impl IntoView {
+    let events = Resource::new_blocking(|| (), |_| security_events());
+    view! {
+        <section class="card" aria-labelledby="recent-activity">
+            <h2 id="recent-activity">"Recent security activity"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match events.await {
+                        Ok(list) if list.is_empty() => view! { <p class="muted">"Nothing yet."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="events">
+                                <thead>
+                                    <tr><th scope="col">"What"</th><th scope="col">"When"</th><th scope="col">"Browser"</th><th scope="col">"IP address"</th></tr>
+                                </thead>
+                                <tbody>
+                                    {list.into_iter().map(|e| view! {
+                                        <tr>
+                                            <td>{e.what}</td>
+                                            <td><time datetime=e.at>{e.when}</time></td>
+                                            <td>{e.browser}</td>
+                                            <td>{e.ip}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
 }
 
 #[component]
@@ -77,22 +117,46 @@ pub fn ProfileDetails() -> impl IntoView {
 
 #[component]
 pub fn SecurityTab() -> impl IntoView {
+    let send = ServerAction::<SendResetLink>::new();
+    let error = last_error(send.value());
+    let query = use_query_map();
+    let sent = move || query.with(|q| q.get("reset_sent"));
+    let changed = move || query.with(|q| q.get("password").as_deref() == Some("changed"));
     panel(
         "tab-security",
-        with_me(|me: Me| {
-            view! {
-                <div class="card">
-                    <h2>"Security"</h2>
-                    <dl class="details">
-                        <dt>"Email"</dt>
-                        <dd>{me.email.clone()}</dd>
-                        <dt>"Email confirmed"</dt>
-                        <dd>{if me.email_verified { "Yes" } else { "Not yet" }}</dd>
-                        <dt>"Password last changed"</dt>
-                        <dd>{me.password_changed.clone()}</dd>
-                    </dl>
-                </div>
-            }
-        }),
+        view! {
+            {with_me(|me: Me| {
+                view! {
+                    <div class="card">
+                        <h2>"Security"</h2>
+                        <dl class="details">
+                            <dt>"Email"</dt>
+                            <dd>{me.email.clone()}</dd>
+                            <dt>"Email confirmed"</dt>
+                            <dd>{if me.email_verified { "Yes" } else { "Not yet" }}</dd>
+                            <dt>"Password last changed"</dt>
+                            <dd>{me.password_changed.clone()}</dd>
+                        </dl>
+                    </div>
+                }
+            })}
+            <div class="card">
+                <h2>"Password"</h2>
+                <p>"We will mail a link to the address above. It works once and expires in 30 minutes."</p>
+                <p class="note">{SHARED_PASSWORD_NOTE}</p>
+                <Show when=changed>
+                    <p role="status" class="alert alert-ok">"Your password was changed. Your other devices were signed out."</p>
+                </Show>
+                <Show when=move || sent().is_some()>
+                    <p role="status" class="alert alert-ok">
+                        "We sent a reset link to your email. It expires at " {sent} "."
+                    </p>
+                </Show>
+                <FormError error=error/>
+                <ActionForm action=send>
+                    <button type="submit" class="primary" disabled=move || send.pending().get()>"Send reset password link"</button>
+                </ActionForm>
+            </div>
+        },
     )
 }

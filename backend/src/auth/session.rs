@@ -90,6 +90,21 @@ pub async fn delete<'e, E: Executor<'e, Database = Any>>(ex: E, token: &Token) -
     Ok(done.rows_affected() > 0)
 }
 
+/// Ends every session of `user_id` except `keep` (the browser making the change).
+pub async fn delete_others<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    user_id: i64,
+    keep: Option<&Token>,
+) -> Result<u64> {
+    let keep_hash = keep.map(Token::hash).unwrap_or_default();
+    let done = sqlx::query("DELETE FROM session WHERE user_id = $1 AND id_hash <> $2")
+        .bind(user_id)
+        .bind(keep_hash)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Removes sessions that can no longer be used; run from time to time.
 pub async fn purge_expired<'e, E: Executor<'e, Database = Any>>(
     ex: E,

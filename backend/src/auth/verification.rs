@@ -16,15 +16,8 @@ pub struct VerificationRow {
 }
 
 impl VerificationRow {
-    /// Usable once, before it expires.
     pub fn check(&self, now: UnixTime) -> Result<(), LinkProblem> {
-        if self.used_at.is_some() {
-            Err(LinkProblem::Used)
-        } else if now >= self.expires_at {
-            Err(LinkProblem::Expired)
-        } else {
-            Ok(())
-        }
+        super::check_link(self.used_at, self.expires_at, now)
     }
 }
 

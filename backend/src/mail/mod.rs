@@ -29,6 +29,8 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    /// Mail sent after the HTTP answer; `flush` waits for it (shutdown, tests).
+    background: tokio_util::task::TaskTracker,
 }
 
 impl Mailer {
@@ -41,6 +43,7 @@ impl Mailer {
         Ok(Self {
             transport: Transport::Smtp(transport),
             from: parse_from(from)?,
+            background: Default::default(),
         })
     }
 
@@ -51,6 +54,7 @@ impl Mailer {
         Ok(Self {
             transport: Transport::Outbox(AsyncFileTransport::new(&dir), dir),
             from: parse_from(from)?,
+            background: Default::default(),
         })
     }
 
@@ -60,6 +64,25 @@ impl Mailer {
             Transport::Smtp(_) => "an SMTP relay (SMTP_URL)".to_string(),
             Transport::Outbox(_, dir) => format!("the folder {}", dir.display()),
         }
+    }
+
+    /// Sends `mail` in the background, so the answer to the request does not
+    /// wait for (or reveal the cost of) sending it. Failures are logged.
+    pub fn send_later(&self, mail: Mail) {
+        let mailer = self.clone();
+        self.background.spawn(async move {
+            let subject = mail.subject.clone();
+            if let Err(e) = mailer.send(mail).await {
+                tracing::error!(%subject, error = %e, "mail not sent");
+            }
+        });
+    }
+
+    /// Waits until every mail handed to `send_later` so far has been sent.
+    pub async fn flush(&self) {
+        self.background.close();
+        self.background.wait().await;
+        self.background.reopen();
     }
 
     pub async fn send(&self, mail: Mail) -> Result<()> {

@@ -58,6 +58,63 @@ pub fn verify_email(
     }
 }
 
+/// The reset link, valid for `valid_minutes`.
+pub fn reset_link(
+    product: &str,
+    to: &str,
+    first_name: &str,
+    link: &str,
+    valid_minutes: i64,
+    expires: &str,
+) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: format!("{product}: reset your password"),
+        text: format!(
+            "Hello {first_name},\n\nSomeone (we hope you) asked to reset the password of your {product} account. \
+             Open this link to choose a new one:\n\n{link}\n\nThe link works once and expires in {valid_minutes} minutes \
+             (at {expires}). If you did not ask, ignore this mail: your password stays as it is.\n"
+        ),
+        html: html_page(
+            product,
+            &format!(
+                "<p>Hello {},</p><p>Someone (we hope you) asked to reset the password of your {} account.</p>\
+                 <p><a href=\"{}\">Choose a new password</a></p>\
+                 <p>The link works once and expires in {valid_minutes} minutes (at {}). \
+                 If you did not ask, ignore this mail: your password stays as it is.</p>",
+                escape_html(first_name),
+                escape_html(product),
+                escape_html(link),
+                escape_html(expires)
+            ),
+        ),
+    }
+}
+
+/// Notice after a password change, so a person notices one they did not make.
+pub fn password_changed(product: &str, to: &str, first_name: &str, when: &str) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: format!("{product}: your password was changed"),
+        text: format!(
+            "Hello {first_name},\n\nThe password of your {product} account was changed on {when}. \
+             Every other device was signed out. This password is shared by every platform that uses this email.\n\n\
+             If you did not do this, reset your password at once and contact Global Technical Support.\n"
+        ),
+        html: html_page(
+            product,
+            &format!(
+                "<p>Hello {},</p><p>The password of your {} account was changed on {}. Every other device was signed out. \
+                 This password is shared by every platform that uses this email.</p>\
+                 <p>If you did not do this, reset your password at once and contact Global Technical Support.</p>",
+                escape_html(first_name),
+                escape_html(product),
+                escape_html(when)
+            ),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -146,3 +146,22 @@ pub async fn mark_email_verified<'e, E: Executor<'e, Database = Any>>(
     .await?;
     Ok(())
 }
+
+/// Replaces the password hash and records when.
+pub async fn set_password<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+    hash: &PasswordHash,
+    now: UnixTime,
+) -> Result<()> {
+    sqlx::query(
+        r#"UPDATE "user" SET password_hash = $2, password_changed_at = $3, updated_at = $3, version = version + 1
+           WHERE id = $1"#,
+    )
+    .bind(id)
+    .bind(hash.as_phc())
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}

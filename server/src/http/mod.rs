@@ -158,12 +158,13 @@ fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
 }
 
 /// Pages of My Profile need a session; the sign-in pages do not make sense
-/// with one. Checked before rendering so a redirect is a plain 303.
+/// with one; `/` leads to whichever applies. Checked before rendering so a redirect is a plain 303.
 pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
+    let home = path == "/";
     let needs_session = path == "/profile" || path.starts_with("/profile/");
     let for_guests = path == "/login" || path == "/signup";
-    if req.method() != Method::GET || !(needs_session || for_guests) {
+    if req.method() != Method::GET || !(home || needs_session || for_guests) {
         return next.run(req).await;
     }
     let signed_in = match app::ssr::token_from_headers(req.headers(), &state.cookies) {
@@ -180,10 +181,18 @@ pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next)
         },
         None => false,
     };
-    match (needs_session, signed_in) {
-        (true, false) => Redirect::to("/login").into_response(),
-        (false, true) => Redirect::to("/profile").into_response(),
-        _ => next.run(req).await,
+    let target = if home {
+        Some(if signed_in { "/profile" } else { "/login" })
+    } else if needs_session && !signed_in {
+        Some("/login")
+    } else if for_guests && signed_in {
+        Some("/profile")
+    } else {
+        None
+    };
+    match target {
+        Some(to) => Redirect::to(to).into_response(),
+        None => next.run(req).await,
     }
 }
 
