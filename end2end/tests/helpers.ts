@@ -62,17 +62,39 @@ export function mailsTo(to: string): { subject: string; text: string }[] {
     }));
 }
 
-/** The newest verification link mailed to `to`. */
-export async function verificationLink(to: string): Promise<string> {
-  let link: string | undefined;
+const seenLinks = new Set<string>();
+
+/**
+ * The one link matching `pattern` mailed to `to` that no earlier call returned.
+ * Outbox files have random names and may share a timestamp, so "newest" means
+ * "not seen before".
+ */
+async function newLink(to: string, pattern: RegExp): Promise<string> {
+  let fresh: string[] = [];
   await expect
     .poll(() => {
-      const mails = mailsTo(to).filter((m) => m.subject.includes("confirm your email"));
-      link = /https?:\/\/\S+\/verify-email\?token=[\w-]+/.exec(mails.at(-1)?.text ?? "")?.[0];
-      return link;
+      fresh = [
+        ...new Set(
+          mailsTo(to)
+            .map((m) => pattern.exec(m.text)?.[0])
+            .filter((l): l is string => !!l && !seenLinks.has(l))
+        ),
+      ];
+      return fresh.length;
     })
-    .toBeTruthy();
-  return link!;
+    .toBe(1);
+  seenLinks.add(fresh[0]);
+  return fresh[0];
+}
+
+/** The new verification link mailed to `to`. */
+export function verificationLink(to: string): Promise<string> {
+  return newLink(to, /https?:\/\/\S+\/verify-email\?token=[\w-]+/);
+}
+
+/** The new password reset link mailed to `to`. */
+export function resetLink(to: string): Promise<string> {
+  return newLink(to, /https?:\/\/\S+\/reset-password\?token=[\w-]+/);
 }
 
 export async function signUp(page: Page, js: boolean, who: { first: string; last: string; email: string; password: string }) {

@@ -134,8 +134,11 @@ pub async fn api_guard(State(state): State<AppState>, req: Request, next: Next) 
 }
 
 fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
-    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
-        return false;
+    // Current browsers say where a request comes from; trust that first. It
+    // also covers pages with `Referrer-Policy: no-referrer`, whose form posts
+    // carry `Origin: null`.
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         // Browsers send Origin with every POST; a client without one is not a
@@ -150,11 +153,8 @@ fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let scheme_stripped = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-    !host.is_empty()
-        && scheme_stripped == host
-        && public_origin.split_once("://").map(|(s, _)| s)
-            == origin.split_once("://").map(|(s, _)| s)
+    let (scheme, rest) = origin.split_once("://").unwrap_or(("", ""));
+    !host.is_empty() && rest == host && public_origin.starts_with(&format!("{scheme}://"))
 }
 
 /// Pages of My Profile need a session; the sign-in pages do not make sense
