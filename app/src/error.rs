@@ -35,6 +35,8 @@ pub enum AppError {
     Forbidden,
     #[error("The email or password is incorrect.")]
     InvalidCredentials,
+    #[error("This sign-in has expired or had too many wrong codes. Please sign in again.")]
+    SignInExpired,
     #[error("Too many attempts. Please try again in {}.", human_wait(*retry_after_secs))]
     RateLimited { retry_after_secs: u64 },
     #[error("{}", link_message(*issue))]
@@ -64,7 +66,7 @@ impl AppError {
             AppError::Validation { .. } => 422,
             AppError::Conflict { .. } => 409,
             AppError::NotFound => 404,
-            AppError::Unauthorized | AppError::InvalidCredentials => 401,
+            AppError::Unauthorized | AppError::InvalidCredentials | AppError::SignInExpired => 401,
             AppError::Forbidden => 403,
             AppError::RateLimited { .. } => 429,
             AppError::Link {

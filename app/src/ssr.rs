@@ -34,6 +34,15 @@ impl CookieSettings {
             "atrium_session"
         }
     }
+
+    /// The cookie of a sign-in whose second step is pending (10 minutes).
+    pub fn challenge_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-atrium_signin"
+        } else {
+            "atrium_signin"
+        }
+    }
 }
 
 pub fn backend() -> Result<Backend, AppError> {
@@ -83,12 +92,20 @@ pub fn session_token() -> Option<Token> {
     token_from_headers(&parts()?.headers, &cookie_settings())
 }
 
+/// The token of the pending sign-in (second step), if any.
+pub fn challenge_token() -> Option<Token> {
+    named_token(&parts()?.headers, cookie_settings().challenge_name())
+}
+
 /// The session token in `headers`' cookies, if one of ours is there.
 pub fn token_from_headers(
     headers: &axum::http::HeaderMap,
     settings: &CookieSettings,
 ) -> Option<Token> {
-    let name = settings.name();
+    named_token(headers, settings.name())
+}
+
+fn named_token(headers: &axum::http::HeaderMap, name: &str) -> Option<Token> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -101,23 +118,34 @@ pub fn token_from_headers(
 
 pub fn set_session_cookie(token: &Token) {
     let s = cookie_settings();
-    let secure = if s.secure { "; Secure" } else { "" };
-    let value = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        s.name(),
-        token.expose(),
-        s.max_age_secs
-    );
-    append_cookie(value);
+    append_cookie(cookie(s.name(), token.expose(), s.max_age_secs, s.secure));
 }
 
 pub fn clear_session_cookie() {
     let s = cookie_settings();
-    let secure = if s.secure { "; Secure" } else { "" };
-    append_cookie(format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
-        s.name()
+    append_cookie(cookie(s.name(), "", 0, s.secure));
+}
+
+pub fn set_challenge_cookie(token: &Token) {
+    let s = cookie_settings();
+    let max_age = backend::auth::mfa::CHALLENGE_LIFETIME_SECS as u64;
+    append_cookie(cookie(
+        s.challenge_name(),
+        token.expose(),
+        max_age,
+        s.secure,
     ));
+}
+
+pub fn clear_challenge_cookie() {
+    let s = cookie_settings();
+    append_cookie(cookie(s.challenge_name(), "", 0, s.secure));
+}
+
+/// HttpOnly, SameSite=Lax, whole site; `Secure` when served over HTTPS.
+fn cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
 fn append_cookie(value: String) {
@@ -195,6 +223,7 @@ pub fn fail(err: backend::Error) -> AppError {
         backend::Error::Unauthorized => AppError::Unauthorized,
         backend::Error::Forbidden => AppError::Forbidden,
         backend::Error::InvalidCredentials => AppError::InvalidCredentials,
+        backend::Error::SignInExpired => AppError::SignInExpired,
         backend::Error::RateLimited { retry_after_secs } => {
             if let Some(res) = use_context::<ResponseOptions>() {
                 if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {

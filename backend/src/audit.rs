@@ -19,6 +19,8 @@ pub enum EventKind {
     ResetLinkSent,
     ResetRequestedUnknown,
     PasswordChanged,
+    MfaCodeSent,
+    MfaFailed,
 }
 
 impl EventKind {
@@ -34,6 +36,8 @@ impl EventKind {
             EventKind::ResetLinkSent => "password.reset_link_sent",
             EventKind::ResetRequestedUnknown => "password.reset_requested_unknown_email",
             EventKind::PasswordChanged => "password.changed",
+            EventKind::MfaCodeSent => "mfa.code_sent",
+            EventKind::MfaFailed => "mfa.failed",
         }
     }
 }
@@ -100,6 +104,8 @@ pub fn describe(kind: &str) -> &'static str {
         "email.verified" => "Email address confirmed",
         "password.reset_link_sent" => "Password reset link sent",
         "password.changed" => "Password changed",
+        "mfa.code_sent" => "Sign-in code sent",
+        "mfa.failed" => "Wrong sign-in code entered",
         _ => "Account activity",
     }
 }

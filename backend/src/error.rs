@@ -36,6 +36,10 @@ pub enum Error {
     InvalidCredentials,
     #[error("rate limited for {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
+    /// The second step of a sign-in is gone: expired, too many wrong codes,
+    /// or never started. The person signs in again.
+    #[error("sign-in expired")]
+    SignInExpired,
     /// A link from a mail that is unknown, used or expired.
     #[error("link rejected: {0:?}")]
     LinkRejected(LinkProblem),

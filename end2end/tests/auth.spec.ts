@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { mailsTo, ready, signIn, signOut, signUp, uniqueEmail, verificationLink } from "./helpers";
+import { mailsTo, ready, signIn, signInCode, signOut, signUp, submitPassword, uniqueEmail, verificationLink } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 
@@ -78,7 +78,35 @@ test("sign up, confirm the email from the outbox, sign out, sign in, switch tabs
   }
 
   await signOut(page);
-  expect(mailsTo(email)).toHaveLength(1);
+  // The confirmation link and one sign-in code.
+  expect(mailsTo(email)).toHaveLength(2);
+});
+
+test("sign-in asks for the emailed code; a wrong code says so", async ({ page, javaScriptEnabled: js }) => {
+  const email = uniqueEmail("dan");
+  await signUp(page, js, { first: "Dan", last: "Cho", email, password: PASSWORD });
+  await expect(page).toHaveURL(/\/profile$/);
+  await signOut(page);
+
+  await submitPassword(page, js, email, PASSWORD);
+  await expect(page).toHaveURL(/\/login\/verify$/);
+  await ready(page, js);
+  await expect(page.getByRole("main")).toContainText(/We sent a 6-digit code to d•••@example\.org/);
+  // Not signed in yet.
+  await page.goto("/profile");
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto("/login/verify");
+  await ready(page, js);
+
+  const code = await signInCode(email);
+  const wrong = code === "000000" ? "000001" : "000000";
+  await page.getByLabel("Sign-in code").fill(wrong);
+  await page.getByRole("button", { name: "Verify and sign in" }).click();
+  await expect(page.getByLabel("Sign-in code")).toHaveAccessibleDescription("That code is not right. 4 tries left.");
+  await page.getByLabel("Sign-in code").fill(code);
+  await page.getByRole("button", { name: "Verify and sign in" }).click();
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(page.getByRole("banner").getByText("Dan Cho")).toBeVisible();
 });
 
 test("wrong password and unknown email get the same answer", async ({ page, javaScriptEnabled: js }) => {
@@ -87,11 +115,11 @@ test("wrong password and unknown email get the same answer", async ({ page, java
   await expect(page).toHaveURL(/\/profile$/);
   await signOut(page);
 
-  await signIn(page, js, email, "not the password");
+  await submitPassword(page, js, email, "not the password");
   await expect(page.getByRole("alert")).toHaveText("The email or password is incorrect.");
   await expect(page).toHaveURL(/\/login/);
 
-  await signIn(page, js, uniqueEmail("nobody"), "not the password");
+  await submitPassword(page, js, uniqueEmail("nobody"), "not the password");
   await expect(page.getByRole("alert")).toHaveText("The email or password is incorrect.");
 });
 

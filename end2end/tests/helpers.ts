@@ -107,12 +107,38 @@ export async function signUp(page: Page, js: boolean, who: { first: string; last
   await page.getByRole("button", { name: "Create account" }).click();
 }
 
-export async function signIn(page: Page, js: boolean, email: string, password: string) {
+/** The first step of sign-in: email and password. */
+export async function submitPassword(page: Page, js: boolean, email: string, password: string) {
   await page.goto("/login");
   await ready(page, js);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+const seenCodes = new Set<string>();
+
+/** The code of the one sign-in code mail to `to` not read before. */
+export async function signInCode(to: string): Promise<string> {
+  let fresh: { text: string }[] = [];
+  await expect
+    .poll(() => {
+      fresh = mailsTo(to).filter((m) => m.subject.includes("your sign-in code") && !seenCodes.has(m.text));
+      return fresh.length;
+    })
+    .toBe(1);
+  seenCodes.add(fresh[0].text);
+  return /\b(\d{6})\b/.exec(fresh[0].text)![1];
+}
+
+/** The whole sign-in: password, then the code from the mail. */
+export async function signIn(page: Page, js: boolean, email: string, password: string) {
+  await submitPassword(page, js, email, password);
+  await expect(page).toHaveURL(/\/login\/verify$/);
+  await ready(page, js);
+  await page.getByLabel("Sign-in code").fill(await signInCode(email));
+  await page.getByRole("button", { name: "Verify and sign in" }).click();
+  await expect(page).toHaveURL(/\/profile$/);
 }
 
 export async function signOut(page: Page) {

@@ -28,8 +28,8 @@ struct TestApp {
     _dir: tempfile::TempDir,
     /// (admin URL, database name) of a PostgreSQL database to drop at the end.
     pg_cleanup: Option<(String, String)>,
-    /// Link tokens already taken from mail, so each lookup finds the new one.
-    seen_tokens: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Mails already looked at, so each lookup finds the new one.
+    seen_mails: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl TestApp {
@@ -64,7 +64,7 @@ impl TestApp {
             outbox,
             _dir: dir,
             pg_cleanup,
-            seen_tokens: Default::default(),
+            seen_mails: Default::default(),
         }
     }
 
@@ -120,14 +120,26 @@ impl TestApp {
 
     /// Calls a server function the way the hydrated app does.
     async fn call(&self, endpoint: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Reply {
+        let header = cookie.map(|c| format!("atrium_session={c}"));
+        self.call_with_cookies(endpoint, form, header.as_deref())
+            .await
+    }
+
+    /// Calls a server function with a whole Cookie header.
+    async fn call_with_cookies(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        cookies: Option<&str>,
+    ) -> Reply {
         let body = serde_urlencoded(form);
         let mut req = Request::post(format!("/api/{endpoint}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
             .header(header::ORIGIN, "http://127.0.0.1:3000")
             .header(header::USER_AGENT, "atrium-tests");
-        if let Some(c) = cookie {
-            req = req.header(header::COOKIE, format!("atrium_session={c}"));
+        if let Some(c) = cookies {
+            req = req.header(header::COOKIE, c);
         }
         Reply::from(self.send(req.body(Body::from(body)).unwrap()).await).await
     }
@@ -164,13 +176,36 @@ impl TestApp {
         n
     }
 
-    async fn sign_in(&self, email: &str, password: &str, cookie: Option<&str>) -> Reply {
+    /// The first step of sign-in (the password); sets the pending sign-in cookie.
+    async fn sign_in_password(&self, email: &str, password: &str) -> Reply {
         self.call(
             "auth/login",
             &[("email", email), ("password", password)],
-            cookie,
+            None,
         )
         .await
+    }
+
+    /// The second step: `code` for the pending sign-in `challenge`, from a
+    /// browser that may already hold the session `cookie`.
+    async fn verify_code(&self, challenge: &str, code: &str, cookie: Option<&str>) -> Reply {
+        let mut cookies = format!("atrium_signin={challenge}");
+        if let Some(c) = cookie {
+            cookies.push_str(&format!("; atrium_session={c}"));
+        }
+        self.call_with_cookies("auth/verify-code", &[("code", code)], Some(&cookies))
+            .await
+    }
+
+    /// The whole sign-in: password, then the code from the mail. Returns the
+    /// first step's reply when that fails, else the second step's.
+    async fn sign_in(&self, email: &str, password: &str, cookie: Option<&str>) -> Reply {
+        let first = self.sign_in_password(email, password).await;
+        let Some(challenge) = first.cookie("atrium_signin") else {
+            return first;
+        };
+        let code = self.sign_in_code(email).await;
+        self.verify_code(&challenge, &code, cookie).await
     }
 
     async fn me(&self, cookie: &str) -> Value {
@@ -211,31 +246,52 @@ impl TestApp {
         self.link_token(to, "reset-password?token=").await
     }
 
-    /// The one token (after `marker`) mailed to `to` that no earlier lookup
-    /// returned. Files in the outbox have random names and may share a
-    /// timestamp, so "newest" is "not seen before".
-    async fn link_token(&self, to: &str, marker: &str) -> String {
-        let mut fresh: Vec<String> = Vec::new();
-        for mail in self.mails().await {
-            if !mail.contains(&format!("To: {to}")) {
-                continue;
-            }
-            let text = unfold_mail(&mail);
-            if let Some(at) = text.find(marker) {
-                let token = text[at + marker.len()..at + marker.len() + 43].to_string();
-                if !self.seen_tokens.lock().unwrap().contains(&token) && !fresh.contains(&token) {
-                    fresh.push(token);
-                }
-            }
-        }
+    /// The one mail to `to` whose subject contains `subject` that no earlier
+    /// lookup returned, decoded. Outbox files have random names and may share
+    /// a timestamp, so "newest" is "not seen before".
+    async fn new_mail(&self, to: &str, subject: &str) -> String {
+        let to = to.to_lowercase();
+        let mut fresh: Vec<String> = self
+            .mails()
+            .await
+            .into_iter()
+            .filter(|m| {
+                m.lines().any(|l| l.to_lowercase() == format!("to: {to}"))
+                    && m.lines()
+                        .any(|l| l.starts_with("Subject: ") && l.contains(subject))
+            })
+            .filter(|m| !self.seen_mails.lock().unwrap().contains(m))
+            .collect();
         assert_eq!(
             fresh.len(),
             1,
-            "expected one new {marker} mail to {to}, found {fresh:?}"
+            "expected one new {subject:?} mail to {to}, found {}",
+            fresh.len()
         );
-        let token = fresh.pop().unwrap();
-        self.seen_tokens.lock().unwrap().insert(token.clone());
-        token
+        let mail = fresh.pop().unwrap();
+        self.seen_mails.lock().unwrap().insert(mail.clone());
+        unfold_mail(&mail)
+    }
+
+    async fn link_token(&self, to: &str, marker: &str) -> String {
+        let subject = if marker.starts_with("verify") {
+            "confirm your email"
+        } else {
+            "reset your password"
+        };
+        let text = self.new_mail(to, subject).await;
+        let at = text.find(marker).expect("link in mail") + marker.len();
+        text[at..at + 43].to_string()
+    }
+
+    /// The code of the newest sign-in code mail to `to`.
+    async fn sign_in_code(&self, to: &str) -> String {
+        let text = self.new_mail(to, "your sign-in code").await;
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
+            .expect("a 6-digit code in the mail")
+            .to_string()
     }
 
     async fn mails_with_subject(&self, subject: &str) -> usize {
@@ -307,11 +363,17 @@ impl Reply {
 
     /// The session token this reply set, if any.
     fn session_cookie(&self) -> Option<String> {
+        self.cookie("atrium_session")
+    }
+
+    /// The value this reply set for cookie `name`, if not empty.
+    fn cookie(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}=");
         self.headers
             .get_all(header::SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(|v| v.strip_prefix("atrium_session="))
+            .find_map(|v| v.strip_prefix(prefix.as_str()))
             .map(|v| v.split(';').next().unwrap_or("").to_string())
             .filter(|v| !v.is_empty())
     }
@@ -366,6 +428,11 @@ on_both_databases!(
     reset_requests_are_rate_limited,
     security_tab_sends_the_link_to_the_signed_in_person,
     dashboard_lists_recent_security_events,
+    sign_in_needs_the_emailed_code,
+    five_wrong_codes_end_the_sign_in,
+    pending_sign_in_expires_after_10_minutes,
+    a_new_code_replaces_the_old_one_after_30_seconds,
+    wrong_codes_count_towards_sign_in_throttling,
 );
 
 async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
@@ -1055,11 +1122,159 @@ async fn dashboard_lists_recent_security_events(app: &TestApp) {
     let events = events.as_array().unwrap();
     assert_eq!(events.len(), 10);
     assert_eq!(events[0]["what"], "Signed in");
-    assert_eq!(events[1]["what"], "Failed sign-in attempt");
+    assert_eq!(events[1]["what"], "Sign-in code sent");
+    assert_eq!(events[2]["what"], "Failed sign-in attempt");
     assert_eq!(events[0]["ip"], "203.0.113.7");
     assert_eq!(events[0]["browser"], "Unknown browser");
     assert!(events[0]["when"]
         .as_str()
         .unwrap()
         .starts_with("27 November 2026, 00:00 UTC"));
+}
+
+/// Signs up Ann, signs out, and enters the right password: returns the
+/// pending sign-in token and the code mailed for it.
+async fn password_step(app: &TestApp) -> (String, String) {
+    app.sign_up_ann().await;
+    let r = app.sign_in_password("ann@example.org", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.headers.get(header::LOCATION).unwrap(), "/login/verify");
+    assert!(
+        r.session_cookie().is_none(),
+        "no session before the second factor"
+    );
+    let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("Max-Age=600"),
+        "{set}"
+    );
+    let challenge = r.cookie("atrium_signin").expect("pending sign-in cookie");
+    (challenge, app.sign_in_code("ann@example.org").await)
+}
+
+async fn sign_in_needs_the_emailed_code(app: &TestApp) {
+    let (challenge, code) = password_step(app).await;
+    // The pending sign-in is not a session.
+    assert_eq!(app.me(&challenge).await, Value::Null);
+    let info = app
+        .call_with_cookies(
+            "auth/challenge",
+            &[],
+            Some(&format!("atrium_signin={challenge}")),
+        )
+        .await;
+    assert_eq!(info.json()["sent_to"], "a•••@example.org");
+    assert_eq!(info.json()["method"], "email");
+
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let r = app.verify_code(&challenge, wrong, None).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.field_error("code").unwrap(),
+        "That code is not right. 4 tries left."
+    );
+    let r = app.verify_code(&challenge, "12", None).await;
+    assert_eq!(r.field_error("code").unwrap(), "Enter the 6-digit code.");
+
+    let spaced = format!("{} {}", &code[..3], &code[3..]);
+    let r = app.verify_code(&challenge, &spaced, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.headers.get(header::LOCATION).unwrap(), "/profile");
+    let session = r.session_cookie().expect("session after the second factor");
+    assert_eq!(app.me(&session).await["first_name"], "Ann");
+    assert!(r
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("atrium_signin=;")));
+
+    // The code and the pending sign-in are used up.
+    let again = app.verify_code(&challenge, &code, None).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(again.json(), "SignInExpired");
+    assert_eq!(app.audit_count("mfa.failed").await, 1);
+}
+
+async fn five_wrong_codes_end_the_sign_in(app: &TestApp) {
+    let (challenge, code) = password_step(app).await;
+    let wrong = if code == "999999" { "999998" } else { "999999" };
+    for left in (1..=4).rev() {
+        let r = app.verify_code(&challenge, wrong, None).await;
+        let tries = if left == 1 {
+            "1 try".to_string()
+        } else {
+            format!("{left} tries")
+        };
+        assert_eq!(
+            r.field_error("code").unwrap(),
+            format!("That code is not right. {tries} left.")
+        );
+    }
+    let fifth = app.verify_code(&challenge, wrong, None).await;
+    assert_eq!(fifth.json(), "SignInExpired");
+    let right = app.verify_code(&challenge, &code, None).await;
+    assert_eq!(
+        right.json(),
+        "SignInExpired",
+        "even the right code is refused now"
+    );
+    assert!(right.session_cookie().is_none());
+}
+
+async fn pending_sign_in_expires_after_10_minutes(app: &TestApp) {
+    let (challenge, code) = password_step(app).await;
+    app.clock.advance(10 * 60);
+    let r = app.verify_code(&challenge, &code, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json(), "SignInExpired");
+    let missing = app.call("auth/verify-code", &[("code", &code)], None).await;
+    assert_eq!(missing.json(), "SignInExpired");
+}
+
+async fn a_new_code_replaces_the_old_one_after_30_seconds(app: &TestApp) {
+    let (challenge, first) = password_step(app).await;
+    let cookies = format!("atrium_signin={challenge}");
+    let soon = app
+        .call_with_cookies("auth/resend-code", &[], Some(&cookies))
+        .await;
+    assert_eq!(soon.status, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance(30);
+    let r = app
+        .call_with_cookies("auth/resend-code", &[], Some(&cookies))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let second = app.sign_in_code("ann@example.org").await;
+    if first != second {
+        let old = app.verify_code(&challenge, &first, None).await;
+        assert_eq!(
+            old.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the earlier code stops working"
+        );
+    }
+    assert_eq!(
+        app.verify_code(&challenge, &second, None).await.status,
+        StatusCode::OK
+    );
+}
+
+async fn wrong_codes_count_towards_sign_in_throttling(app: &TestApp) {
+    let (challenge, code) = password_step(app).await;
+    let wrong = if code == "111111" { "111112" } else { "111111" };
+    for _ in 0..4 {
+        app.verify_code(&challenge, wrong, None).await;
+    }
+    // A fifth failure, this time a wrong password, earns a delay for the account.
+    assert_eq!(
+        app.sign_in_password("ann@example.org", "wrong password!")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = app.sign_in_password("ann@example.org", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance(2);
+    let r = app.sign_in("ann@example.org", PASSWORD, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.session_cookie().is_some());
 }

@@ -17,6 +17,8 @@ pub struct Me {
     /// e.g. "27 November 2026"
     pub member_since: String,
     pub password_changed: String,
+    /// The active second factor: "email", "sms" or "authenticator".
+    pub mfa_method: String,
 }
 
 impl Me {
@@ -45,6 +47,7 @@ impl From<&backend::user::User> for Me {
             email_verified: u.email_verified_at.is_some(),
             member_since: backend::clock::to_long_date(u.created_at),
             password_changed: backend::clock::to_long_date(u.password_changed_at),
+            mfa_method: u.mfa_method.clone(),
         }
     }
 }
@@ -100,24 +103,97 @@ pub async fn sign_up(
     Ok(())
 }
 
+/// First step of sign-in: the password. Continues at `/login/verify`, where
+/// the second factor is asked for; no session exists until then.
 #[server(endpoint = "auth/login")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     let password = backend::secret::Password::new(password);
-    let (_user, token) = backend
+    let (_user, challenge) = backend
         .sign_in(&email, &password, &request_meta())
         .await
         .map_err(fail)?;
-    // A fresh id on every sign-in; an earlier session of this browser ends.
+    set_challenge_cookie(&challenge);
+    leptos_axum::redirect("/login/verify");
+    Ok(())
+}
+
+/// What the second-step page shows about the pending sign-in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeView {
+    /// "email", "sms" or "authenticator"
+    pub method: String,
+    pub sent_to: String,
+    /// e.g. "09:45 UTC"
+    pub expires: String,
+    pub resend_in_secs: i64,
+}
+
+#[server(endpoint = "auth/challenge")]
+pub async fn pending_sign_in() -> Result<ChallengeView, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let token = challenge_token().ok_or_else(|| fail(backend::Error::SignInExpired))?;
+    let info = backend.challenge_info(&token).await.map_err(fail)?;
+    Ok(ChallengeView {
+        method: info.method.as_str().to_string(),
+        sent_to: info.sent_to,
+        expires: backend::clock::to_clock_time(info.expires_at),
+        resend_in_secs: info.resend_in,
+    })
+}
+
+/// Second step of sign-in: the code. A new session id is issued only now.
+#[server(endpoint = "auth/verify-code")]
+pub async fn verify_code(code: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let token = challenge_token().ok_or_else(|| fail(backend::Error::SignInExpired))?;
+    let meta = request_meta();
+    let (_user, session) = match backend.verify_second_factor(&token, &code, &meta).await {
+        Ok(done) => done,
+        Err(e) => {
+            if matches!(e, backend::Error::SignInExpired) {
+                clear_challenge_cookie();
+            }
+            return Err(fail(e));
+        }
+    };
+    // An earlier session of this browser ends.
     if let Some(old) = session_token() {
-        backend
-            .sign_out(&old, &request_meta())
-            .await
-            .map_err(fail)?;
+        backend.sign_out(&old, &meta).await.map_err(fail)?;
     }
-    set_session_cookie(&token);
+    clear_challenge_cookie();
+    set_session_cookie(&session);
     leptos_axum::redirect("/profile");
+    Ok(())
+}
+
+/// Sends a new code for the pending sign-in.
+#[server(endpoint = "auth/resend-code")]
+pub async fn resend_code() -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let token = challenge_token().ok_or_else(|| fail(backend::Error::SignInExpired))?;
+    backend
+        .resend_code(&token, &request_meta())
+        .await
+        .map_err(fail)?;
+    leptos_axum::redirect("/login/verify?resent=1");
+    Ok(())
+}
+
+/// Abandons the pending sign-in.
+#[server(endpoint = "auth/cancel-sign-in")]
+pub async fn cancel_sign_in() -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    if let Some(token) = challenge_token() {
+        backend.cancel_challenge(&token).await.map_err(fail)?;
+    }
+    clear_challenge_cookie();
+    leptos_axum::redirect("/login");
     Ok(())
 }
 

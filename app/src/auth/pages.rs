@@ -8,8 +8,8 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    check_reset_link, password_strength, ForgotPassword, ResetPassword, SignIn, SignUp,
-    StrengthView,
+    check_reset_link, password_strength, pending_sign_in, CancelSignIn, ForgotPassword, ResendCode,
+    ResetPassword, SignIn, SignUp, StrengthView, VerifyCode,
 };
 use crate::error::AppError;
 use crate::ui::{last_error, FormError, TextField};
@@ -259,7 +259,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
             let token = token.clone();
             move || token.clone()
         },
-        |token| check_reset_link(token),
+        check_reset_link,
     );
     // The token is in the form now; keep it out of history and screenshots.
     Effect::new(move |_| {
@@ -309,6 +309,74 @@ pub fn ResetPasswordPage() -> impl IntoView {
                         }
                     })
                 }}
+            </Suspense>
+        </main>
+    }
+}
+
+/// The second step of sign-in: the code sent by the person's method.
+#[component]
+pub fn LoginVerifyPage() -> impl IntoView {
+    let pending = Resource::new_blocking(|| (), |_| pending_sign_in());
+    let verify = ServerAction::<VerifyCode>::new();
+    let resend = ServerAction::<ResendCode>::new();
+    let cancel = ServerAction::<CancelSignIn>::new();
+    let error = last_error(verify.value());
+    let resend_error = last_error(resend.value());
+    let query = use_query_map();
+    let resent = move || query.with(|q| q.get("resent").is_some());
+    view! {
+        <main class="auth-page" id="main">
+            <h1>"Check your email"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match pending.await {
+                        Ok(p) => view! {
+                            <ActionForm action=verify attr:class="card form" attr:novalidate=true>
+                                <p>
+                                    "We sent a 6-digit code to " <strong>{p.sent_to.clone()}</strong>
+                                    ". It works until " {p.expires.clone()} "."
+                                </p>
+                                <Show when=resent>
+                                    <p role="status" class="alert alert-ok">"A new code is on its way. The earlier one no longer works."</p>
+                                </Show>
+                                <FormError error=error/>
+                                <div class="field" class:invalid=move || error.get().and_then(|e| e.field("code")).is_some()>
+                                    <label for="field-code">"Sign-in code"</label>
+                                    <input
+                                        id="field-code"
+                                        name="code"
+                                        type="text"
+                                        inputmode="numeric"
+                                        autocomplete="one-time-code"
+                                        pattern="[0-9 ]*"
+                                        maxlength="9"
+                                        required
+                                        aria-describedby="field-code-error"
+                                        aria-invalid=move || error.get().and_then(|e| e.field("code")).map(|_| "true")
+                                    />
+                                    <p class="field-error" id="field-code-error">{move || error.get().and_then(|e| e.field("code"))}</p>
+                                </div>
+                                <button type="submit" class="primary" disabled=move || verify.pending().get()>"Verify and sign in"</button>
+                            </ActionForm>
+                            <div class="row-actions">
+                                <ActionForm action=resend>
+                                    <button type="submit" disabled=move || resend.pending().get()>"Send a new code"</button>
+                                </ActionForm>
+                                <ActionForm action=cancel>
+                                    <button type="submit" class="link">"Start over"</button>
+                                </ActionForm>
+                            </div>
+                            <FormError error=resend_error/>
+                        }.into_any(),
+                        Err(e) => view! {
+                            <div class="card">
+                                <p role="alert" class="alert alert-error">{e.to_string()}</p>
+                                <p><a class="button primary" href="/login">"Sign in"</a></p>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
             </Suspense>
         </main>
     }

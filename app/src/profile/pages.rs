@@ -136,6 +136,8 @@ pub fn SecurityTab() -> impl IntoView {
                             <dd>{if me.email_verified { "Yes" } else { "Not yet" }}</dd>
                             <dt>"Password last changed"</dt>
                             <dd>{me.password_changed.clone()}</dd>
+                            <dt>"Sign-in protection"</dt>
+                            <dd>{mfa_label(&me.mfa_method)}</dd>
                         </dl>
                     </div>
                 }
@@ -159,4 +161,13 @@ pub fn SecurityTab() -> impl IntoView {
             </div>
         },
     )
+}
+
+/// How the active second factor is named on the Security tab.
+fn mfa_label(method: &str) -> &'static str {
+    match method {
+        "sms" => "Text message (SMS): a code is texted to your phone at each sign-in",
+        "authenticator" => "Authenticator app",
+        _ => "Email: a 6-digit code is mailed to you at each sign-in",
+    }
 }

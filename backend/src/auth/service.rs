@@ -27,7 +27,7 @@ pub struct SignUp {
 }
 
 impl Backend {
-    fn lifetimes(&self) -> session::Lifetimes {
+    pub(crate) fn lifetimes(&self) -> session::Lifetimes {
         session::Lifetimes {
             idle_secs: self.settings.session_idle_timeout.as_secs() as i64,
             absolute_secs: self.settings.session_absolute_lifetime.as_secs() as i64,
@@ -79,7 +79,7 @@ impl Backend {
             password_hash: &hash,
         };
         let user_id = user::store::insert(&mut *tx, &new, now).await?;
-        let token = session::create(&mut *tx, user_id, self.lifetimes(), meta, now).await?;
+        let token = session::create(&mut *tx, user_id, self.lifetimes(), meta, now, now).await?;
         let link_token = verification::issue(
             &mut tx,
             user_id,
@@ -146,8 +146,9 @@ impl Backend {
     }
 
     /// Checks email and password under per-account and per-IP throttling and
-    /// starts a new session. Unknown email and wrong password give the same
-    /// error after the same work.
+    /// opens the second step (see `mfa`): the returned token identifies the
+    /// pending sign-in, not a session. Unknown email and wrong password give
+    /// the same error after the same work.
     pub async fn sign_in(
         &self,
         email: &str,
@@ -208,19 +209,9 @@ impl Backend {
         let mut tx = self.db.pool.begin().await?;
         match (found, verified) {
             (Some(user), true) => {
-                throttle::clear(&mut *tx, &account_key).await?;
-                let token = session::create(&mut *tx, user.id, self.lifetimes(), meta, now).await?;
-                audit::record(
-                    &mut *tx,
-                    Some(user.id),
-                    EventKind::SignedIn,
-                    None,
-                    meta,
-                    now,
-                )
-                .await?;
                 tx.commit().await?;
-                Ok((user, token))
+                let challenge = self.open_challenge(&user, meta).await?;
+                Ok((user, challenge))
             }
             (found, _) => {
                 throttle::record_failure(&mut *tx, &account_key, now).await?;

@@ -34,17 +34,19 @@ impl SessionRow {
 }
 
 /// Starts a session for `user_id` and returns the token for the cookie.
+/// `password_at` is when the password was typed for this sign-in.
 pub async fn create<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     user_id: i64,
     lifetimes: Lifetimes,
     meta: &RequestMeta,
+    password_at: UnixTime,
     now: UnixTime,
 ) -> Result<Token> {
     let token = Token::generate();
     sqlx::query(
-        "INSERT INTO session (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
-         VALUES ($1, $2, $3, $3, $4, $5, $6)",
+        "INSERT INTO session (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, password_confirmed_at)
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7)",
     )
     .bind(token.hash())
     .bind(user_id)
@@ -52,6 +54,7 @@ pub async fn create<'e, E: Executor<'e, Database = Any>>(
     .bind(now + lifetimes.absolute_secs)
     .bind(meta.ip.as_deref())
     .bind(meta.user_agent.as_deref().map(|s| s.chars().take(512).collect::<String>()))
+    .bind(password_at)
     .execute(ex)
     .await?;
     Ok(token)

@@ -91,6 +91,35 @@ pub fn reset_link(
     }
 }
 
+/// The second-step code of a sign-in.
+pub fn sign_in_code(
+    product: &str,
+    to: &str,
+    first_name: &str,
+    code: &str,
+    valid_minutes: i64,
+) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: format!("{product}: your sign-in code"),
+        text: format!(
+            "Hello {first_name},\n\nYour {product} sign-in code is:\n\n    {code}\n\nIt works once, for {valid_minutes} minutes. \
+             If you did not just sign in, someone knows your password: reset it now.\n"
+        ),
+        html: html_page(
+            product,
+            &format!(
+                "<p>Hello {},</p><p>Your {} sign-in code is:</p>\
+                 <p style=\"font-size:28px;font-weight:700;letter-spacing:6px\">{}</p>\
+                 <p>It works once, for {valid_minutes} minutes. If you did not just sign in, someone knows your password: reset it now.</p>",
+                escape_html(first_name),
+                escape_html(product),
+                escape_html(code)
+            ),
+        ),
+    }
+}
+
 /// Notice after a password change, so a person notices one they did not make.
 pub fn password_changed(product: &str, to: &str, first_name: &str, when: &str) -> Mail {
     Mail {

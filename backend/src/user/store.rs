@@ -20,6 +20,8 @@ pub struct User {
     pub password_hash: PasswordHash,
     pub password_changed_at: UnixTime,
     pub email_verified_at: Option<UnixTime>,
+    /// The active second factor: "email", "sms" or "authenticator".
+    pub mfa_method: String,
     pub version: i64,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -42,6 +44,7 @@ struct UserRow {
     password_hash: String,
     password_changed_at: i64,
     email_verified_at: Option<i64>,
+    mfa_method: String,
     version: i64,
     created_at: i64,
     updated_at: i64,
@@ -59,6 +62,7 @@ impl From<UserRow> for User {
             password_hash: PasswordHash(r.password_hash),
             password_changed_at: r.password_changed_at,
             email_verified_at: r.email_verified_at,
+            mfa_method: r.mfa_method,
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -67,7 +71,7 @@ impl From<UserRow> for User {
 }
 
 const COLUMNS: &str = "id, email, email_normalized, first_name, last_name, phone, password_hash, \
-     password_changed_at, email_verified_at, version, created_at, updated_at";
+     password_changed_at, email_verified_at, mfa_method, version, created_at, updated_at";
 
 pub struct NewUser<'a> {
     pub email: &'a str,

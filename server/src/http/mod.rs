@@ -163,7 +163,7 @@ pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next)
     let path = req.uri().path();
     let home = path == "/";
     let needs_session = path == "/profile" || path.starts_with("/profile/");
-    let for_guests = path == "/login" || path == "/signup";
+    let for_guests = path == "/login" || path == "/login/verify" || path == "/signup";
     if req.method() != Method::GET || !(home || needs_session || for_guests) {
         return next.run(req).await;
     }

@@ -1,0 +1,390 @@
+//! The second step of sign-in. After the right password a challenge is
+//! opened (a row plus a short-lived cookie token); a session exists only
+//! once the second factor is proven. Email codes are the default method.
+
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use sqlx::FromRow;
+
+use crate::audit::{self, EventKind};
+use crate::auth::{session, throttle};
+use crate::clock::UnixTime;
+use crate::mail::templates;
+use crate::secret::Token;
+use crate::user::{self, User};
+use crate::{Backend, Error, FieldError, RequestMeta, Result};
+
+/// The half-signed-in state lasts 10 minutes; so does a code.
+pub const CHALLENGE_LIFETIME_SECS: i64 = 10 * 60;
+/// Five wrong codes end the challenge.
+pub const MAX_ATTEMPTS: i64 = 5;
+/// A new code can be sent 30 seconds after the last, 5 times in all.
+pub const RESEND_AFTER_SECS: i64 = 30;
+pub const MAX_SENDS: i64 = 5;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MfaMethod {
+    Email,
+    Sms,
+    Authenticator,
+}
+
+impl MfaMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MfaMethod::Email => "email",
+            MfaMethod::Sms => "sms",
+            MfaMethod::Authenticator => "authenticator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "email" => Some(MfaMethod::Email),
+            "sms" => Some(MfaMethod::Sms),
+            "authenticator" => Some(MfaMethod::Authenticator),
+            _ => None,
+        }
+    }
+}
+
+/// What the second-step page shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChallengeInfo {
+    pub method: MfaMethod,
+    /// Where the code went, masked: "a•••@example.org".
+    pub sent_to: String,
+    pub expires_at: UnixTime,
+    /// Seconds until another code may be sent (0 = now).
+    pub resend_in: i64,
+}
+
+#[derive(Clone, Debug, FromRow)]
+struct ChallengeRow {
+    user_id: i64,
+    method: String,
+    code_hash: Option<String>,
+    attempts: i64,
+    sends: i64,
+    last_sent_at: Option<i64>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+/// "ann@example.org" → "a•••@example.org".
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".into(),
+    }
+}
+
+/// A uniformly random six-digit code.
+pub fn new_code() -> String {
+    format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
+}
+
+fn code_hash(challenge: &Token, code: &str) -> String {
+    hex::encode(Sha256::digest(
+        format!("{}:{code}", challenge.hash()).as_bytes(),
+    ))
+}
+
+/// Keeps only digits, so "123 456" and "123-456" are accepted as typed.
+fn normalize_code(raw: &str) -> String {
+    raw.chars().filter(char::is_ascii_digit).collect()
+}
+
+async fn find(pool: &sqlx::AnyPool, token: &Token) -> Result<Option<ChallengeRow>> {
+    Ok(sqlx::query_as(
+        "SELECT user_id, method, code_hash, attempts, sends, last_sent_at, created_at, expires_at
+         FROM mfa_challenge WHERE id_hash = $1",
+    )
+    .bind(token.hash())
+    .fetch_optional(pool)
+    .await?)
+}
+
+impl Backend {
+    /// Opens the second step for `user` whose password was just verified,
+    /// sending a code by the active method. Returns the challenge token.
+    pub(crate) async fn open_challenge(&self, user: &User, meta: &RequestMeta) -> Result<Token> {
+        let now = self.clock.now();
+        let token = Token::generate();
+        let method = MfaMethod::parse(&user.mfa_method).unwrap_or(MfaMethod::Email);
+        let code = new_code();
+        let mut tx = self.db.pool.begin().await?;
+        // One pending sign-in per person at a time.
+        sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1 OR expires_at <= $2")
+            .bind(user.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO mfa_challenge (id_hash, user_id, method, code_hash, sends, last_sent_at, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, 1, $5, $5, $6)",
+        )
+        .bind(token.hash())
+        .bind(user.id)
+        .bind(method.as_str())
+        .bind(code_hash(&token, &code))
+        .bind(now)
+        .bind(now + CHALLENGE_LIFETIME_SECS)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut *tx,
+            Some(user.id),
+            EventKind::MfaCodeSent,
+            Some(method.as_str()),
+            meta,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.send_code(user, &code).await;
+        Ok(token)
+    }
+
+    async fn send_code(&self, user: &User, code: &str) {
+        let mail = templates::sign_in_code(
+            &self.settings.product_name,
+            &user.email,
+            &user.first_name,
+            code,
+            10,
+        );
+        if let Err(e) = self.mailer.send(mail).await {
+            tracing::error!(user_id = user.id, error = %e, "sign-in code not sent");
+        }
+    }
+
+    async fn live_challenge(&self, token: &Token) -> Result<(ChallengeRow, User)> {
+        let now = self.clock.now();
+        let row = find(&self.db.pool, token)
+            .await?
+            .ok_or(Error::SignInExpired)?;
+        if now >= row.expires_at || row.attempts >= MAX_ATTEMPTS {
+            return Err(Error::SignInExpired);
+        }
+        let user = user::store::find_by_id(&self.db.pool, row.user_id)
+            .await?
+            .ok_or(Error::SignInExpired)?;
+        Ok((row, user))
+    }
+
+    fn info(row: &ChallengeRow, user: &User, now: UnixTime) -> ChallengeInfo {
+        ChallengeInfo {
+            method: MfaMethod::parse(&row.method).unwrap_or(MfaMethod::Email),
+            sent_to: mask_email(&user.email),
+            expires_at: row.expires_at,
+            resend_in: row
+                .last_sent_at
+                .map(|t| (t + RESEND_AFTER_SECS - now).max(0))
+                .unwrap_or(0),
+        }
+    }
+
+    /// The pending second step behind `token`, for the page that asks for the code.
+    pub async fn challenge_info(&self, token: &Token) -> Result<ChallengeInfo> {
+        let (row, user) = self.live_challenge(token).await?;
+        Ok(Self::info(&row, &user, self.clock.now()))
+    }
+
+    /// Sends a fresh code (the earlier one stops working), at most every 30
+    /// seconds and 5 times per sign-in.
+    pub async fn resend_code(&self, token: &Token, meta: &RequestMeta) -> Result<ChallengeInfo> {
+        let (row, user) = self.live_challenge(token).await?;
+        let now = self.clock.now();
+        let wait = row
+            .last_sent_at
+            .map(|t| t + RESEND_AFTER_SECS - now)
+            .unwrap_or(0);
+        if wait > 0 {
+            return Err(Error::RateLimited {
+                retry_after_secs: wait as u64,
+            });
+        }
+        if row.sends >= MAX_SENDS {
+            return Err(Error::RateLimited {
+                retry_after_secs: (row.expires_at - now).max(1) as u64,
+            });
+        }
+        let code = new_code();
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("UPDATE mfa_challenge SET code_hash = $2, sends = sends + 1, last_sent_at = $3 WHERE id_hash = $1")
+            .bind(token.hash())
+            .bind(code_hash(token, &code))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut *tx,
+            Some(user.id),
+            EventKind::MfaCodeSent,
+            Some("resent"),
+            meta,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.send_code(&user, &code).await;
+        let (row, user) = self.live_challenge(token).await?;
+        Ok(Self::info(&row, &user, now))
+    }
+
+    /// Checks the code of the pending sign-in and, when right, starts the
+    /// session. Wrong codes count towards the challenge's 5 tries and the
+    /// account's sign-in throttle.
+    pub async fn verify_second_factor(
+        &self,
+        token: &Token,
+        raw_code: &str,
+        meta: &RequestMeta,
+    ) -> Result<(User, Token)> {
+        let code = normalize_code(raw_code);
+        if code.len() != 6 {
+            return Err(Error::Validation(vec![FieldError::new(
+                "code",
+                "Enter the 6-digit code.",
+            )]));
+        }
+        let (row, user) = self.live_challenge(token).await?;
+        let now = self.clock.now();
+        let account_key = throttle::account_key(&user.email_normalized);
+        let wait = throttle::wait_for(
+            &self.db.pool,
+            &account_key,
+            throttle::ACCOUNT_FREE_FAILURES,
+            now,
+        )
+        .await?;
+        if wait > 0 {
+            audit::record(
+                &self.db.pool,
+                Some(user.id),
+                EventKind::SignInThrottled,
+                Some("second factor"),
+                meta,
+                now,
+            )
+            .await?;
+            return Err(Error::RateLimited {
+                retry_after_secs: wait as u64,
+            });
+        }
+        let right = row.code_hash.as_deref() == Some(code_hash(token, &code).as_str())
+            && now < row.last_sent_at.unwrap_or(row.created_at) + CHALLENGE_LIFETIME_SECS;
+
+        let mut tx = self.db.pool.begin().await?;
+        if !right {
+            sqlx::query("UPDATE mfa_challenge SET attempts = attempts + 1 WHERE id_hash = $1")
+                .bind(token.hash())
+                .execute(&mut *tx)
+                .await?;
+            throttle::record_failure(&mut *tx, &account_key, now).await?;
+            if let Some(ip) = &meta.ip {
+                throttle::record_failure(&mut *tx, &throttle::ip_key(ip), now).await?;
+            }
+            audit::record(
+                &mut *tx,
+                Some(user.id),
+                EventKind::MfaFailed,
+                Some(&row.method),
+                meta,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            let left = MAX_ATTEMPTS - row.attempts - 1;
+            if left <= 0 {
+                return Err(Error::SignInExpired);
+            }
+            let tries = if left == 1 {
+                "1 try".to_string()
+            } else {
+                format!("{left} tries")
+            };
+            return Err(Error::Validation(vec![FieldError::new(
+                "code",
+                format!("That code is not right. {tries} left."),
+            )]));
+        }
+        let done = sqlx::query("DELETE FROM mfa_challenge WHERE id_hash = $1")
+            .bind(token.hash())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(Error::SignInExpired);
+        }
+        throttle::clear(&mut *tx, &account_key).await?;
+        let session = session::create(
+            &mut *tx,
+            user.id,
+            self.lifetimes(),
+            meta,
+            row.created_at,
+            now,
+        )
+        .await?;
+        let detail = format!("{} code", row.method);
+        audit::record(
+            &mut *tx,
+            Some(user.id),
+            EventKind::SignedIn,
+            Some(&detail),
+            meta,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((user, session))
+    }
+
+    /// Abandons a pending sign-in ("Start over").
+    pub async fn cancel_challenge(&self, token: &Token) -> Result<()> {
+        sqlx::query("DELETE FROM mfa_challenge WHERE id_hash = $1")
+            .bind(token.hash())
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits() {
+        for _ in 0..200 {
+            let c = new_code();
+            assert_eq!(c.len(), 6);
+            assert!(c.chars().all(|ch| ch.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn codes_are_bound_to_their_challenge() {
+        let (a, b) = (Token::generate(), Token::generate());
+        assert_eq!(code_hash(&a, "123456"), code_hash(&a, "123456"));
+        assert_ne!(code_hash(&a, "123456"), code_hash(&b, "123456"));
+        assert_ne!(code_hash(&a, "123456"), code_hash(&a, "123457"));
+    }
+
+    #[test]
+    fn typed_codes_tolerate_spaces() {
+        assert_eq!(normalize_code(" 123 456 "), "123456");
+        assert_eq!(normalize_code("123-456"), "123456");
+    }
+
+    #[test]
+    fn masks() {
+        assert_eq!(mask_email("ann@example.org"), "a•••@example.org");
+        assert_eq!(MfaMethod::parse("email"), Some(MfaMethod::Email));
+        assert_eq!(MfaMethod::parse("carrier pigeon"), None);
+    }
+}
