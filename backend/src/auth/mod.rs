@@ -6,6 +6,7 @@ pub mod reset;
 pub mod service;
 pub mod session;
 pub mod throttle;
+pub mod totp;
 pub mod verification;
 
 use crate::clock::UnixTime;
