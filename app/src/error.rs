@@ -37,6 +37,8 @@ pub enum AppError {
     InvalidCredentials,
     #[error("This sign-in has expired or had too many wrong codes. Please sign in again.")]
     SignInExpired,
+    #[error("For your security, enter your password again before changing how you sign in.")]
+    ReauthRequired,
     #[error("Too many attempts. Please try again in {}.", human_wait(*retry_after_secs))]
     RateLimited { retry_after_secs: u64 },
     #[error("{}", link_message(*issue))]
@@ -67,7 +69,7 @@ impl AppError {
             AppError::Conflict { .. } => 409,
             AppError::NotFound => 404,
             AppError::Unauthorized | AppError::InvalidCredentials | AppError::SignInExpired => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::ReauthRequired => 403,
             AppError::RateLimited { .. } => 429,
             AppError::Link {
                 issue: LinkIssue::Unknown,

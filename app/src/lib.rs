@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod profile;
+pub mod security;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod ui;

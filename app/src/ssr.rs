@@ -168,6 +168,13 @@ pub async fn require_user() -> Result<backend::user::User, AppError> {
         .ok_or_else(|| fail(backend::Error::Unauthorized))
 }
 
+/// The signed-in person and their session token, or `Unauthorized`.
+pub async fn require_session() -> Result<(backend::user::User, Token), AppError> {
+    let token = session_token().ok_or_else(|| fail(backend::Error::Unauthorized))?;
+    let user = require_user().await?;
+    Ok((user, token))
+}
+
 fn internal(cause: &str) -> AppError {
     let request_id = request_id();
     tracing::error!(%request_id, cause, "internal error");
@@ -224,6 +231,7 @@ pub fn fail(err: backend::Error) -> AppError {
         backend::Error::Forbidden => AppError::Forbidden,
         backend::Error::InvalidCredentials => AppError::InvalidCredentials,
         backend::Error::SignInExpired => AppError::SignInExpired,
+        backend::Error::ReauthRequired => AppError::ReauthRequired,
         backend::Error::RateLimited { retry_after_secs } => {
             if let Some(res) = use_context::<ResponseOptions>() {
                 if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {

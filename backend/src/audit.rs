@@ -21,6 +21,9 @@ pub enum EventKind {
     PasswordChanged,
     MfaCodeSent,
     MfaFailed,
+    MfaChanged,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
 }
 
 impl EventKind {
@@ -38,6 +41,9 @@ impl EventKind {
             EventKind::PasswordChanged => "password.changed",
             EventKind::MfaCodeSent => "mfa.code_sent",
             EventKind::MfaFailed => "mfa.failed",
+            EventKind::MfaChanged => "mfa.changed",
+            EventKind::RecoveryCodeUsed => "mfa.recovery_code_used",
+            EventKind::RecoveryCodesRegenerated => "mfa.recovery_codes_regenerated",
         }
     }
 }
@@ -106,6 +112,9 @@ pub fn describe(kind: &str) -> &'static str {
         "password.changed" => "Password changed",
         "mfa.code_sent" => "Sign-in code sent",
         "mfa.failed" => "Wrong sign-in code entered",
+        "mfa.changed" => "Sign-in method changed",
+        "mfa.recovery_code_used" => "Recovery code used",
+        "mfa.recovery_codes_regenerated" => "New recovery codes made",
         _ => "Account activity",
     }
 }

@@ -40,6 +40,9 @@ pub enum Error {
     /// or never started. The person signs in again.
     #[error("sign-in expired")]
     SignInExpired,
+    /// The password must be entered again (within the last 10 minutes) first.
+    #[error("password re-entry required")]
+    ReauthRequired,
     /// A link from a mail that is unknown, used or expired.
     #[error("link rejected: {0:?}")]
     LinkRejected(LinkProblem),

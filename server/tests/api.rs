@@ -433,6 +433,9 @@ on_both_databases!(
     pending_sign_in_expires_after_10_minutes,
     a_new_code_replaces_the_old_one_after_30_seconds,
     wrong_codes_count_towards_sign_in_throttling,
+    changing_the_method_needs_the_password_within_10_minutes,
+    authenticator_enrolment_sign_in_replay_and_recovery_codes,
+    back_to_email_codes_and_the_support_fallback,
 );
 
 async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
@@ -1276,5 +1279,264 @@ async fn wrong_codes_count_towards_sign_in_throttling(app: &TestApp) {
     app.clock.advance(2);
     let r = app.sign_in("ann@example.org", PASSWORD, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.session_cookie().is_some());
+}
+
+use backend::auth::totp::{self, TotpSecret};
+use backend::Clock;
+
+async fn mfa_state(app: &TestApp, cookie: &str) -> Value {
+    let r = app.call("security/mfa", &[], Some(cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()
+}
+
+/// Enrols an authenticator for the signed-in `cookie`; returns its secret.
+async fn enrol_authenticator(app: &TestApp, cookie: &str) -> (TotpSecret, Vec<String>) {
+    let r = app
+        .call("security/start-authenticator", &[], Some(cookie))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let key = mfa_state(app, cookie).await["setup"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = TotpSecret::from_base32(&key).unwrap();
+    let code = totp::code_at(&secret, 6, app.clock.now()).unwrap();
+    let r = app
+        .call(
+            "security/confirm-authenticator",
+            &[("code", &code)],
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let codes: Vec<String> = serde_json::from_value(r.json()).unwrap();
+    (secret, codes)
+}
+
+async fn changing_the_method_needs_the_password_within_10_minutes(app: &TestApp) {
+    let cookie = app.sign_up_ann().await;
+    assert_eq!(
+        mfa_state(app, &cookie).await["password_recent"],
+        true,
+        "just typed at sign-up"
+    );
+    app.clock.advance(10 * 60);
+    assert_eq!(mfa_state(app, &cookie).await["password_recent"], false);
+    let r = app
+        .call("security/start-authenticator", &[], Some(&cookie))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.json(), "ReauthRequired");
+    let wrong = app
+        .call(
+            "security/confirm-password",
+            &[("password", "not it at all")],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        wrong.field_error("password").unwrap(),
+        "That password is not right."
+    );
+    let right = app
+        .call(
+            "security/confirm-password",
+            &[("password", PASSWORD)],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::OK, "{}", right.body);
+    assert_eq!(
+        app.call("security/start-authenticator", &[], Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.call("security/mfa", &[], None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn authenticator_enrolment_sign_in_replay_and_recovery_codes(app: &TestApp) {
+    let cookie = app.sign_up_ann().await;
+    assert_eq!(
+        app.call("security/start-authenticator", &[], Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let first = mfa_state(app, &cookie).await;
+    // The pending secret stays the same across reloads; email stays active meanwhile.
+    assert_eq!(
+        app.call("security/start-authenticator", &[], Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let again = mfa_state(app, &cookie).await;
+    assert_eq!(first["setup"]["key"], again["setup"]["key"]);
+    assert_eq!(again["method"], "email");
+    assert!(again["setup"]["qr"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/svg+xml;base64,"));
+    let key = first["setup"]["key"].as_str().unwrap();
+    assert_eq!(
+        key.split(' ').count(),
+        8,
+        "32 base32 letters in groups of four: {key}"
+    );
+
+    let wrong = app
+        .call(
+            "security/confirm-authenticator",
+            &[("code", "000000")],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (secret, codes) = enrol_authenticator(app, &cookie).await;
+    assert_eq!(codes.len(), 10);
+    let state = mfa_state(app, &cookie).await;
+    assert_eq!(
+        (
+            state["method"].as_str(),
+            state["recovery_codes_left"].as_i64()
+        ),
+        (Some("authenticator"), Some(10))
+    );
+    assert!(state["setup"].is_null());
+    assert_eq!(
+        app.mails_with_subject("Atrium: your sign-in method was changed")
+            .await,
+        1
+    );
+
+    // Sign-in: no code is mailed; the app's code is asked for.
+    app.clock.advance(30);
+    let step1 = app.sign_in_password("ann@example.org", PASSWORD).await;
+    let challenge = step1.cookie("atrium_signin").unwrap();
+    let info = app
+        .call_with_cookies(
+            "auth/challenge",
+            &[],
+            Some(&format!("atrium_signin={challenge}")),
+        )
+        .await;
+    assert_eq!(info.json()["method"], "authenticator");
+    assert_eq!(app.mails_with_subject("Atrium: your sign-in code").await, 0);
+    let code = totp::code_at(&secret, 6, app.clock.now()).unwrap();
+    let r = app.verify_code(&challenge, &code, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.session_cookie().is_some());
+
+    // The same code, again in the same 30 seconds: refused.
+    let challenge = app
+        .sign_in_password("ann@example.org", PASSWORD)
+        .await
+        .cookie("atrium_signin")
+        .unwrap();
+    let replay = app.verify_code(&challenge, &code, None).await;
+    assert_eq!(replay.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(replay.field_error("code").unwrap().contains("already used"));
+    // A recovery code works, once.
+    let r = app
+        .verify_code(&challenge, &codes[3].to_uppercase(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(app.audit_count("mfa.recovery_code_used").await, 1);
+    assert_eq!(
+        app.mails_with_subject("Atrium: a recovery code was used")
+            .await,
+        1
+    );
+    let challenge = app
+        .sign_in_password("ann@example.org", PASSWORD)
+        .await
+        .cookie("atrium_signin")
+        .unwrap();
+    assert_eq!(
+        app.verify_code(&challenge, &codes[3], None).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // The next step's code works.
+    app.clock.advance(30);
+    let next = totp::code_at(&secret, 6, app.clock.now()).unwrap();
+    assert_eq!(
+        app.verify_code(&challenge, &next, None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(mfa_state(app, &cookie).await["recovery_codes_left"], 9);
+
+    // New recovery codes replace the old ones.
+    let r = app
+        .call("security/regenerate-recovery-codes", &[], Some(&cookie))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(mfa_state(app, &cookie).await["recovery_codes_left"], 10);
+    let challenge = app
+        .sign_in_password("ann@example.org", PASSWORD)
+        .await
+        .cookie("atrium_signin")
+        .unwrap();
+    assert_eq!(
+        app.verify_code(&challenge, &codes[0], None).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+async fn back_to_email_codes_and_the_support_fallback(app: &TestApp) {
+    let cookie = app.sign_up_ann().await;
+    enrol_authenticator(app, &cookie).await;
+    app.clock.advance(10 * 60);
+    assert_eq!(
+        app.call("security/use-email", &[], Some(&cookie))
+            .await
+            .json(),
+        "ReauthRequired"
+    );
+    app.call(
+        "security/confirm-password",
+        &[("password", PASSWORD)],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(
+        app.call("security/use-email", &[], Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(mfa_state(app, &cookie).await["method"], "email");
+    assert_eq!(app.count("SELECT COUNT(*) FROM recovery_code").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM mfa_authenticator").await, 0);
+
+    // Support's fallback for a lost phone: switch to email without the password.
+    enrol_authenticator(app, &cookie).await;
+    let (user_id,): (i64,) = sqlx::query_as(r#"SELECT id FROM "user""#)
+        .fetch_one(&app.backend.db.pool)
+        .await
+        .unwrap();
+    app.backend
+        .support_switch_mfa_to_email(user_id, &backend::RequestMeta::default())
+        .await
+        .unwrap();
+    assert_eq!(mfa_state(app, &cookie).await["method"], "email");
+    assert_eq!(
+        app.mails_with_subject("Atrium: your sign-in method was changed")
+            .await,
+        4
+    );
+    let r = app.sign_in("ann@example.org", PASSWORD, None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "an emailed code signs in again: {}",
+        r.body
+    );
     assert!(r.session_cookie().is_some());
 }

@@ -327,48 +327,72 @@ pub fn LoginVerifyPage() -> impl IntoView {
     let resent = move || query.with(|q| q.get("resent").is_some());
     view! {
         <main class="auth-page" id="main">
-            <h1>"Check your email"</h1>
+            <h1>"Second step"</h1>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match pending.await {
-                        Ok(p) => view! {
+                        Ok(p) => {
+                            let app = p.method == "authenticator";
+                            let code_error = move || error.get().and_then(|e| e.field("code"));
+                            view! {
                             <ActionForm action=verify attr:class="card form" attr:novalidate=true>
-                                <p>
-                                    "We sent a 6-digit code to " <strong>{p.sent_to.clone()}</strong>
-                                    ". It works until " {p.expires.clone()} "."
-                                </p>
+                                {if app {
+                                    view! { <p>"Open your authenticator app and enter the 6-digit code it shows for Atrium."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <p>
+                                            "We sent a 6-digit code to " <strong>{p.sent_to.clone()}</strong>
+                                            ". It works until " {p.expires.clone()} "."
+                                        </p>
+                                    }.into_any()
+                                }}
                                 <Show when=resent>
                                     <p role="status" class="alert alert-ok">"A new code is on its way. The earlier one no longer works."</p>
                                 </Show>
                                 <FormError error=error/>
-                                <div class="field" class:invalid=move || error.get().and_then(|e| e.field("code")).is_some()>
-                                    <label for="field-code">"Sign-in code"</label>
+                                <div class="field" class:invalid=move || code_error().is_some()>
+                                    <label for="field-code">{if app { "Code from your app" } else { "Sign-in code" }}</label>
                                     <input
                                         id="field-code"
                                         name="code"
                                         type="text"
-                                        inputmode="numeric"
+                                        inputmode=if app { "text" } else { "numeric" }
                                         autocomplete="one-time-code"
-                                        pattern="[0-9 ]*"
-                                        maxlength="9"
+                                        maxlength="16"
                                         required
                                         aria-describedby="field-code-error"
-                                        aria-invalid=move || error.get().and_then(|e| e.field("code")).map(|_| "true")
+                                        aria-invalid=move || code_error().map(|_| "true")
                                     />
-                                    <p class="field-error" id="field-code-error">{move || error.get().and_then(|e| e.field("code"))}</p>
+                                    <p class="field-error" id="field-code-error">{code_error}</p>
                                 </div>
                                 <button type="submit" class="primary" disabled=move || verify.pending().get()>"Verify and sign in"</button>
                             </ActionForm>
+                            {app.then(|| view! {
+                                <details class="card recovery-option">
+                                    <summary>"Use a recovery code instead"</summary>
+                                    <ActionForm action=verify attr:class="form" attr:novalidate=true>
+                                        <div class="field">
+                                            <label for="field-recovery">"Recovery code"</label>
+                                            <input id="field-recovery" name="code" type="text" autocomplete="off" spellcheck="false" required/>
+                                        </div>
+                                        <button type="submit">"Sign in with a recovery code"</button>
+                                    </ActionForm>
+                                    <p class="muted">"Lost your phone and your codes? Contact Global Technical Support: they can switch you to email codes."</p>
+                                </details>
+                            })}
                             <div class="row-actions">
-                                <ActionForm action=resend>
-                                    <button type="submit" disabled=move || resend.pending().get()>"Send a new code"</button>
-                                </ActionForm>
+                                {(!app).then(|| view! {
+                                    <ActionForm action=resend>
+                                        <button type="submit" disabled=move || resend.pending().get()>"Send a new code"</button>
+                                    </ActionForm>
+                                })}
                                 <ActionForm action=cancel>
                                     <button type="submit" class="link">"Start over"</button>
                                 </ActionForm>
                             </div>
                             <FormError error=resend_error/>
-                        }.into_any(),
+                        }.into_any()
+                        }
                         Err(e) => view! {
                             <div class="card">
                                 <p role="alert" class="alert alert-error">{e.to_string()}</p>

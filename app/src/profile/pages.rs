@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::layout::{Avatar, MeResource};
 use crate::auth::api::{security_events, Me, SendResetLink};
 use crate::auth::pages::SHARED_PASSWORD_NOTE;
+use crate::security::method::SignInMethod;
 use crate::ui::{last_error, FormError};
 
 /// Renders `body` with the signed-in person once the layout's resource is in.
@@ -136,8 +137,6 @@ pub fn SecurityTab() -> impl IntoView {
                             <dd>{if me.email_verified { "Yes" } else { "Not yet" }}</dd>
                             <dt>"Password last changed"</dt>
                             <dd>{me.password_changed.clone()}</dd>
-                            <dt>"Sign-in protection"</dt>
-                            <dd>{mfa_label(&me.mfa_method)}</dd>
                         </dl>
                     </div>
                 }
@@ -159,15 +158,7 @@ pub fn SecurityTab() -> impl IntoView {
                     <button type="submit" class="primary" disabled=move || send.pending().get()>"Send reset password link"</button>
                 </ActionForm>
             </div>
+            <SignInMethod/>
         },
     )
-}
-
-/// How the active second factor is named on the Security tab.
-fn mfa_label(method: &str) -> &'static str {
-    match method {
-        "sms" => "Text message (SMS): a code is texted to your phone at each sign-in",
-        "authenticator" => "Authenticator app",
-        _ => "Email: a 6-digit code is mailed to you at each sign-in",
-    }
 }

@@ -115,7 +115,8 @@ impl Backend {
         let now = self.clock.now();
         let token = Token::generate();
         let method = MfaMethod::parse(&user.mfa_method).unwrap_or(MfaMethod::Email);
-        let code = new_code();
+        // An authenticator app makes its own codes; email gets one now.
+        let code = (method != MfaMethod::Authenticator).then(new_code);
         let mut tx = self.db.pool.begin().await?;
         // One pending sign-in per person at a time.
         sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1 OR expires_at <= $2")
@@ -125,27 +126,33 @@ impl Backend {
             .await?;
         sqlx::query(
             "INSERT INTO mfa_challenge (id_hash, user_id, method, code_hash, sends, last_sent_at, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, 1, $5, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(token.hash())
         .bind(user.id)
         .bind(method.as_str())
-        .bind(code_hash(&token, &code))
+        .bind(code.as_ref().map(|c| code_hash(&token, c)))
+        .bind(i64::from(code.is_some()))
+        .bind(code.as_ref().map(|_| now))
         .bind(now)
         .bind(now + CHALLENGE_LIFETIME_SECS)
         .execute(&mut *tx)
         .await?;
-        audit::record(
-            &mut *tx,
-            Some(user.id),
-            EventKind::MfaCodeSent,
-            Some(method.as_str()),
-            meta,
-            now,
-        )
-        .await?;
+        if code.is_some() {
+            audit::record(
+                &mut *tx,
+                Some(user.id),
+                EventKind::MfaCodeSent,
+                Some(method.as_str()),
+                meta,
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
-        self.send_code(user, &code).await;
+        if let Some(code) = code {
+            self.send_code(user, &code).await;
+        }
         Ok(token)
     }
 
@@ -177,9 +184,14 @@ impl Backend {
     }
 
     fn info(row: &ChallengeRow, user: &User, now: UnixTime) -> ChallengeInfo {
+        let method = MfaMethod::parse(&row.method).unwrap_or(MfaMethod::Email);
         ChallengeInfo {
-            method: MfaMethod::parse(&row.method).unwrap_or(MfaMethod::Email),
-            sent_to: mask_email(&user.email),
+            method,
+            sent_to: if method == MfaMethod::Authenticator {
+                String::new()
+            } else {
+                mask_email(&user.email)
+            },
             expires_at: row.expires_at,
             resend_in: row
                 .last_sent_at
@@ -245,14 +257,20 @@ impl Backend {
         raw_code: &str,
         meta: &RequestMeta,
     ) -> Result<(User, Token)> {
-        let code = normalize_code(raw_code);
-        if code.len() != 6 {
-            return Err(Error::Validation(vec![FieldError::new(
-                "code",
-                "Enter the 6-digit code.",
-            )]));
-        }
         let (row, user) = self.live_challenge(token).await?;
+        let method = MfaMethod::parse(&row.method).unwrap_or(MfaMethod::Email);
+        let code = normalize_code(raw_code);
+        let well_formed = code.len() == 6
+            || (method == MfaMethod::Authenticator
+                && crate::auth::authenticator::looks_like_recovery_code(raw_code));
+        if !well_formed {
+            let msg = if method == MfaMethod::Authenticator {
+                "Enter the 6-digit code from your app, or a recovery code."
+            } else {
+                "Enter the 6-digit code."
+            };
+            return Err(Error::Validation(vec![FieldError::new("code", msg)]));
+        }
         let now = self.clock.now();
         let account_key = throttle::account_key(&user.email_normalized);
         let wait = throttle::wait_for(
@@ -276,11 +294,19 @@ impl Backend {
                 retry_after_secs: wait as u64,
             });
         }
-        let right = row.code_hash.as_deref() == Some(code_hash(token, &code).as_str())
-            && now < row.last_sent_at.unwrap_or(row.created_at) + CHALLENGE_LIFETIME_SECS;
 
         let mut tx = self.db.pool.begin().await?;
-        if !right {
+        let proof: Option<&'static str> = match method {
+            MfaMethod::Authenticator => {
+                self.check_authenticator_factor(&mut tx, &user, raw_code, meta, now)
+                    .await?
+            }
+            MfaMethod::Email | MfaMethod::Sms => (row.code_hash.as_deref()
+                == Some(code_hash(token, &code).as_str())
+                && now < row.last_sent_at.unwrap_or(row.created_at) + CHALLENGE_LIFETIME_SECS)
+                .then_some("email code"),
+        };
+        let Some(proof) = proof else {
             sqlx::query("UPDATE mfa_challenge SET attempts = attempts + 1 WHERE id_hash = $1")
                 .bind(token.hash())
                 .execute(&mut *tx)
@@ -308,11 +334,16 @@ impl Backend {
             } else {
                 format!("{left} tries")
             };
+            let what = if method == MfaMethod::Authenticator {
+                "That code is not right or was already used."
+            } else {
+                "That code is not right."
+            };
             return Err(Error::Validation(vec![FieldError::new(
                 "code",
-                format!("That code is not right. {tries} left."),
+                format!("{what} {tries} left."),
             )]));
-        }
+        };
         let done = sqlx::query("DELETE FROM mfa_challenge WHERE id_hash = $1")
             .bind(token.hash())
             .execute(&mut *tx)
@@ -330,12 +361,11 @@ impl Backend {
             now,
         )
         .await?;
-        let detail = format!("{} code", row.method);
         audit::record(
             &mut *tx,
             Some(user.id),
             EventKind::SignedIn,
-            Some(&detail),
+            Some(proof),
             meta,
             now,
         )

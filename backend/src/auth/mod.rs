@@ -1,5 +1,6 @@
 //! Sign-up, sign-in, sessions and email verification.
 
+pub mod authenticator;
 pub mod mfa;
 pub mod password;
 pub mod reset;

@@ -120,6 +120,53 @@ pub fn sign_in_code(
     }
 }
 
+/// Notice after the sign-in method changed.
+pub fn mfa_changed(product: &str, to: &str, first_name: &str, method: &str, when: &str) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: format!("{product}: your sign-in method was changed"),
+        text: format!(
+            "Hello {first_name},\n\nOn {when}, the second step of signing in to {product} was changed to {method}. \
+             It applies wherever this email signs in.\n\nIf you did not do this, reset your password and contact Global Technical Support.\n"
+        ),
+        html: html_page(
+            product,
+            &format!(
+                "<p>Hello {},</p><p>On {}, the second step of signing in to {} was changed to {}. \
+                 It applies wherever this email signs in.</p>\
+                 <p>If you did not do this, reset your password and contact Global Technical Support.</p>",
+                escape_html(first_name),
+                escape_html(when),
+                escape_html(product),
+                escape_html(method)
+            ),
+        ),
+    }
+}
+
+/// Notice after a recovery code was used to sign in.
+pub fn recovery_code_used(product: &str, to: &str, first_name: &str) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: format!("{product}: a recovery code was used"),
+        text: format!(
+            "Hello {first_name},\n\nA recovery code was just used to sign in to your {product} account. \
+             Each code works once; you can make new ones on the Security tab.\n\n\
+             If this was not you, reset your password and contact Global Technical Support.\n"
+        ),
+        html: html_page(
+            product,
+            &format!(
+                "<p>Hello {},</p><p>A recovery code was just used to sign in to your {} account. \
+                 Each code works once; you can make new ones on the Security tab.</p>\
+                 <p>If this was not you, reset your password and contact Global Technical Support.</p>",
+                escape_html(first_name),
+                escape_html(product)
+            ),
+        ),
+    }
+}
+
 /// Notice after a password change, so a person notices one they did not make.
 pub fn password_changed(product: &str, to: &str, first_name: &str, when: &str) -> Mail {
     Mail {

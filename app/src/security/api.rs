@@ -1,0 +1,113 @@
+//! Server functions for choosing how a person proves it is them at sign-in.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// An authenticator enrolment in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupView {
+    /// The setup key in groups of four.
+    pub key: String,
+    /// The QR code of the otpauth:// URI, as a data: URL.
+    pub qr: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaView {
+    /// "email", "sms" or "authenticator"
+    pub method: String,
+    /// Whether the password was entered in the last 10 minutes.
+    pub password_recent: bool,
+    pub setup: Option<SetupView>,
+    pub recovery_codes_left: i64,
+}
+
+#[server(endpoint = "security/mfa")]
+pub async fn mfa_state() -> Result<MfaView, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let (user, token) = require_session().await?;
+    let state = backend.mfa_state(&user, &token).await.map_err(fail)?;
+    Ok(MfaView {
+        method: state.method.as_str().to_string(),
+        password_recent: state.password_recent,
+        setup: state.setup.map(|s| SetupView {
+            key: s.grouped_key.clone(),
+            qr: s.qr_data_url(),
+        }),
+        recovery_codes_left: state.recovery_codes_left,
+    })
+}
+
+/// Re-enters the password, allowing a change of method for 10 minutes.
+#[server(endpoint = "security/confirm-password")]
+pub async fn confirm_password(password: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let (user, token) = require_session().await?;
+    let password = backend::secret::Password::new(password);
+    backend
+        .confirm_password(&user, &token, &password, &request_meta())
+        .await
+        .map_err(fail)
+}
+
+#[server(endpoint = "security/start-authenticator")]
+pub async fn start_authenticator() -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let (user, token) = require_session().await?;
+    backend
+        .start_authenticator_setup(&user, &token)
+        .await
+        .map_err(fail)
+        .map(|_| ())
+}
+
+#[server(endpoint = "security/cancel-authenticator")]
+pub async fn cancel_authenticator() -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let (user, _) = require_session().await?;
+    backend
+        .cancel_authenticator_setup(&user)
+        .await
+        .map_err(fail)
+}
+
+/// Ends enrolment with the app's first code; returns the recovery codes, once.
+#[server(endpoint = "security/confirm-authenticator")]
+pub async fn confirm_authenticator(code: String) -> Result<Vec<String>, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let (user, token) = require_session().await?;
+    backend
+        .confirm_authenticator(&user, &token, &code, &request_meta())
+        .await
+        .map_err(fail)
+}
+
+/// New recovery codes; the old ones stop working.
+#[server(endpoint = "security/regenerate-recovery-codes")]
+pub async fn regenerate_recovery_codes() -> Result<Vec<String>, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let (user, token) = require_session().await?;
+    backend
+        .regenerate_recovery_codes(&user, &token, &request_meta())
+        .await
+        .map_err(fail)
+}
+
+#[server(endpoint = "security/use-email")]
+pub async fn use_email_codes() -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let (user, token) = require_session().await?;
+    backend
+        .use_email_codes(&user, &token, &request_meta())
+        .await
+        .map_err(fail)
+}

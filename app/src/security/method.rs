@@ -1,0 +1,200 @@
+//! The "Sign-in protection" card of the Security tab.
+
+use leptos::prelude::*;
+
+use super::api::{
+    mfa_state, CancelAuthenticator, ConfirmAuthenticator, ConfirmPassword, MfaView,
+    RegenerateRecoveryCodes, StartAuthenticator, UseEmailCodes,
+};
+use crate::ui::{last_error, FormError, TextField};
+
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "authenticator" => "Authenticator app: a code from the app on your phone",
+        "sms" => "Text message (SMS): a code texted to your phone",
+        _ => "Email: a 6-digit code mailed to you",
+    }
+}
+
+#[component]
+pub fn SignInMethod() -> impl IntoView {
+    let confirm_password = ServerAction::<ConfirmPassword>::new();
+    let start = ServerAction::<StartAuthenticator>::new();
+    let cancel = ServerAction::<CancelAuthenticator>::new();
+    let confirm = ServerAction::<ConfirmAuthenticator>::new();
+    let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    let use_email = ServerAction::<UseEmailCodes>::new();
+    let state = Resource::new_blocking(
+        move || {
+            (
+                confirm_password.version().get(),
+                start.version().get(),
+                cancel.version().get(),
+                confirm.version().get(),
+                regenerate.version().get(),
+                use_email.version().get(),
+            )
+        },
+        |_| mfa_state(),
+    );
+    let password_error = last_error(confirm_password.value());
+    let confirm_error = last_error(confirm.value());
+    let other_error = Signal::derive(move || {
+        last_error(start.value())
+            .get()
+            .or_else(|| last_error(use_email.value()).get())
+            .or_else(|| last_error(regenerate.value()).get())
+            .or_else(|| last_error(cancel.value()).get())
+    });
+    // Recovery codes are shown once, right after they are made.
+    let fresh_codes = Signal::derive(move || {
+        confirm
+            .value()
+            .get()
+            .and_then(|r| r.ok())
+            .or_else(|| regenerate.value().get().and_then(|r| r.ok()))
+    });
+
+    view! {
+        <section class="card" aria-labelledby="sign-in-method" id="sign-in-protection">
+            <h2 id="sign-in-method">"Sign-in protection"</h2>
+            <p class="muted">
+                "After your password, you prove it is you with a second step. This holds wherever this email signs in."
+            </p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match state.await {
+                        Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                        Ok(view) => {
+                            let MfaView { method, password_recent, setup, recovery_codes_left } = view;
+                            view! {
+                                <p>"Current method: " <strong>{method_label(&method)}</strong></p>
+                                {(method == "authenticator").then(|| view! {
+                                    <p class="muted">{format!("{recovery_codes_left} of 10 recovery codes left.")}</p>
+                                })}
+                                <FormError error=other_error/>
+                                {if !password_recent {
+                                    view! {
+                                        <ActionForm action=confirm_password attr:class="form inline-form" attr:novalidate=true>
+                                            <p>"To change how you sign in, enter your password again."</p>
+                                            <TextField name="password" label="Current password" kind="password" autocomplete="current-password" required=true error=password_error/>
+                                            <button type="submit" class="primary">"Continue"</button>
+                                        </ActionForm>
+                                    }.into_any()
+                                } else if let Some(setup) = setup {
+                                    view! {
+                                        <div class="enrol">
+                                            <h3>"Set up your authenticator app"</h3>
+                                            <ol>
+                                                <li>"Open the authenticator app on your phone and add an account."</li>
+                                                <li>"Scan this QR code, or type the setup key."</li>
+                                                <li>"Enter the 6-digit code the app shows."</li>
+                                            </ol>
+                                            <img class="qr" src=setup.qr.clone() alt="QR code for your authenticator app" width="220" height="220"/>
+                                            <p>
+                                                "Setup key: " <code class="setup-key" id="setup-key">{setup.key.clone()}</code>
+                                                " " <CopyButton text=setup.key.clone() label="Copy setup key"/>
+                                            </p>
+                                            <ActionForm action=confirm attr:class="form inline-form" attr:novalidate=true>
+                                                <TextField name="code" label="Code from your app" kind="text" autocomplete="one-time-code" required=true error=confirm_error/>
+                                                <button type="submit" class="primary">"Turn on"</button>
+                                            </ActionForm>
+                                            <p class="muted">"Until you enter a code, your current method stays on."</p>
+                                            <ActionForm action=cancel>
+                                                <button type="submit" class="link">"Cancel setup"</button>
+                                            </ActionForm>
+                                        </div>
+                                    }.into_any()
+                                } else {
+                                    view! {
+                                        <ul class="choices">
+                                            <li>
+                                                <strong>"Email"</strong>
+                                                {if method == "email" {
+                                                    view! { <span class="badge">"In use"</span> }.into_any()
+                                                } else {
+                                                    view! {
+                                                        <ActionForm action=use_email>
+                                                            <button type="submit">"Use email codes"</button>
+                                                        </ActionForm>
+                                                    }.into_any()
+                                                }}
+                                            </li>
+                                            <li>
+                                                <strong>"Text message (SMS)"</strong>
+                                                <button type="button" disabled=true aria-describedby="sms-why">"Use text messages"</button>
+                                                <span class="muted" id="sms-why">"Not available on this server yet."</span>
+                                            </li>
+                                            <li>
+                                                <strong>"Authenticator app"</strong>
+                                                {if method == "authenticator" {
+                                                    view! {
+                                                        <span class="badge">"In use"</span>
+                                                        <ActionForm action=regenerate>
+                                                            <button type="submit">"Make new recovery codes"</button>
+                                                        </ActionForm>
+                                                    }.into_any()
+                                                } else {
+                                                    view! {
+                                                        <ActionForm action=start>
+                                                            <button type="submit">"Set up an authenticator app"</button>
+                                                        </ActionForm>
+                                                    }.into_any()
+                                                }}
+                                            </li>
+                                        </ul>
+                                    }.into_any()
+                                }}
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+            <RecoveryCodes codes=fresh_codes/>
+        </section>
+    }
+}
+
+#[component]
+fn RecoveryCodes(codes: Signal<Option<Vec<String>>>) -> impl IntoView {
+    move || {
+        codes.get().map(|codes| {
+            let text = codes.join("\n");
+            let href = format!("data:text/plain;charset=utf-8,{}", text.replace('\n', "%0A"));
+            view! {
+                <div class="recovery" role="status">
+                    <h3>"Your recovery codes"</h3>
+                    <p>"Each code signs you in once if you lose your phone. Keep them somewhere safe: they are shown only now."</p>
+                    <ul class="codes" aria-label="Recovery codes">
+                        {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
+                    </ul>
+                    <p>
+                        <CopyButton text=text label="Copy codes"/>
+                        " "
+                        <a class="button" href=href download="atrium-recovery-codes.txt">"Download"</a>
+                    </p>
+                </div>
+            }
+        })
+    }
+}
+
+/// Copies `text` to the clipboard (in the browser; without JavaScript the text stays selectable).
+#[component]
+fn CopyButton(text: String, label: &'static str) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let on_click = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = window().navigator().clipboard().write_text(&text);
+            copied.set(true);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+    };
+    view! {
+        <button type="button" class="copy" on:click=on_click>
+            {move || if copied.get() { "Copied" } else { label }}
+        </button>
+    }
+}

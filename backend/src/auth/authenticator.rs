@@ -1,0 +1,495 @@
+//! Choosing how a person proves it is them at sign-in: re-entering the
+//! password first (within 10 minutes), enrolling an authenticator app,
+//! recovery codes, going back to email codes, and support's fallback.
+
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::audit::{self, EventKind};
+use crate::auth::mfa::MfaMethod;
+use crate::auth::throttle;
+use crate::auth::totp::{self, TotpSecret};
+use crate::clock::{to_clock_time, to_long_date, UnixTime};
+use crate::mail::templates;
+use crate::secret::{Password, Token};
+use crate::user::User;
+use crate::{Backend, Error, RequestMeta, Result};
+
+/// Changing the sign-in method needs the password typed within this long.
+pub const REAUTH_WINDOW_SECS: i64 = 10 * 60;
+pub const RECOVERY_CODES: usize = 10;
+/// Letters and digits that cannot be mistaken for one another.
+const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// What the Security tab shows while an authenticator is being set up.
+#[derive(Clone, Debug)]
+pub struct AuthenticatorSetup {
+    /// The setup key in groups of four, for typing into an app.
+    pub grouped_key: String,
+    pub uri: String,
+    pub qr_svg: String,
+}
+
+impl AuthenticatorSetup {
+    /// The QR code as a `data:` URL for an `<img>`.
+    pub fn qr_data_url(&self) -> String {
+        use base64::Engine;
+        format!(
+            "data:image/svg+xml;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(self.qr_svg.as_bytes())
+        )
+    }
+}
+
+/// The sign-in method as the Security tab shows it.
+#[derive(Clone, Debug)]
+pub struct MfaState {
+    pub method: MfaMethod,
+    pub password_recent: bool,
+    pub setup: Option<AuthenticatorSetup>,
+    pub recovery_codes_left: i64,
+}
+
+/// `xxxxx-xxxxx` from a 31-letter alphabet: about 49 bits each.
+pub fn new_recovery_code() -> String {
+    let mut rng = rand::rngs::OsRng;
+    let mut s: String = (0..10)
+        .map(|_| RECOVERY_ALPHABET[rng.gen_range(0..RECOVERY_ALPHABET.len())] as char)
+        .collect();
+    s.insert(5, '-');
+    s
+}
+
+/// Lower-case, without spaces or dashes: how codes are compared.
+pub fn normalize_recovery_code(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn recovery_hash(code: &str) -> String {
+    hex::encode(Sha256::digest(normalize_recovery_code(code).as_bytes()))
+}
+
+/// Whether what was typed looks like a recovery code rather than an app code.
+pub fn looks_like_recovery_code(raw: &str) -> bool {
+    let n = normalize_recovery_code(raw);
+    n.len() == 10 && n.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+impl Backend {
+    async fn password_confirmed_at(&self, session_token: &Token) -> Result<Option<UnixTime>> {
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT password_confirmed_at FROM session WHERE id_hash = $1")
+                .bind(session_token.hash())
+                .fetch_optional(&self.db.pool)
+                .await?;
+        Ok(row.and_then(|(t,)| t))
+    }
+
+    async fn require_recent_password(&self, session_token: &Token) -> Result<()> {
+        let now = self.clock.now();
+        match self.password_confirmed_at(session_token).await? {
+            Some(t) if now - t < REAUTH_WINDOW_SECS => Ok(()),
+            _ => Err(Error::ReauthRequired),
+        }
+    }
+
+    /// Re-enters the password in this session, opening the 10-minute window
+    /// in which the sign-in method can be changed. Wrong passwords count in
+    /// the sign-in throttle.
+    pub async fn confirm_password(
+        &self,
+        user: &User,
+        session_token: &Token,
+        password: &Password,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        let key = throttle::account_key(&user.email_normalized);
+        let wait =
+            throttle::wait_for(&self.db.pool, &key, throttle::ACCOUNT_FREE_FAILURES, now).await?;
+        if wait > 0 {
+            return Err(Error::RateLimited {
+                retry_after_secs: wait as u64,
+            });
+        }
+        if !self.passwords.verify(password, &user.password_hash).await? {
+            throttle::record_failure(&self.db.pool, &key, now).await?;
+            audit::record(
+                &self.db.pool,
+                Some(user.id),
+                EventKind::SignInFailed,
+                Some("password re-entry"),
+                meta,
+                now,
+            )
+            .await?;
+            return Err(Error::field("password", "That password is not right."));
+        }
+        sqlx::query("UPDATE session SET password_confirmed_at = $2 WHERE id_hash = $1")
+            .bind(session_token.hash())
+            .bind(now)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn authenticator_row(
+        &self,
+        user_id: i64,
+    ) -> Result<Option<(Option<String>, Option<i64>, Option<String>)>> {
+        Ok(sqlx::query_as("SELECT secret, last_used_step, pending_secret FROM mfa_authenticator WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.db.pool)
+            .await?)
+    }
+
+    fn setup_view(&self, user: &User, secret: &TotpSecret) -> AuthenticatorSetup {
+        let uri = secret.uri(&self.settings.product_name, &user.email);
+        AuthenticatorSetup {
+            grouped_key: secret.grouped(),
+            qr_svg: TotpSecret::qr_svg(&uri).unwrap_or_default(),
+            uri,
+        }
+    }
+
+    /// The Security tab's view of the sign-in method.
+    pub async fn mfa_state(&self, user: &User, session_token: &Token) -> Result<MfaState> {
+        let now = self.clock.now();
+        let recent = self
+            .password_confirmed_at(session_token)
+            .await?
+            .is_some_and(|t| now - t < REAUTH_WINDOW_SECS);
+        let pending = self
+            .authenticator_row(user.id)
+            .await?
+            .and_then(|(_, _, pending)| pending)
+            .and_then(|p| TotpSecret::from_base32(&p));
+        let (left,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM recovery_code WHERE user_id = $1 AND used_at IS NULL",
+        )
+        .bind(user.id)
+        .fetch_one(&self.db.pool)
+        .await?;
+        Ok(MfaState {
+            method: MfaMethod::parse(&user.mfa_method).unwrap_or(MfaMethod::Email),
+            password_recent: recent,
+            setup: pending.map(|s| self.setup_view(user, &s)),
+            recovery_codes_left: left,
+        })
+    }
+
+    /// Starts (or shows again) the enrolment of an authenticator app. The
+    /// pending secret stays the same until enrolment ends; the current method
+    /// stays active meanwhile.
+    pub async fn start_authenticator_setup(
+        &self,
+        user: &User,
+        session_token: &Token,
+    ) -> Result<AuthenticatorSetup> {
+        self.require_recent_password(session_token).await?;
+        let now = self.clock.now();
+        if let Some((_, _, Some(pending))) = self.authenticator_row(user.id).await? {
+            if let Some(secret) = TotpSecret::from_base32(&pending) {
+                return Ok(self.setup_view(user, &secret));
+            }
+        }
+        let secret = TotpSecret::generate();
+        sqlx::query(
+            "INSERT INTO mfa_authenticator (user_id, pending_secret, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id) DO UPDATE SET pending_secret = $2, updated_at = $3",
+        )
+        .bind(user.id)
+        .bind(secret.to_base32())
+        .bind(now)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(self.setup_view(user, &secret))
+    }
+
+    pub async fn cancel_authenticator_setup(&self, user: &User) -> Result<()> {
+        sqlx::query("UPDATE mfa_authenticator SET pending_secret = NULL WHERE user_id = $1")
+            .bind(user.id)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends enrolment with the first code from the app: the authenticator
+    /// becomes the sign-in method and ten recovery codes are returned, once.
+    pub async fn confirm_authenticator(
+        &self,
+        user: &User,
+        session_token: &Token,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> Result<Vec<String>> {
+        self.require_recent_password(session_token).await?;
+        let pending = self
+            .authenticator_row(user.id)
+            .await?
+            .and_then(|(_, _, p)| p)
+            .and_then(|p| TotpSecret::from_base32(&p))
+            .ok_or_else(|| Error::Conflict("Start the authenticator setup first.".into()))?;
+        let now = self.clock.now();
+        let step = totp::verify(&pending, 6, code, now, None).ok_or_else(|| {
+            Error::field(
+                "code",
+                "That code is not right. Check the time on your phone and enter the newest code.",
+            )
+        })?;
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "UPDATE mfa_authenticator SET secret = pending_secret, pending_secret = NULL, last_used_step = $2, updated_at = $3
+             WHERE user_id = $1",
+        )
+        .bind(user.id)
+        .bind(step)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(r#"UPDATE "user" SET mfa_method = 'authenticator', updated_at = $2, version = version + 1 WHERE id = $1"#)
+            .bind(user.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        replace_recovery_codes(&mut tx, user.id, &codes, now).await?;
+        audit::record(
+            &mut *tx,
+            Some(user.id),
+            EventKind::MfaChanged,
+            Some("authenticator"),
+            meta,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.mail_mfa_notice(user, "an authenticator app", now)
+            .await;
+        Ok(codes)
+    }
+
+    /// New recovery codes (the old ones stop working); re-entry of the password required.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        user: &User,
+        session_token: &Token,
+        meta: &RequestMeta,
+    ) -> Result<Vec<String>> {
+        self.require_recent_password(session_token).await?;
+        if user.mfa_method != MfaMethod::Authenticator.as_str() {
+            return Err(Error::Conflict(
+                "Recovery codes come with an authenticator app.".into(),
+            ));
+        }
+        let now = self.clock.now();
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        let mut tx = self.db.pool.begin().await?;
+        replace_recovery_codes(&mut tx, user.id, &codes, now).await?;
+        audit::record(
+            &mut *tx,
+            Some(user.id),
+            EventKind::RecoveryCodesRegenerated,
+            None,
+            meta,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// Back to email codes, chosen by the person (password re-entered).
+    pub async fn use_email_codes(
+        &self,
+        user: &User,
+        session_token: &Token,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        self.require_recent_password(session_token).await?;
+        self.switch_to_email(user, "chosen by you", meta).await
+    }
+
+    /// The seed's fallback: a person who lost their authenticator asks Global
+    /// Technical Support, who switch their sign-in method to email. No
+    /// password is needed; the change is audited and mailed like any other.
+    pub async fn support_switch_mfa_to_email(
+        &self,
+        user_id: i64,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        let user = crate::user::store::find_by_id(&self.db.pool, user_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.switch_to_email(&user, "by Global Technical Support", meta)
+            .await
+    }
+
+    async fn switch_to_email(&self, user: &User, why: &str, meta: &RequestMeta) -> Result<()> {
+        let now = self.clock.now();
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(r#"UPDATE "user" SET mfa_method = 'email', updated_at = $2, version = version + 1 WHERE id = $1"#)
+            .bind(user.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM mfa_authenticator WHERE user_id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM recovery_code WHERE user_id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        // A pending sign-in that waits for an app code would now wait forever.
+        sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut *tx,
+            Some(user.id),
+            EventKind::MfaChanged,
+            Some(&format!("email, {why}")),
+            meta,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.mail_mfa_notice(user, "a code sent to your email", now)
+            .await;
+        Ok(())
+    }
+
+    async fn mail_mfa_notice(&self, user: &User, method: &str, now: UnixTime) {
+        let when = format!("{} at {}", to_long_date(now), to_clock_time(now));
+        let mail = templates::mfa_changed(
+            &self.settings.product_name,
+            &user.email,
+            &user.first_name,
+            method,
+            &when,
+        );
+        if let Err(e) = self.mailer.send(mail).await {
+            tracing::error!(user_id = user.id, error = %e, "sign-in method notice not sent");
+        }
+    }
+
+    /// Checks an authenticator code or a recovery code for `user` at sign-in.
+    /// Returns a description for the audit trail, or None when wrong.
+    pub(crate) async fn check_authenticator_factor(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        user: &User,
+        raw: &str,
+        meta: &RequestMeta,
+        now: UnixTime,
+    ) -> Result<Option<&'static str>> {
+        if looks_like_recovery_code(raw) {
+            let used = sqlx::query(
+                "UPDATE recovery_code SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+            )
+            .bind(user.id)
+            .bind(recovery_hash(raw))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if used.rows_affected() != 1 {
+                return Ok(None);
+            }
+            audit::record(
+                &mut *tx,
+                Some(user.id),
+                EventKind::RecoveryCodeUsed,
+                None,
+                meta,
+                now,
+            )
+            .await?;
+            let mail = templates::recovery_code_used(
+                &self.settings.product_name,
+                &user.email,
+                &user.first_name,
+            );
+            self.mailer.send_later(mail);
+            return Ok(Some("recovery code"));
+        }
+        let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT secret, last_used_step FROM mfa_authenticator WHERE user_id = $1",
+        )
+        .bind(user.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((Some(secret), last)) = row else {
+            return Ok(None);
+        };
+        let Some(secret) = TotpSecret::from_base32(&secret) else {
+            return Ok(None);
+        };
+        let Some(step) = totp::verify(&secret, 6, raw, now, last) else {
+            return Ok(None);
+        };
+        // Only a later step may advance the mark: two requests with the same code cannot both pass.
+        let advanced = sqlx::query(
+            "UPDATE mfa_authenticator SET last_used_step = $2 WHERE user_id = $1 AND (last_used_step IS NULL OR last_used_step < $2)",
+        )
+        .bind(user.id)
+        .bind(step)
+        .execute(&mut *tx)
+        .await?;
+        Ok((advanced.rows_affected() == 1).then_some("authenticator app"))
+    }
+}
+
+async fn replace_recovery_codes(
+    tx: &mut sqlx::AnyConnection,
+    user_id: i64,
+    codes: &[String],
+    now: UnixTime,
+) -> Result<()> {
+    sqlx::query("DELETE FROM recovery_code WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    for code in codes {
+        sqlx::query(
+            "INSERT INTO recovery_code (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(user_id)
+        .bind(recovery_hash(code))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_are_readable_and_distinct() {
+        let codes: std::collections::HashSet<String> =
+            (0..100).map(|_| new_recovery_code()).collect();
+        assert_eq!(codes.len(), 100);
+        for c in &codes {
+            assert_eq!(c.len(), 11);
+            assert_eq!(&c[5..6], "-");
+            assert!(c
+                .chars()
+                .all(|ch| ch == '-' || RECOVERY_ALPHABET.contains(&(ch as u8))));
+        }
+    }
+
+    #[test]
+    fn recovery_codes_compare_loosely() {
+        assert_eq!(recovery_hash("abcde-fgh23"), recovery_hash(" ABCDE FGH23 "));
+        assert!(looks_like_recovery_code("abcde-fgh23"));
+        assert!(!looks_like_recovery_code("123456"));
+        assert!(!looks_like_recovery_code("1234567890"));
+    }
+}
