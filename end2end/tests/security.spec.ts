@@ -14,7 +14,7 @@ test("reset the password from the Security tab", async ({ page, javaScriptEnable
   await ready(page, js);
   await expect(page.getByRole("tabpanel")).toContainText(email);
   await expect(page.getByRole("tabpanel")).toContainText("shared by every platform that uses this email");
-  await expect(page.getByRole("tabpanel")).toContainText("Email: a 6-digit code is mailed to you at each sign-in");
+  await expect(page.getByRole("tabpanel")).toContainText("Current method: Email: a 6-digit code mailed to you");
   await page.getByRole("button", { name: "Send reset password link" }).click();
   await expect(page.getByRole("status")).toContainText(/We sent a reset link to your email\. It expires at \d\d:\d\d UTC/);
 
