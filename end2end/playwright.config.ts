@@ -51,6 +51,7 @@ export default defineConfig({
       PUBLIC_URL: baseURL,
       DATABASE_URL: `sqlite://${path.join(runDir, "atrium.db")}`,
       MAIL_OUTBOX_DIR: outboxDir,
+      SMS_OUTBOX_DIR: path.join(runDir, "sms"),
       PASSWORD_HASHING: "insecure-minimal",
       LOG_LEVEL: "warn",
     },

@@ -10,6 +10,7 @@ pub mod error;
 pub mod mail;
 pub mod rate_limit;
 pub mod secret;
+pub mod sms;
 pub mod user;
 
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct Settings {
     pub session_absolute_lifetime: Duration,
     /// How long an email verification link stays valid.
     pub verification_link_lifetime: Duration,
+    /// Regions (ISO 3166 codes) where sign-in codes may go by text message.
+    pub sms_regions: Vec<String>,
 }
 
 impl Settings {
@@ -49,6 +52,7 @@ impl Settings {
             session_idle_timeout: Duration::from_secs(30 * 60),
             session_absolute_lifetime: Duration::from_secs(12 * 3600),
             verification_link_lifetime: Duration::from_secs(24 * 3600),
+            sms_regions: vec!["US".into(), "CA".into(), "GB".into()],
         }
     }
 }
@@ -60,6 +64,7 @@ pub struct Backend {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub mailer: mail::Mailer,
+    pub sms: sms::SmsSender,
     pub passwords: auth::password::PasswordHasher,
     pub settings: Arc<Settings>,
 }

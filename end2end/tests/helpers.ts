@@ -97,12 +97,17 @@ export function resetLink(to: string): Promise<string> {
   return newLink(to, /https?:\/\/\S+\/reset-password\?token=[\w-]+/);
 }
 
-export async function signUp(page: Page, js: boolean, who: { first: string; last: string; email: string; password: string }) {
+export async function signUp(
+  page: Page,
+  js: boolean,
+  who: { first: string; last: string; email: string; password: string; phone?: string }
+) {
   await page.goto("/signup");
   await ready(page, js);
   await page.getByLabel("First name").fill(who.first);
   await page.getByLabel("Last name").fill(who.last);
   await page.getByLabel("Email").fill(who.email);
+  if (who.phone) await page.getByLabel("Phone (optional)").fill(who.phone);
   await page.getByLabel("Password", { exact: true }).fill(who.password);
   await page.getByRole("button", { name: "Create account" }).click();
 }

@@ -79,3 +79,13 @@ test("forgot password from the sign-in page", async ({ page, javaScriptEnabled: 
   await signIn(page, js, email, NEW_PASSWORD);
   await expect(page).toHaveURL(/\/profile$/);
 });
+
+test("text messages are offered only where available", async ({ page, javaScriptEnabled: js }) => {
+  await signUp(page, js, { first: "Dora", last: "Kern", email: uniqueEmail("dora"), password: PASSWORD, phone: "+49 30 901820" });
+  await expect(page).toHaveURL(/\/profile$/);
+  await page.getByRole("tab", { name: "Security" }).click();
+  await ready(page, js);
+  const sms = page.getByRole("button", { name: "Use text messages" });
+  await expect(sms).toBeDisabled();
+  await expect(sms).toHaveAccessibleDescription("Not available in your area (DE).");
+});

@@ -55,6 +55,36 @@ pub struct Config {
     #[arg(long, env = "MAIL_FROM", default_value = "Atrium <no-reply@localhost>")]
     pub mail_from: String,
 
+    /// Regions (ISO 3166 codes, comma-separated) whose phone numbers may get
+    /// sign-in codes by text message.
+    #[arg(
+        long,
+        env = "SMS_REGIONS",
+        value_delimiter = ',',
+        default_value = "US,CA,GB"
+    )]
+    pub sms_regions: Vec<String>,
+
+    /// Folder that receives one file per text message when no SMS provider is set.
+    #[arg(long, env = "SMS_OUTBOX_DIR", default_value = "data/sms-outbox")]
+    pub sms_outbox_dir: PathBuf,
+
+    /// Account SID of a Twilio-compatible Messages API; setting it sends real text messages.
+    #[arg(long, env = "SMS_ACCOUNT_SID")]
+    pub sms_account_sid: Option<String>,
+
+    /// Auth token of the Messages API account.
+    #[arg(long, env = "SMS_AUTH_TOKEN", hide_env_values = true)]
+    pub sms_auth_token: Option<String>,
+
+    /// Sender number (E.164) for text messages.
+    #[arg(long, env = "SMS_FROM")]
+    pub sms_from: Option<String>,
+
+    /// Base URL of the Messages API.
+    #[arg(long, env = "SMS_API_URL", default_value = "https://api.twilio.com")]
+    pub sms_api_url: String,
+
     /// A session ends after this many minutes without a request.
     #[arg(long, env = "SESSION_IDLE_TIMEOUT_MINUTES", default_value_t = 30)]
     pub session_idle_timeout_minutes: u64,

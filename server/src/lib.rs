@@ -35,6 +35,21 @@ pub async fn build_backend(
         Some(url) => backend::mail::Mailer::smtp(url, &config.mail_from)?,
         None => backend::mail::Mailer::outbox(&config.mail_outbox_dir, &config.mail_from)?,
     };
+    let sms =
+        match (
+            &config.sms_account_sid,
+            &config.sms_auth_token,
+            &config.sms_from,
+        ) {
+            (Some(sid), Some(token), Some(from)) => {
+                backend::sms::SmsSender::http(&config.sms_api_url, sid, token, from)
+            }
+            (None, None, None) => backend::sms::SmsSender::outbox(&config.sms_outbox_dir)?,
+            _ => return Err(backend::Error::Internal(
+                "SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM go together: set all three or none"
+                    .into(),
+            )),
+        };
     let cost = match config.password_hashing {
         PasswordHashing::Owasp => HashCost::Owasp,
         PasswordHashing::InsecureMinimal => HashCost::Minimal,
@@ -49,6 +64,7 @@ pub async fn build_backend(
         db,
         clock,
         mailer,
+        sms,
         passwords,
         settings: Arc::new(Settings {
             public_url: config.public_url(),
@@ -58,6 +74,11 @@ pub async fn build_backend(
                 config.session_absolute_lifetime_hours * 3600,
             ),
             verification_link_lifetime: Duration::from_secs(24 * 3600),
+            sms_regions: config
+                .sms_regions
+                .iter()
+                .map(|r| r.trim().to_uppercase())
+                .collect(),
         }),
     })
 }

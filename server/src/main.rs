@@ -39,6 +39,7 @@ async fn main() {
     println!("Atrium is running at {}", config.public_url());
     println!("Database: {}", redact_url(&config.database_url));
     println!("Mail goes to {mail_target}");
+    println!("Text messages go to {}", backend.sms.describe());
 
     // Expired sessions are swept every ten minutes.
     let sweeper = backend.clone();

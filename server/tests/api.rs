@@ -45,6 +45,8 @@ impl TestApp {
             &database_url,
             "--mail-outbox-dir",
             outbox.to_str().unwrap(),
+            "--sms-outbox-dir",
+            dir.path().join("sms").to_str().unwrap(),
             "--password-hashing",
             "insecure-minimal",
             "--public-url",
@@ -142,6 +144,38 @@ impl TestApp {
             req = req.header(header::COOKIE, c);
         }
         Reply::from(self.send(req.body(Body::from(body)).unwrap()).await).await
+    }
+
+    /// Signs up someone with a phone number; returns the session token.
+    async fn sign_up_with_phone(&self, email: &str, phone: &str) -> String {
+        let r = self
+            .call(
+                "auth/signup",
+                &[
+                    ("first_name", "Sam"),
+                    ("last_name", "Ray"),
+                    ("email", email),
+                    ("phone", phone),
+                    ("password", PASSWORD),
+                ],
+                None,
+            )
+            .await;
+        r.session_cookie()
+            .unwrap_or_else(|| panic!("signed up: {}", r.body))
+    }
+
+    /// The texts in the SMS outbox, oldest first (file names start with the time).
+    fn texts(&self) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self._dir.path().join("sms")) else {
+            return vec![];
+        };
+        let mut files: Vec<_> = dir.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
     }
 
     async fn sign_up(&self, first: &str, last: &str, email: &str, password: &str) -> Reply {
@@ -436,6 +470,7 @@ on_both_databases!(
     changing_the_method_needs_the_password_within_10_minutes,
     authenticator_enrolment_sign_in_replay_and_recovery_codes,
     back_to_email_codes_and_the_support_fallback,
+    text_messages_only_for_phones_in_allowed_regions,
 );
 
 async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
@@ -1539,4 +1574,134 @@ async fn back_to_email_codes_and_the_support_fallback(app: &TestApp) {
         r.body
     );
     assert!(r.session_cookie().is_some());
+}
+
+async fn text_messages_only_for_phones_in_allowed_regions(app: &TestApp) {
+    let us = app
+        .sign_up_with_phone("sam@example.org", "+1 415 555 0132")
+        .await;
+    let de = app
+        .sign_up_with_phone("dora@example.org", "+49 30 901820")
+        .await;
+    let none = app.sign_up_ann().await;
+    assert_eq!(mfa_state(app, &us).await["sms_unavailable"], Value::Null);
+    assert_eq!(
+        mfa_state(app, &de).await["sms_unavailable"],
+        "Not available in your area (DE)."
+    );
+    assert_eq!(
+        mfa_state(app, &none).await["sms_unavailable"],
+        "No phone number on your profile."
+    );
+    let refused = app.call("security/use-sms", &[], Some(&de)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.json()["Conflict"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("(DE)"));
+
+    let r = app.call("security/use-sms", &[], Some(&us)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(mfa_state(app, &us).await["method"], "sms");
+
+    // Sign-in: the code is texted, not mailed.
+    let challenge = app
+        .sign_in_password("sam@example.org", PASSWORD)
+        .await
+        .cookie("atrium_signin")
+        .unwrap();
+    let info = app
+        .call_with_cookies(
+            "auth/challenge",
+            &[],
+            Some(&format!("atrium_signin={challenge}")),
+        )
+        .await
+        .json();
+    assert_eq!(
+        (info["method"].as_str(), info["sent_to"].as_str()),
+        (Some("sms"), Some("•••• 0132"))
+    );
+    let texts = app.texts();
+    assert_eq!(texts.len(), 1);
+    assert!(texts[0].starts_with("To: +14155550132\n"), "{}", texts[0]);
+    let code: String = texts[0]
+        .split("code: ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    assert_eq!(app.mails_with_subject("Atrium: your sign-in code").await, 0);
+    let r = app.verify_code(&challenge, &code, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.session_cookie().is_some());
+}
+
+/// A stand-in for a Twilio-compatible Messages API on a local port: records
+/// each request and answers with the given status.
+async fn fake_sms_provider(
+    status: StatusCode,
+) -> (String, Arc<std::sync::Mutex<Vec<(String, String, String)>>>) {
+    use axum::routing::post;
+    let seen: Arc<std::sync::Mutex<Vec<(String, String, String)>>> = Default::default();
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/2010-04-01/Accounts/{sid}/Messages.json",
+        post(
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: String| {
+                let record = record.clone();
+                async move {
+                    let auth = headers
+                        .get(header::AUTHORIZATION)
+                        .map(|v| v.to_str().unwrap().to_string())
+                        .unwrap_or_default();
+                    record
+                        .lock()
+                        .unwrap()
+                        .push((uri.path().to_string(), auth, body));
+                    (status, "{\"sid\":\"SM1\"}")
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn sms_provider_is_called_like_twilio() {
+    use base64::Engine;
+    let (base, seen) = fake_sms_provider(StatusCode::CREATED).await;
+    let sender = backend::sms::SmsSender::http(&base, "AC123", "tok-secret", "+15005550006");
+    sender
+        .send("+14155550132", "Atrium sign-in code: 123456")
+        .await
+        .unwrap();
+    let calls = seen.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1);
+    let (path, auth, body) = &calls[0];
+    assert_eq!(path, "/2010-04-01/Accounts/AC123/Messages.json");
+    let expected = base64::engine::general_purpose::STANDARD.encode("AC123:tok-secret");
+    assert_eq!(auth, &format!("Basic {expected}"));
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(
+        form,
+        vec![
+            ("To".to_string(), "+14155550132".to_string()),
+            ("From".to_string(), "+15005550006".to_string()),
+            (
+                "Body".to_string(),
+                "Atrium sign-in code: 123456".to_string()
+            ),
+        ]
+    );
+
+    let (failing, _) = fake_sms_provider(StatusCode::INTERNAL_SERVER_ERROR).await;
+    let sender = backend::sms::SmsSender::http(&failing, "AC123", "tok-secret", "+15005550006");
+    assert!(sender.send("+14155550132", "x").await.is_err());
 }

@@ -341,7 +341,8 @@ pub fn LoginVerifyPage() -> impl IntoView {
                                 } else {
                                     view! {
                                         <p>
-                                            "We sent a 6-digit code to " <strong>{p.sent_to.clone()}</strong>
+                                            {if p.method == "sms" { "We texted a 6-digit code to " } else { "We sent a 6-digit code to " }}
+                                            <strong>{p.sent_to.clone()}</strong>
                                             ". It works until " {p.expires.clone()} "."
                                         </p>
                                     }.into_any()

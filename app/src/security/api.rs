@@ -22,6 +22,8 @@ pub struct MfaView {
     pub password_recent: bool,
     pub setup: Option<SetupView>,
     pub recovery_codes_left: i64,
+    /// Why text messages cannot be chosen; None when they can.
+    pub sms_unavailable: Option<String>,
 }
 
 #[server(endpoint = "security/mfa")]
@@ -38,6 +40,7 @@ pub async fn mfa_state() -> Result<MfaView, AppError> {
             qr: s.qr_data_url(),
         }),
         recovery_codes_left: state.recovery_codes_left,
+        sms_unavailable: state.sms.reason(),
     })
 }
 
@@ -108,6 +111,17 @@ pub async fn use_email_codes() -> Result<(), AppError> {
     let (user, token) = require_session().await?;
     backend
         .use_email_codes(&user, &token, &request_meta())
+        .await
+        .map_err(fail)
+}
+
+#[server(endpoint = "security/use-sms")]
+pub async fn use_sms_codes() -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let (user, token) = require_session().await?;
+    backend
+        .use_sms_codes(&user, &token, &request_meta())
         .await
         .map_err(fail)
 }

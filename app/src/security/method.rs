@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::api::{
     mfa_state, CancelAuthenticator, ConfirmAuthenticator, ConfirmPassword, MfaView,
-    RegenerateRecoveryCodes, StartAuthenticator, UseEmailCodes,
+    RegenerateRecoveryCodes, StartAuthenticator, UseEmailCodes, UseSmsCodes,
 };
 use crate::ui::{last_error, FormError, TextField};
 
@@ -24,6 +24,7 @@ pub fn SignInMethod() -> impl IntoView {
     let confirm = ServerAction::<ConfirmAuthenticator>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
     let use_email = ServerAction::<UseEmailCodes>::new();
+    let use_sms = ServerAction::<UseSmsCodes>::new();
     let state = Resource::new_blocking(
         move || {
             (
@@ -33,6 +34,7 @@ pub fn SignInMethod() -> impl IntoView {
                 confirm.version().get(),
                 regenerate.version().get(),
                 use_email.version().get(),
+                use_sms.version().get(),
             )
         },
         |_| mfa_state(),
@@ -43,6 +45,7 @@ pub fn SignInMethod() -> impl IntoView {
         last_error(start.value())
             .get()
             .or_else(|| last_error(use_email.value()).get())
+            .or_else(|| last_error(use_sms.value()).get())
             .or_else(|| last_error(regenerate.value()).get())
             .or_else(|| last_error(cancel.value()).get())
     });
@@ -66,7 +69,7 @@ pub fn SignInMethod() -> impl IntoView {
                     match state.await {
                         Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }.into_any(),
                         Ok(view) => {
-                            let MfaView { method, password_recent, setup, recovery_codes_left } = view;
+                            let MfaView { method, password_recent, setup, recovery_codes_left, sms_unavailable } = view;
                             view! {
                                 <p>"Current method: " <strong>{method_label(&method)}</strong></p>
                                 {(method == "authenticator").then(|| view! {
@@ -122,8 +125,18 @@ pub fn SignInMethod() -> impl IntoView {
                                             </li>
                                             <li>
                                                 <strong>"Text message (SMS)"</strong>
-                                                <button type="button" disabled=true aria-describedby="sms-why">"Use text messages"</button>
-                                                <span class="muted" id="sms-why">"Not available on this server yet."</span>
+                                                {match (method == "sms", sms_unavailable) {
+                                                    (true, _) => view! { <span class="badge">"In use"</span> }.into_any(),
+                                                    (false, Some(why)) => view! {
+                                                        <button type="button" disabled=true aria-describedby="sms-why">"Use text messages"</button>
+                                                        <span class="muted" id="sms-why">{why}</span>
+                                                    }.into_any(),
+                                                    (false, None) => view! {
+                                                        <ActionForm action=use_sms>
+                                                            <button type="submit">"Use text messages"</button>
+                                                        </ActionForm>
+                                                    }.into_any(),
+                                                }}
                                             </li>
                                             <li>
                                                 <strong>"Authenticator app"</strong>

@@ -48,6 +48,8 @@ pub struct MfaState {
     pub password_recent: bool,
     pub setup: Option<AuthenticatorSetup>,
     pub recovery_codes_left: i64,
+    /// Whether text messages can be chosen, and why not.
+    pub sms: crate::sms::SmsAvailability,
 }
 
 /// `xxxxx-xxxxx` from a 31-letter alphabet: about 49 bits each.
@@ -178,6 +180,7 @@ impl Backend {
             password_recent: recent,
             setup: pending.map(|s| self.setup_view(user, &s)),
             recovery_codes_left: left,
+            sms: crate::sms::availability(user.phone.as_deref(), &self.settings.sms_regions),
         })
     }
 
@@ -310,7 +313,27 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<()> {
         self.require_recent_password(session_token).await?;
-        self.switch_to_email(user, "chosen by you", meta).await
+        self.switch_to_code_method(user, MfaMethod::Email, "chosen by you", meta)
+            .await
+    }
+
+    /// Codes by text message, where the phone on the profile is in an allowed region.
+    pub async fn use_sms_codes(
+        &self,
+        user: &User,
+        session_token: &Token,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        self.require_recent_password(session_token).await?;
+        let availability =
+            crate::sms::availability(user.phone.as_deref(), &self.settings.sms_regions);
+        if let Some(reason) = availability.reason() {
+            return Err(Error::Conflict(format!(
+                "Text messages cannot be used: {reason}"
+            )));
+        }
+        self.switch_to_code_method(user, MfaMethod::Sms, "chosen by you", meta)
+            .await
     }
 
     /// The seed's fallback: a person who lost their authenticator asks Global
@@ -324,16 +347,24 @@ impl Backend {
         let user = crate::user::store::find_by_id(&self.db.pool, user_id)
             .await?
             .ok_or(Error::NotFound)?;
-        self.switch_to_email(&user, "by Global Technical Support", meta)
+        self.switch_to_code_method(&user, MfaMethod::Email, "by Global Technical Support", meta)
             .await
     }
 
-    async fn switch_to_email(&self, user: &User, why: &str, meta: &RequestMeta) -> Result<()> {
+    /// Makes emailed or texted codes the method, forgetting any authenticator.
+    async fn switch_to_code_method(
+        &self,
+        user: &User,
+        method: MfaMethod,
+        why: &str,
+        meta: &RequestMeta,
+    ) -> Result<()> {
         let now = self.clock.now();
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query(r#"UPDATE "user" SET mfa_method = 'email', updated_at = $2, version = version + 1 WHERE id = $1"#)
+        sqlx::query(r#"UPDATE "user" SET mfa_method = $3, updated_at = $2, version = version + 1 WHERE id = $1"#)
             .bind(user.id)
             .bind(now)
+            .bind(method.as_str())
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM mfa_authenticator WHERE user_id = $1")
@@ -344,23 +375,28 @@ impl Backend {
             .bind(user.id)
             .execute(&mut *tx)
             .await?;
-        // A pending sign-in that waits for an app code would now wait forever.
+        // A pending sign-in that waits for the old method would now wait forever.
         sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1")
             .bind(user.id)
             .execute(&mut *tx)
             .await?;
+        let detail = format!("{}, {why}", method.as_str());
         audit::record(
             &mut *tx,
             Some(user.id),
             EventKind::MfaChanged,
-            Some(&format!("email, {why}")),
+            Some(&detail),
             meta,
             now,
         )
         .await?;
         tx.commit().await?;
-        self.mail_mfa_notice(user, "a code sent to your email", now)
-            .await;
+        let words = if method == MfaMethod::Sms {
+            "a code texted to your phone"
+        } else {
+            "a code sent to your email"
+        };
+        self.mail_mfa_notice(user, words, now).await;
         Ok(())
     }
 

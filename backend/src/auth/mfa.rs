@@ -114,8 +114,12 @@ impl Backend {
     pub(crate) async fn open_challenge(&self, user: &User, meta: &RequestMeta) -> Result<Token> {
         let now = self.clock.now();
         let token = Token::generate();
-        let method = MfaMethod::parse(&user.mfa_method).unwrap_or(MfaMethod::Email);
-        // An authenticator app makes its own codes; email gets one now.
+        let mut method = MfaMethod::parse(&user.mfa_method).unwrap_or(MfaMethod::Email);
+        if method == MfaMethod::Sms && self.sms_number(user).is_none() {
+            // The phone changed or left the allowed regions: fall back to email.
+            method = MfaMethod::Email;
+        }
+        // An authenticator app makes its own codes; email and SMS get one now.
         let code = (method != MfaMethod::Authenticator).then(new_code);
         let mut tx = self.db.pool.begin().await?;
         // One pending sign-in per person at a time.
@@ -151,12 +155,32 @@ impl Backend {
         }
         tx.commit().await?;
         if let Some(code) = code {
-            self.send_code(user, &code).await;
+            self.send_code(user, method, &code).await;
         }
         Ok(token)
     }
 
-    async fn send_code(&self, user: &User, code: &str) {
+    /// The phone number sign-in codes may be texted to, if SMS is available.
+    pub(crate) fn sms_number(&self, user: &User) -> Option<String> {
+        match crate::sms::availability(user.phone.as_deref(), &self.settings.sms_regions) {
+            crate::sms::SmsAvailability::Available { e164 } => Some(e164),
+            _ => None,
+        }
+    }
+
+    async fn send_code(&self, user: &User, method: MfaMethod, code: &str) {
+        if method == MfaMethod::Sms {
+            if let Some(to) = self.sms_number(user) {
+                let body = format!(
+                    "{} sign-in code: {code}. It works once, for 10 minutes. Never share it.",
+                    self.settings.product_name
+                );
+                if let Err(e) = self.sms.send(&to, &body).await {
+                    tracing::error!(user_id = user.id, error = %e, "sign-in code not texted");
+                }
+                return;
+            }
+        }
         let mail = templates::sign_in_code(
             &self.settings.product_name,
             &user.email,
@@ -183,14 +207,17 @@ impl Backend {
         Ok((row, user))
     }
 
-    fn info(row: &ChallengeRow, user: &User, now: UnixTime) -> ChallengeInfo {
+    fn info(&self, row: &ChallengeRow, user: &User, now: UnixTime) -> ChallengeInfo {
         let method = MfaMethod::parse(&row.method).unwrap_or(MfaMethod::Email);
         ChallengeInfo {
             method,
-            sent_to: if method == MfaMethod::Authenticator {
-                String::new()
-            } else {
-                mask_email(&user.email)
+            sent_to: match method {
+                MfaMethod::Authenticator => String::new(),
+                MfaMethod::Sms => self
+                    .sms_number(user)
+                    .map(|n| crate::sms::mask_phone(&n))
+                    .unwrap_or_default(),
+                MfaMethod::Email => mask_email(&user.email),
             },
             expires_at: row.expires_at,
             resend_in: row
@@ -203,7 +230,7 @@ impl Backend {
     /// The pending second step behind `token`, for the page that asks for the code.
     pub async fn challenge_info(&self, token: &Token) -> Result<ChallengeInfo> {
         let (row, user) = self.live_challenge(token).await?;
-        Ok(Self::info(&row, &user, self.clock.now()))
+        Ok(self.info(&row, &user, self.clock.now()))
     }
 
     /// Sends a fresh code (the earlier one stops working), at most every 30
@@ -243,9 +270,10 @@ impl Backend {
         )
         .await?;
         tx.commit().await?;
-        self.send_code(&user, &code).await;
+        let method = MfaMethod::parse(&row.method).unwrap_or(MfaMethod::Email);
+        self.send_code(&user, method, &code).await;
         let (row, user) = self.live_challenge(token).await?;
-        Ok(Self::info(&row, &user, now))
+        Ok(self.info(&row, &user, now))
     }
 
     /// Checks the code of the pending sign-in and, when right, starts the
@@ -304,7 +332,11 @@ impl Backend {
             MfaMethod::Email | MfaMethod::Sms => (row.code_hash.as_deref()
                 == Some(code_hash(token, &code).as_str())
                 && now < row.last_sent_at.unwrap_or(row.created_at) + CHALLENGE_LIFETIME_SECS)
-                .then_some("email code"),
+                .then_some(if method == MfaMethod::Sms {
+                    "text message code"
+                } else {
+                    "email code"
+                }),
         };
         let Some(proof) = proof else {
             sqlx::query("UPDATE mfa_challenge SET attempts = attempts + 1 WHERE id_hash = $1")
