@@ -132,7 +132,7 @@ impl SmsSender {
                         .duration_since(std::time::UNIX_EPOCH)
                         .map(|d| d.as_nanos())
                         .unwrap_or(0),
-                    crate::secret::Token::generate().hash()[..8].to_string()
+                    &crate::secret::Token::generate().hash()[..8]
                 );
                 tokio::fs::write(dir.join(name), format!("To: {to}\n\n{body}\n")).await?;
                 Ok(())
