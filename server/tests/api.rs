@@ -471,6 +471,7 @@ on_both_databases!(
     authenticator_enrolment_sign_in_replay_and_recovery_codes,
     back_to_email_codes_and_the_support_fallback,
     text_messages_only_for_phones_in_allowed_regions,
+    an_unfinished_setup_is_finished_at_the_next_sign_in,
 );
 
 async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
@@ -1704,4 +1705,66 @@ async fn sms_provider_is_called_like_twilio() {
     let (failing, _) = fake_sms_provider(StatusCode::INTERNAL_SERVER_ERROR).await;
     let sender = backend::sms::SmsSender::http(&failing, "AC123", "tok-secret", "+15005550006");
     assert!(sender.send("+14155550132", "x").await.is_err());
+}
+
+async fn an_unfinished_setup_is_finished_at_the_next_sign_in(app: &TestApp) {
+    let cookie = app.sign_up_ann().await;
+    assert_eq!(
+        app.call("security/start-authenticator", &[], Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let key = mfa_state(app, &cookie).await["setup"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = TotpSecret::from_base32(&key).unwrap();
+
+    // Next sign-in: the setup is shown again (same key) before letting Ann in; no code is mailed.
+    let challenge = app
+        .sign_in_password("ann@example.org", PASSWORD)
+        .await
+        .cookie("atrium_signin")
+        .unwrap();
+    let cookies = format!("atrium_signin={challenge}");
+    let info = app
+        .call_with_cookies("auth/challenge", &[], Some(&cookies))
+        .await
+        .json();
+    assert_eq!(info["method"], "authenticator");
+    assert_eq!(info["setup"]["key"].as_str(), Some(key.as_str()));
+    assert_eq!(app.mails_with_subject("Atrium: your sign-in code").await, 0);
+
+    // "Email me a code instead" keeps the old method for this sign-in.
+    let r = app
+        .call_with_cookies("auth/email-code-instead", &[], Some(&cookies))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let code = app.sign_in_code("ann@example.org").await;
+    assert_eq!(
+        app.verify_code(&challenge, &code, None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(mfa_state(app, &cookie).await["method"], "email");
+
+    // The sign-in after that: finishing the setup with the app's code signs in and switches the method.
+    let challenge = app
+        .sign_in_password("ann@example.org", PASSWORD)
+        .await
+        .cookie("atrium_signin")
+        .unwrap();
+    let code = totp::code_at(&secret, 6, app.clock.now()).unwrap();
+    let r = app.verify_code(&challenge, &code, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let session = r.session_cookie().unwrap();
+    let state = mfa_state(app, &session).await;
+    assert_eq!(state["method"], "authenticator");
+    assert!(state["setup"].is_null());
+    // The password was just typed, so recovery codes can be made at once.
+    let codes = app
+        .call("security/regenerate-recovery-codes", &[], Some(&session))
+        .await;
+    assert_eq!(codes.status, StatusCode::OK, "{}", codes.body);
+    assert_eq!(codes.json().as_array().unwrap().len(), 10);
 }

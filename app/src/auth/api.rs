@@ -128,6 +128,8 @@ pub struct ChallengeView {
     /// e.g. "09:45 UTC"
     pub expires: String,
     pub resend_in_secs: i64,
+    /// An authenticator setup left unfinished, to finish before signing in.
+    pub setup: Option<crate::security::api::SetupView>,
 }
 
 #[server(endpoint = "auth/challenge")]
@@ -141,6 +143,10 @@ pub async fn pending_sign_in() -> Result<ChallengeView, AppError> {
         sent_to: info.sent_to,
         expires: backend::clock::to_clock_time(info.expires_at),
         resend_in_secs: info.resend_in,
+        setup: info.setup.map(|s| crate::security::api::SetupView {
+            key: s.grouped_key.clone(),
+            qr: s.qr_data_url(),
+        }),
     })
 }
 
@@ -181,6 +187,20 @@ pub async fn resend_code() -> Result<(), AppError> {
         .await
         .map_err(fail)?;
     leptos_axum::redirect("/login/verify?resent=1");
+    Ok(())
+}
+
+/// Skips an unfinished authenticator setup for this sign-in: a code is mailed instead.
+#[server(endpoint = "auth/email-code-instead")]
+pub async fn email_code_instead() -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let token = challenge_token().ok_or_else(|| fail(backend::Error::SignInExpired))?;
+    backend
+        .email_code_instead(&token, &request_meta())
+        .await
+        .map_err(fail)?;
+    leptos_axum::redirect("/login/verify");
     Ok(())
 }
 

@@ -22,12 +22,19 @@ pub const RECOVERY_CODES: usize = 10;
 const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 
 /// What the Security tab shows while an authenticator is being set up.
-#[derive(Clone, Debug)]
+/// Holds the secret (in three forms), so `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AuthenticatorSetup {
     /// The setup key in groups of four, for typing into an app.
     pub grouped_key: String,
     pub uri: String,
     pub qr_svg: String,
+}
+
+impl std::fmt::Debug for AuthenticatorSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthenticatorSetup(<redacted>)")
+    }
 }
 
 impl AuthenticatorSetup {
@@ -453,13 +460,21 @@ impl Backend {
             self.mailer.send_later(mail);
             return Ok(Some("recovery code"));
         }
-        let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
-            "SELECT secret, last_used_step FROM mfa_authenticator WHERE user_id = $1",
-        )
-        .bind(user.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((Some(secret), last)) = row else {
+        let row: Option<(Option<String>, Option<i64>, Option<String>)> =
+            sqlx::query_as("SELECT secret, last_used_step, pending_secret FROM mfa_authenticator WHERE user_id = $1")
+                .bind(user.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if user.mfa_method != MfaMethod::Authenticator.as_str() {
+            // A setup left unfinished: the first valid code finishes it.
+            let Some((_, _, Some(pending))) = row else {
+                return Ok(None);
+            };
+            return self
+                .finish_setup_at_sign_in(tx, user, &pending, raw, meta, now)
+                .await;
+        }
+        let Some((Some(secret), last, _)) = row else {
             return Ok(None);
         };
         let Some(secret) = TotpSecret::from_base32(&secret) else {
@@ -477,6 +492,82 @@ impl Backend {
         .execute(&mut *tx)
         .await?;
         Ok((advanced.rows_affected() == 1).then_some("authenticator app"))
+    }
+}
+
+impl Backend {
+    /// Whether `user` started an authenticator setup and did not finish it.
+    pub(crate) async fn has_unfinished_setup(&self, user: &User) -> Result<bool> {
+        if user.mfa_method == MfaMethod::Authenticator.as_str() {
+            return Ok(false);
+        }
+        Ok(self
+            .authenticator_row(user.id)
+            .await?
+            .is_some_and(|(_, _, pending)| pending.is_some()))
+    }
+
+    /// The setup to show at sign-in when one was left unfinished.
+    pub async fn unfinished_setup(&self, user: &User) -> Result<Option<AuthenticatorSetup>> {
+        if !self.has_unfinished_setup(user).await? {
+            return Ok(None);
+        }
+        Ok(self
+            .authenticator_row(user.id)
+            .await?
+            .and_then(|(_, _, p)| p)
+            .and_then(|p| TotpSecret::from_base32(&p))
+            .map(|s| self.setup_view(user, &s)))
+    }
+
+    async fn finish_setup_at_sign_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        user: &User,
+        pending: &str,
+        raw: &str,
+        meta: &RequestMeta,
+        now: UnixTime,
+    ) -> Result<Option<&'static str>> {
+        let Some(secret) = TotpSecret::from_base32(pending) else {
+            return Ok(None);
+        };
+        let Some(step) = totp::verify(&secret, 6, raw, now, None) else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE mfa_authenticator SET secret = pending_secret, pending_secret = NULL, last_used_step = $2, updated_at = $3
+             WHERE user_id = $1 AND pending_secret IS NOT NULL",
+        )
+        .bind(user.id)
+        .bind(step)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(r#"UPDATE "user" SET mfa_method = 'authenticator', updated_at = $2, version = version + 1 WHERE id = $1"#)
+            .bind(user.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut *tx,
+            Some(user.id),
+            EventKind::MfaChanged,
+            Some("authenticator, set up at sign-in"),
+            meta,
+            now,
+        )
+        .await?;
+        let when = format!("{} at {}", to_long_date(now), to_clock_time(now));
+        let mail = templates::mfa_changed(
+            &self.settings.product_name,
+            &user.email,
+            &user.first_name,
+            "an authenticator app",
+            &when,
+        );
+        self.mailer.send_later(mail);
+        Ok(Some("authenticator app (setup finished)"))
     }
 }
 

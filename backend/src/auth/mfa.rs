@@ -57,6 +57,8 @@ pub struct ChallengeInfo {
     pub expires_at: UnixTime,
     /// Seconds until another code may be sent (0 = now).
     pub resend_in: i64,
+    /// An authenticator setup left unfinished, shown again before sign-in completes.
+    pub setup: Option<crate::auth::authenticator::AuthenticatorSetup>,
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -118,6 +120,11 @@ impl Backend {
         if method == MfaMethod::Sms && self.sms_number(user).is_none() {
             // The phone changed or left the allowed regions: fall back to email.
             method = MfaMethod::Email;
+        }
+        if self.has_unfinished_setup(user).await? {
+            // As the seed describes: the next sign-in shows the QR enrolment
+            // first; "email me a code instead" keeps the old method.
+            method = MfaMethod::Authenticator;
         }
         // An authenticator app makes its own codes; email and SMS get one now.
         let code = (method != MfaMethod::Authenticator).then(new_code);
@@ -224,13 +231,18 @@ impl Backend {
                 .last_sent_at
                 .map(|t| (t + RESEND_AFTER_SECS - now).max(0))
                 .unwrap_or(0),
+            setup: None,
         }
     }
 
     /// The pending second step behind `token`, for the page that asks for the code.
     pub async fn challenge_info(&self, token: &Token) -> Result<ChallengeInfo> {
         let (row, user) = self.live_challenge(token).await?;
-        Ok(self.info(&row, &user, self.clock.now()))
+        let mut info = self.info(&row, &user, self.clock.now());
+        if info.method == MfaMethod::Authenticator {
+            info.setup = self.unfinished_setup(&user).await?;
+        }
+        Ok(info)
     }
 
     /// Sends a fresh code (the earlier one stops working), at most every 30
@@ -404,6 +416,42 @@ impl Backend {
         .await?;
         tx.commit().await?;
         Ok((user, session))
+    }
+
+    /// For someone whose authenticator setup is unfinished: skip it for this
+    /// sign-in and get an email code, as with the method still in force.
+    pub async fn email_code_instead(&self, token: &Token, meta: &RequestMeta) -> Result<()> {
+        let (row, user) = self.live_challenge(token).await?;
+        if row.method != MfaMethod::Authenticator.as_str()
+            || !self.has_unfinished_setup(&user).await?
+        {
+            return Err(Error::Conflict(
+                "This sign-in already uses a code sent to you.".into(),
+            ));
+        }
+        let now = self.clock.now();
+        let code = new_code();
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "UPDATE mfa_challenge SET method = 'email', code_hash = $2, sends = 1, last_sent_at = $3 WHERE id_hash = $1",
+        )
+        .bind(token.hash())
+        .bind(code_hash(token, &code))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut *tx,
+            Some(user.id),
+            EventKind::MfaCodeSent,
+            Some("email, setup skipped"),
+            meta,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.send_code(&user, MfaMethod::Email, &code).await;
+        Ok(())
     }
 
     /// Abandons a pending sign-in ("Start over").
