@@ -1054,8 +1054,19 @@ async fn reset_signs_out_every_other_session(app: &TestApp) {
     app.forgot("ann@example.org").await;
     let token = app.reset_token("ann@example.org").await;
     // Reset from the tablet: the tablet stays signed in, the others end.
+    // Someone who got past the old password is waiting at the second step.
+    let pending = app
+        .sign_in_password("ann@example.org", PASSWORD)
+        .await
+        .cookie("atrium_signin")
+        .unwrap();
+    let pending_code = app.sign_in_code("ann@example.org").await;
     let r = app.reset(&token, NEW_PASSWORD, Some(&tablet)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        app.verify_code(&pending, &pending_code, None).await.json(),
+        "SignInExpired"
+    );
     assert_eq!(
         r.headers.get(header::LOCATION).unwrap(),
         "/profile/security?password=changed"
@@ -1721,7 +1732,8 @@ async fn an_unfinished_setup_is_finished_at_the_next_sign_in(app: &TestApp) {
         .to_string();
     let secret = TotpSecret::from_base32(&key).unwrap();
 
-    // Next sign-in: the setup is shown again (same key) before letting Ann in; no code is mailed.
+    // The next sign-in still needs the current method (an email code): the
+    // pending secret is never shown to someone who has only the password.
     let challenge = app
         .sign_in_password("ann@example.org", PASSWORD)
         .await
@@ -1730,41 +1742,46 @@ async fn an_unfinished_setup_is_finished_at_the_next_sign_in(app: &TestApp) {
     let cookies = format!("atrium_signin={challenge}");
     let info = app
         .call_with_cookies("auth/challenge", &[], Some(&cookies))
-        .await
-        .json();
-    assert_eq!(info["method"], "authenticator");
-    assert_eq!(info["setup"]["key"].as_str(), Some(key.as_str()));
-    assert_eq!(app.mails_with_subject("Atrium: your sign-in code").await, 0);
-
-    // "Email me a code instead" keeps the old method for this sign-in.
-    let r = app
-        .call_with_cookies("auth/email-code-instead", &[], Some(&cookies))
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let code = app.sign_in_code("ann@example.org").await;
-    assert_eq!(
-        app.verify_code(&challenge, &code, None).await.status,
-        StatusCode::OK
+    assert_eq!(info.json()["method"], "email");
+    assert!(
+        !info.body.contains(&key.replace(' ', "")),
+        "no secret before the second factor"
     );
-    assert_eq!(mfa_state(app, &cookie).await["method"], "email");
+    let pending_code = totp::code_at(&secret, 6, app.clock.now()).unwrap();
+    assert_eq!(
+        app.verify_code(&challenge, &pending_code, None)
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the unfinished app's code is no second factor"
+    );
 
-    // The sign-in after that: finishing the setup with the app's code signs in and switches the method.
-    let challenge = app
-        .sign_in_password("ann@example.org", PASSWORD)
-        .await
-        .cookie("atrium_signin")
-        .unwrap();
-    let code = totp::code_at(&secret, 6, app.clock.now()).unwrap();
+    // Then it leads straight to the setup, with the same key, ready to finish.
+    let code = app.sign_in_code("ann@example.org").await;
     let r = app.verify_code(&challenge, &code, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.headers.get(header::LOCATION).unwrap(),
+        "/profile/security?finish_setup=1"
+    );
     let session = r.session_cookie().unwrap();
     let state = mfa_state(app, &session).await;
-    assert_eq!(state["method"], "authenticator");
-    assert!(state["setup"].is_null());
-    // The password was just typed, so recovery codes can be made at once.
-    let codes = app
-        .call("security/regenerate-recovery-codes", &[], Some(&session))
+    assert_eq!(state["setup"]["key"].as_str(), Some(key.as_str()));
+    assert_eq!(
+        state["password_recent"], true,
+        "the password was just typed"
+    );
+    assert_eq!(state["method"], "email");
+    app.clock.advance(30);
+    let code = totp::code_at(&secret, 6, app.clock.now()).unwrap();
+    let r = app
+        .call(
+            "security/confirm-authenticator",
+            &[("code", &code)],
+            Some(&session),
+        )
         .await;
-    assert_eq!(codes.status, StatusCode::OK, "{}", codes.body);
-    assert_eq!(codes.json().as_array().unwrap().len(), 10);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(mfa_state(app, &session).await["method"], "authenticator");
 }

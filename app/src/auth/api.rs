@@ -128,8 +128,6 @@ pub struct ChallengeView {
     /// e.g. "09:45 UTC"
     pub expires: String,
     pub resend_in_secs: i64,
-    /// An authenticator setup left unfinished, to finish before signing in.
-    pub setup: Option<crate::security::api::SetupView>,
 }
 
 #[server(endpoint = "auth/challenge")]
@@ -143,10 +141,6 @@ pub async fn pending_sign_in() -> Result<ChallengeView, AppError> {
         sent_to: info.sent_to,
         expires: backend::clock::to_clock_time(info.expires_at),
         resend_in_secs: info.resend_in,
-        setup: info.setup.map(|s| crate::security::api::SetupView {
-            key: s.grouped_key.clone(),
-            qr: s.qr_data_url(),
-        }),
     })
 }
 
@@ -157,7 +151,7 @@ pub async fn verify_code(code: String) -> Result<(), AppError> {
     let backend = backend()?;
     let token = challenge_token().ok_or_else(|| fail(backend::Error::SignInExpired))?;
     let meta = request_meta();
-    let (_user, session) = match backend.verify_second_factor(&token, &code, &meta).await {
+    let (user, session) = match backend.verify_second_factor(&token, &code, &meta).await {
         Ok(done) => done,
         Err(e) => {
             if matches!(e, backend::Error::SignInExpired) {
@@ -172,7 +166,14 @@ pub async fn verify_code(code: String) -> Result<(), AppError> {
     }
     clear_challenge_cookie();
     set_session_cookie(&session);
-    leptos_axum::redirect("/profile");
+    // As the seed describes, a sign-in after choosing an authenticator app
+    // shows its QR code: once the current method has proven who this is.
+    let unfinished = backend.has_unfinished_setup(&user).await.map_err(fail)?;
+    leptos_axum::redirect(if unfinished {
+        "/profile/security?finish_setup=1"
+    } else {
+        "/profile"
+    });
     Ok(())
 }
 
@@ -187,20 +188,6 @@ pub async fn resend_code() -> Result<(), AppError> {
         .await
         .map_err(fail)?;
     leptos_axum::redirect("/login/verify?resent=1");
-    Ok(())
-}
-
-/// Skips an unfinished authenticator setup for this sign-in: a code is mailed instead.
-#[server(endpoint = "auth/email-code-instead")]
-pub async fn email_code_instead() -> Result<(), AppError> {
-    use crate::ssr::*;
-    let backend = backend()?;
-    let token = challenge_token().ok_or_else(|| fail(backend::Error::SignInExpired))?;
-    backend
-        .email_code_instead(&token, &request_meta())
-        .await
-        .map_err(fail)?;
-    leptos_axum::redirect("/login/verify");
     Ok(())
 }
 

@@ -8,8 +8,8 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    check_reset_link, password_strength, pending_sign_in, CancelSignIn, EmailCodeInstead,
-    ForgotPassword, ResendCode, ResetPassword, SignIn, SignUp, StrengthView, VerifyCode,
+    check_reset_link, password_strength, pending_sign_in, CancelSignIn, ForgotPassword, ResendCode,
+    ResetPassword, SignIn, SignUp, StrengthView, VerifyCode,
 };
 use crate::error::AppError;
 use crate::ui::{last_error, FormError, TextField};
@@ -321,7 +321,6 @@ pub fn LoginVerifyPage() -> impl IntoView {
     let verify = ServerAction::<VerifyCode>::new();
     let resend = ServerAction::<ResendCode>::new();
     let cancel = ServerAction::<CancelSignIn>::new();
-    let email_instead = ServerAction::<EmailCodeInstead>::new();
     let error = last_error(verify.value());
     let resend_error = last_error(resend.value());
     let query = use_query_map();
@@ -334,18 +333,10 @@ pub fn LoginVerifyPage() -> impl IntoView {
                     match pending.await {
                         Ok(p) => {
                             let app = p.method == "authenticator";
-                            let unfinished_setup = p.setup.is_some();
                             let code_error = move || error.get().and_then(|e| e.field("code"));
                             view! {
                             <ActionForm action=verify attr:class="card form" attr:novalidate=true>
-                                {if let Some(setup) = p.setup.clone() {
-                                    view! {
-                                        <h2>"Finish setting up your authenticator app"</h2>
-                                        <p>"You chose an authenticator app but did not finish. Scan this QR code with the app, or type the setup key, then enter the code it shows."</p>
-                                        <img class="qr" src=setup.qr alt="QR code for your authenticator app" width="220" height="220"/>
-                                        <p>"Setup key: " <code class="setup-key" id="setup-key">{setup.key}</code></p>
-                                    }.into_any()
-                                } else if app {
+                                {if app {
                                     view! { <p>"Open your authenticator app and enter the 6-digit code it shows for Atrium."</p> }.into_any()
                                 } else {
                                     view! {
@@ -377,13 +368,7 @@ pub fn LoginVerifyPage() -> impl IntoView {
                                 </div>
                                 <button type="submit" class="primary" disabled=move || verify.pending().get()>"Verify and sign in"</button>
                             </ActionForm>
-                            {unfinished_setup.then(|| view! {
-                                <ActionForm action=email_instead attr:class="card">
-                                    <p>"Not now? Your current method still works."</p>
-                                    <button type="submit">"Email me a code instead"</button>
-                                </ActionForm>
-                            })}
-                            {(app && !unfinished_setup).then(|| view! {
+                            {app.then(|| view! {
                                 <details class="card recovery-option">
                                     <summary>"Use a recovery code instead"</summary>
                                     <ActionForm action=verify attr:class="form" attr:novalidate=true>

@@ -1,6 +1,7 @@
 //! The "Sign-in protection" card of the Security tab.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use super::api::{
     mfa_state, CancelAuthenticator, ConfirmAuthenticator, ConfirmPassword, MfaView,
@@ -58,9 +59,16 @@ pub fn SignInMethod() -> impl IntoView {
             .or_else(|| regenerate.value().get().and_then(|r| r.ok()))
     });
 
+    let query = use_query_map();
+    let finish_setup = move || query.with(|q| q.get("finish_setup").is_some());
     view! {
         <section class="card" aria-labelledby="sign-in-method" id="sign-in-protection">
             <h2 id="sign-in-method">"Sign-in protection"</h2>
+            <Show when=finish_setup>
+                <p role="status" class="alert alert-ok">
+                    "You chose an authenticator app last time. Scan the QR code below with it and enter its code to finish; until then your current method stays on."
+                </p>
+            </Show>
             <p class="muted">
                 "After your password, you prove it is you with a second step. This holds wherever this email signs in."
             </p>

@@ -252,15 +252,23 @@ impl Backend {
         })?;
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query(
+        // Only the secret the code was checked against may become active (a
+        // cancel or a new setup in between leaves nothing to confirm).
+        let activated = sqlx::query(
             "UPDATE mfa_authenticator SET secret = pending_secret, pending_secret = NULL, last_used_step = $2, updated_at = $3
-             WHERE user_id = $1",
+             WHERE user_id = $1 AND pending_secret = $4",
         )
         .bind(user.id)
         .bind(step)
         .bind(now)
+        .bind(pending.to_base32())
         .execute(&mut *tx)
         .await?;
+        if activated.rows_affected() != 1 {
+            return Err(Error::Conflict(
+                "The setup changed meanwhile. Start it again.".into(),
+            ));
+        }
         sqlx::query(r#"UPDATE "user" SET mfa_method = 'authenticator', updated_at = $2, version = version + 1 WHERE id = $1"#)
             .bind(user.id)
             .bind(now)
@@ -465,15 +473,6 @@ impl Backend {
                 .bind(user.id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        if user.mfa_method != MfaMethod::Authenticator.as_str() {
-            // A setup left unfinished: the first valid code finishes it.
-            let Some((_, _, Some(pending))) = row else {
-                return Ok(None);
-            };
-            return self
-                .finish_setup_at_sign_in(tx, user, &pending, raw, meta, now)
-                .await;
-        }
         let Some((Some(secret), last, _)) = row else {
             return Ok(None);
         };
@@ -497,7 +496,7 @@ impl Backend {
 
 impl Backend {
     /// Whether `user` started an authenticator setup and did not finish it.
-    pub(crate) async fn has_unfinished_setup(&self, user: &User) -> Result<bool> {
+    pub async fn has_unfinished_setup(&self, user: &User) -> Result<bool> {
         if user.mfa_method == MfaMethod::Authenticator.as_str() {
             return Ok(false);
         }
@@ -505,69 +504,6 @@ impl Backend {
             .authenticator_row(user.id)
             .await?
             .is_some_and(|(_, _, pending)| pending.is_some()))
-    }
-
-    /// The setup to show at sign-in when one was left unfinished.
-    pub async fn unfinished_setup(&self, user: &User) -> Result<Option<AuthenticatorSetup>> {
-        if !self.has_unfinished_setup(user).await? {
-            return Ok(None);
-        }
-        Ok(self
-            .authenticator_row(user.id)
-            .await?
-            .and_then(|(_, _, p)| p)
-            .and_then(|p| TotpSecret::from_base32(&p))
-            .map(|s| self.setup_view(user, &s)))
-    }
-
-    async fn finish_setup_at_sign_in(
-        &self,
-        tx: &mut sqlx::AnyConnection,
-        user: &User,
-        pending: &str,
-        raw: &str,
-        meta: &RequestMeta,
-        now: UnixTime,
-    ) -> Result<Option<&'static str>> {
-        let Some(secret) = TotpSecret::from_base32(pending) else {
-            return Ok(None);
-        };
-        let Some(step) = totp::verify(&secret, 6, raw, now, None) else {
-            return Ok(None);
-        };
-        sqlx::query(
-            "UPDATE mfa_authenticator SET secret = pending_secret, pending_secret = NULL, last_used_step = $2, updated_at = $3
-             WHERE user_id = $1 AND pending_secret IS NOT NULL",
-        )
-        .bind(user.id)
-        .bind(step)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(r#"UPDATE "user" SET mfa_method = 'authenticator', updated_at = $2, version = version + 1 WHERE id = $1"#)
-            .bind(user.id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        audit::record(
-            &mut *tx,
-            Some(user.id),
-            EventKind::MfaChanged,
-            Some("authenticator, set up at sign-in"),
-            meta,
-            now,
-        )
-        .await?;
-        let when = format!("{} at {}", to_long_date(now), to_clock_time(now));
-        let mail = templates::mfa_changed(
-            &self.settings.product_name,
-            &user.email,
-            &user.first_name,
-            "an authenticator app",
-            &when,
-        );
-        self.mailer.send_later(mail);
-        Ok(Some("authenticator app (setup finished)"))
     }
 }
 

@@ -57,8 +57,6 @@ pub struct ChallengeInfo {
     pub expires_at: UnixTime,
     /// Seconds until another code may be sent (0 = now).
     pub resend_in: i64,
-    /// An authenticator setup left unfinished, shown again before sign-in completes.
-    pub setup: Option<crate::auth::authenticator::AuthenticatorSetup>,
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -121,11 +119,7 @@ impl Backend {
             // The phone changed or left the allowed regions: fall back to email.
             method = MfaMethod::Email;
         }
-        if self.has_unfinished_setup(user).await? {
-            // As the seed describes: the next sign-in shows the QR enrolment
-            // first; "email me a code instead" keeps the old method.
-            method = MfaMethod::Authenticator;
-        }
+
         // An authenticator app makes its own codes; email and SMS get one now.
         let code = (method != MfaMethod::Authenticator).then(new_code);
         let mut tx = self.db.pool.begin().await?;
@@ -231,18 +225,13 @@ impl Backend {
                 .last_sent_at
                 .map(|t| (t + RESEND_AFTER_SECS - now).max(0))
                 .unwrap_or(0),
-            setup: None,
         }
     }
 
     /// The pending second step behind `token`, for the page that asks for the code.
     pub async fn challenge_info(&self, token: &Token) -> Result<ChallengeInfo> {
         let (row, user) = self.live_challenge(token).await?;
-        let mut info = self.info(&row, &user, self.clock.now());
-        if info.method == MfaMethod::Authenticator {
-            info.setup = self.unfinished_setup(&user).await?;
-        }
-        Ok(info)
+        Ok(self.info(&row, &user, self.clock.now()))
     }
 
     /// Sends a fresh code (the earlier one stops working), at most every 30
@@ -266,12 +255,24 @@ impl Backend {
         }
         let code = new_code();
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("UPDATE mfa_challenge SET code_hash = $2, sends = sends + 1, last_sent_at = $3 WHERE id_hash = $1")
-            .bind(token.hash())
-            .bind(code_hash(token, &code))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        // The limits are checked again in the update itself, so parallel
+        // requests cannot send more than allowed.
+        let claimed = sqlx::query(
+            "UPDATE mfa_challenge SET code_hash = $2, sends = sends + 1, last_sent_at = $3
+             WHERE id_hash = $1 AND sends < $4 AND (last_sent_at IS NULL OR last_sent_at <= $5)",
+        )
+        .bind(token.hash())
+        .bind(code_hash(token, &code))
+        .bind(now)
+        .bind(MAX_SENDS)
+        .bind(now - RESEND_AFTER_SECS)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() != 1 {
+            return Err(Error::RateLimited {
+                retry_after_secs: RESEND_AFTER_SECS as u64,
+            });
+        }
         audit::record(
             &mut *tx,
             Some(user.id),
@@ -335,6 +336,21 @@ impl Backend {
             });
         }
 
+        // Claim one of the five tries before looking at the code, in one
+        // statement, so parallel guesses cannot get more than five between them.
+        let claimed: Option<(i64,)> = sqlx::query_as(
+            "UPDATE mfa_challenge SET attempts = attempts + 1
+             WHERE id_hash = $1 AND attempts < $2 AND expires_at > $3 RETURNING attempts",
+        )
+        .bind(token.hash())
+        .bind(MAX_ATTEMPTS)
+        .bind(now)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some((tries_used,)) = claimed else {
+            return Err(Error::SignInExpired);
+        };
+
         let mut tx = self.db.pool.begin().await?;
         let proof: Option<&'static str> = match method {
             MfaMethod::Authenticator => {
@@ -351,10 +367,6 @@ impl Backend {
                 }),
         };
         let Some(proof) = proof else {
-            sqlx::query("UPDATE mfa_challenge SET attempts = attempts + 1 WHERE id_hash = $1")
-                .bind(token.hash())
-                .execute(&mut *tx)
-                .await?;
             throttle::record_failure(&mut *tx, &account_key, now).await?;
             if let Some(ip) = &meta.ip {
                 throttle::record_failure(&mut *tx, &throttle::ip_key(ip), now).await?;
@@ -369,7 +381,7 @@ impl Backend {
             )
             .await?;
             tx.commit().await?;
-            let left = MAX_ATTEMPTS - row.attempts - 1;
+            let left = MAX_ATTEMPTS - tries_used;
             if left <= 0 {
                 return Err(Error::SignInExpired);
             }
@@ -416,42 +428,6 @@ impl Backend {
         .await?;
         tx.commit().await?;
         Ok((user, session))
-    }
-
-    /// For someone whose authenticator setup is unfinished: skip it for this
-    /// sign-in and get an email code, as with the method still in force.
-    pub async fn email_code_instead(&self, token: &Token, meta: &RequestMeta) -> Result<()> {
-        let (row, user) = self.live_challenge(token).await?;
-        if row.method != MfaMethod::Authenticator.as_str()
-            || !self.has_unfinished_setup(&user).await?
-        {
-            return Err(Error::Conflict(
-                "This sign-in already uses a code sent to you.".into(),
-            ));
-        }
-        let now = self.clock.now();
-        let code = new_code();
-        let mut tx = self.db.pool.begin().await?;
-        sqlx::query(
-            "UPDATE mfa_challenge SET method = 'email', code_hash = $2, sends = 1, last_sent_at = $3 WHERE id_hash = $1",
-        )
-        .bind(token.hash())
-        .bind(code_hash(token, &code))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        audit::record(
-            &mut *tx,
-            Some(user.id),
-            EventKind::MfaCodeSent,
-            Some("email, setup skipped"),
-            meta,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        self.send_code(&user, MfaMethod::Email, &code).await;
-        Ok(())
     }
 
     /// Abandons a pending sign-in ("Start over").

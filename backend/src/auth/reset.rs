@@ -193,6 +193,11 @@ impl Backend {
         }
         user::store::set_password(&mut *tx, user.id, &hash, now).await?;
         let ended = session::delete_others(&mut *tx, user.id, current).await?;
+        // A sign-in that got past the old password must not finish either.
+        sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
         let detail = format!("via reset link; {ended} other session(s) signed out");
         audit::record(
             &mut *tx,
