@@ -121,6 +121,20 @@ fn use_password_meter() -> (RwSignal<Option<StrengthView>>, Callback<String>) {
     (strength, on_password)
 }
 
+/// Once a page has read the token in its URL (it is in the page now), the
+/// address bar shows `path` alone: the token stays out of history,
+/// bookmarks and screenshots.
+fn forget_token_in_address_bar(path: &'static str) {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = path;
+    });
+}
+
 /// The value of a named input in the page's form (browser only).
 fn form_value(name: &str) -> String {
     #[cfg(feature = "hydrate")]
@@ -181,17 +195,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
             }
         },
     );
-    // The token has done its work; keep it out of history and screenshots.
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Ok(history) = window().history() {
-            let _ = history.replace_state_with_url(
-                &wasm_bindgen::JsValue::NULL,
-                "",
-                Some("/verify-email"),
-            );
-        }
-    });
+    forget_token_in_address_bar("/verify-email");
     view! {
         <main class="auth-page" id="main">
             <h1>"Confirm your email"</h1>
@@ -261,17 +265,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
         },
         check_reset_link,
     );
-    // The token is in the form now; keep it out of history and screenshots.
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Ok(history) = window().history() {
-            let _ = history.replace_state_with_url(
-                &wasm_bindgen::JsValue::NULL,
-                "",
-                Some("/reset-password"),
-            );
-        }
-    });
+    forget_token_in_address_bar("/reset-password");
     view! {
         <main class="auth-page" id="main">
             <h1>"Choose a new password"</h1>
