@@ -34,7 +34,12 @@ pub struct Config {
     pub public_url: Option<String>,
 
     /// sqlite://path/to/file.db (created if missing) or postgres://user@host/db.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/atrium.db")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/atrium.db",
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// Most database connections held open at once.
@@ -44,7 +49,7 @@ pub struct Config {
     /// SMTP relay, e.g. smtps://user:pass@mail.example.com:465 or
     /// smtp://mail.example.com:587?tls=required (STARTTLS). When unset, mail
     /// is written to MAIL_OUTBOX_DIR instead.
-    #[arg(long, env = "SMTP_URL")]
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
 
     /// Folder that receives one .eml file per message when SMTP_URL is unset.
