@@ -36,7 +36,7 @@ export default defineConfig({
   projects: [
     { name: "hydrated", use: { javaScriptEnabled: true } },
     // Forms must work before hydration and without JavaScript at all.
-    { name: "no-js", use: { javaScriptEnabled: false }, testMatch: /(auth|security)\.spec\.ts/ },
+    { name: "no-js", use: { javaScriptEnabled: false }, testMatch: /(auth|security|authenticator)\.spec\.ts/ },
   ],
   webServer: {
     command: `rm -rf "${runDir}" && mkdir -p "${runDir}" && exec "${path.join(root, "target", "debug", "server")}"`,

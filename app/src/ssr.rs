@@ -142,6 +142,49 @@ pub fn clear_challenge_cookie() {
     append_cookie(cookie(s.challenge_name(), "", 0, s.secure));
 }
 
+/// Without JavaScript a form post is answered with a redirect, so new
+/// recovery codes cannot ride in the answer. They wait in a short-lived
+/// HttpOnly cookie scoped to the Security tab, which shows them once and
+/// clears it. With JavaScript (an API call) nothing is stored.
+const CODES_COOKIE: &str = "atrium_new_codes";
+
+pub fn hold_codes_for_next_page(codes: &[String]) {
+    if is_form_post() {
+        let secure = if cookie_settings().secure {
+            "; Secure"
+        } else {
+            ""
+        };
+        append_cookie(format!(
+            "{CODES_COOKIE}={}; Path=/profile/security; HttpOnly; SameSite=Strict; Max-Age=120{secure}",
+            codes.join(".")
+        ));
+    }
+}
+
+/// The codes held by `hold_codes_for_next_page`, taken (the cookie is cleared).
+pub fn take_held_codes() -> Option<Vec<String>> {
+    let parts = parts()?;
+    let value = parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == CODES_COOKIE)
+        .map(|(_, v)| v.to_string())?;
+    let codes: Vec<String> = value
+        .split('.')
+        .filter(|c| c.len() == 11 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'))
+        .map(str::to_string)
+        .collect();
+    append_cookie(format!(
+        "{CODES_COOKIE}=; Path=/profile/security; HttpOnly; SameSite=Strict; Max-Age=0"
+    ));
+    (!codes.is_empty()).then_some(codes)
+}
+
 /// HttpOnly, SameSite=Lax, whole site; `Secure` when served over HTTPS.
 fn cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };

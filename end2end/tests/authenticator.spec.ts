@@ -4,12 +4,12 @@ import { mailsTo, ready, signOut, signUp, submitPassword, uniqueEmail } from "./
 
 const PASSWORD = "violet tractor mango 42";
 
-test("enrol an authenticator app by its setup key, sign in with its codes and a recovery code", async ({ page }) => {
+test("enrol an authenticator app by its setup key, sign in with its codes and a recovery code", async ({ page, javaScriptEnabled: js }) => {
   const email = uniqueEmail("tom");
-  await signUp(page, true, { first: "Tom", last: "Berg", email, password: PASSWORD });
+  await signUp(page, js, { first: "Tom", last: "Berg", email, password: PASSWORD });
   await expect(page).toHaveURL(/\/profile$/);
   await page.goto("/profile/security");
-  await ready(page, true);
+  await ready(page, js);
 
   const card = page.getByRole("region", { name: "Sign-in protection" });
   await expect(card).toContainText("Current method: Email");
@@ -21,7 +21,7 @@ test("enrol an authenticator app by its setup key, sign in with its codes and a 
 
   // The pending setup survives a reload with the same key; email stays in use until a code is entered.
   await page.reload();
-  await ready(page, true);
+  await ready(page, js);
   await expect(card.locator("#setup-key")).toHaveText(key);
   await expect(card).toContainText("Current method: Email");
 
@@ -42,9 +42,9 @@ test("enrol an authenticator app by its setup key, sign in with its codes and a 
   // Sign in with the app: the enrolment used this step's code, so use the next step's (one step of skew is allowed).
   await signOut(page);
   const before = mailsTo(email).length;
-  await submitPassword(page, true, email, PASSWORD);
+  await submitPassword(page, js, email, PASSWORD);
   await expect(page).toHaveURL(/\/login\/verify$/);
-  await ready(page, true);
+  await ready(page, js);
   await expect(page.getByRole("main")).toContainText("Open your authenticator app");
   const code = totp.generate({ timestamp: Date.now() + 30_000 });
   await page.getByLabel("Code from your app").fill(code);
@@ -54,8 +54,8 @@ test("enrol an authenticator app by its setup key, sign in with its codes and a 
 
   // The same code again is refused.
   await signOut(page);
-  await submitPassword(page, true, email, PASSWORD);
-  await ready(page, true);
+  await submitPassword(page, js, email, PASSWORD);
+  await ready(page, js);
   await page.getByLabel("Code from your app").fill(code);
   await page.getByRole("button", { name: "Verify and sign in" }).click();
   await expect(page.getByLabel("Code from your app")).toHaveAccessibleDescription(/already used/);

@@ -24,6 +24,8 @@ pub struct MfaView {
     pub recovery_codes_left: i64,
     /// Why text messages cannot be chosen; None when they can.
     pub sms_unavailable: Option<String>,
+    /// Recovery codes made by a form post without JavaScript, shown once.
+    pub new_recovery_codes: Option<Vec<String>>,
 }
 
 #[server(endpoint = "security/mfa")]
@@ -41,6 +43,7 @@ pub async fn mfa_state() -> Result<MfaView, AppError> {
         }),
         recovery_codes_left: state.recovery_codes_left,
         sms_unavailable: state.sms.reason(),
+        new_recovery_codes: take_held_codes(),
     })
 }
 
@@ -86,10 +89,12 @@ pub async fn confirm_authenticator(code: String) -> Result<Vec<String>, AppError
     use crate::ssr::*;
     let backend = backend()?;
     let (user, token) = require_session().await?;
-    backend
+    let codes = backend
         .confirm_authenticator(&user, &token, &code, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(fail)?;
+    hold_codes_for_next_page(&codes);
+    Ok(codes)
 }
 
 /// New recovery codes; the old ones stop working.
@@ -98,10 +103,12 @@ pub async fn regenerate_recovery_codes() -> Result<Vec<String>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     let (user, token) = require_session().await?;
-    backend
+    let codes = backend
         .regenerate_recovery_codes(&user, &token, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(fail)?;
+    hold_codes_for_next_page(&codes);
+    Ok(codes)
 }
 
 #[server(endpoint = "security/use-email")]

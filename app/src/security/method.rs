@@ -77,9 +77,10 @@ pub fn SignInMethod() -> impl IntoView {
                     match state.await {
                         Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }.into_any(),
                         Ok(view) => {
-                            let MfaView { method, password_recent, setup, recovery_codes_left, sms_unavailable } = view;
+                            let MfaView { method, password_recent, setup, recovery_codes_left, sms_unavailable, new_recovery_codes } = view;
                             view! {
                                 <p>"Current method: " <strong>{method_label(&method)}</strong></p>
+                                {new_recovery_codes.map(|codes| view! { <RecoveryCodes codes=Signal::derive(move || Some(codes.clone()))/> })}
                                 {(method == "authenticator").then(|| view! {
                                     <p class="muted">{format!("{recovery_codes_left} of 10 recovery codes left.")}</p>
                                 })}
