@@ -106,6 +106,11 @@ pub fn token_from_headers(
 }
 
 fn named_token(headers: &axum::http::HeaderMap, name: &str) -> Option<Token> {
+    cookie_value(headers, name).and_then(|v| Token::parse(&v))
+}
+
+/// The value of cookie `name` in `headers`, if sent.
+fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -113,7 +118,7 @@ fn named_token(headers: &axum::http::HeaderMap, name: &str) -> Option<Token> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .and_then(|(_, v)| Token::parse(v))
+        .map(|(_, v)| v.to_string())
 }
 
 pub fn set_session_cookie(token: &Token) {
@@ -164,16 +169,7 @@ pub fn hold_codes_for_next_page(codes: &[String]) {
 
 /// The codes held by `hold_codes_for_next_page`, taken (the cookie is cleared).
 pub fn take_held_codes() -> Option<Vec<String>> {
-    let parts = parts()?;
-    let value = parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == CODES_COOKIE)
-        .map(|(_, v)| v.to_string())?;
+    let value = cookie_value(&parts()?.headers, CODES_COOKIE)?;
     let codes: Vec<String> = value
         .split('.')
         .filter(|c| c.len() == 11 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'))

@@ -12,7 +12,7 @@ use super::api::{
     ResetPassword, SignIn, SignUp, StrengthView, VerifyCode,
 };
 use crate::error::AppError;
-use crate::ui::{last_error, FormError, TextField};
+use crate::ui::{last_error, ErrorCard, FormError, TextField};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -294,12 +294,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                                     <button type="submit" class="primary" disabled=move || action.pending().get()>"Set new password"</button>
                                 </ActionForm>
                             }.into_any(),
-                            Err(e) => view! {
-                                <div class="card">
-                                    <p role="alert" class="alert alert-error">{e.to_string()}</p>
-                                    <p><a class="button primary" href="/forgot-password">"Send a new link"</a></p>
-                                </div>
-                            }.into_any(),
+                            Err(e) => view! { <ErrorCard error=e href="/forgot-password" action="Send a new link"/> }.into_any(),
                         }
                     })
                 }}
@@ -388,12 +383,7 @@ pub fn LoginVerifyPage() -> impl IntoView {
                             <FormError error=resend_error/>
                         }.into_any()
                         }
-                        Err(e) => view! {
-                            <div class="card">
-                                <p role="alert" class="alert alert-error">{e.to_string()}</p>
-                                <p><a class="button primary" href="/login">"Sign in"</a></p>
-                            </div>
-                        }.into_any(),
+                        Err(e) => view! { <ErrorCard error=e href="/login" action="Sign in"/> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -81,3 +81,15 @@ pub fn FormError(#[prop(into)] error: LastError) -> impl IntoView {
         </Show>
     }
 }
+
+/// A page-level error (an expired link, an ended sign-in) with the one action
+/// that gets the person going again.
+#[component]
+pub fn ErrorCard(error: AppError, href: &'static str, action: &'static str) -> impl IntoView {
+    view! {
+        <div class="card">
+            <p role="alert" class="alert alert-error">{error.to_string()}</p>
+            <p><a class="button primary" href=href>{action}</a></p>
+        </div>
+    }
+}
