@@ -49,7 +49,6 @@ pub fn LoginPage() -> impl IntoView {
 pub fn SignUpPage() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let error = last_error(action.value());
-    let (strength, on_password) = use_password_meter();
     view! {
         <main class="auth-page" id="main">
             <h1>"Create your Atrium account"</h1>
@@ -68,17 +67,7 @@ pub fn SignUpPage() -> impl IntoView {
                     hint="Include the country code, for example +1 415 555 0100."
                     error=error
                 />
-                <TextField
-                    name="password"
-                    label="Password"
-                    kind="password"
-                    autocomplete="new-password"
-                    required=true
-                    hint="At least 8 characters. A few unrelated words make a strong password."
-                    error=error
-                    on_input=on_password
-                />
-                <StrengthMeter strength=strength/>
+                <NewPasswordField label="Password" error=error/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Create account"</button>
             </ActionForm>
             <p class="switch">"Already have an account? " <a href="/login">"Sign in"</a></p>
@@ -133,6 +122,29 @@ fn forget_token_in_address_bar(path: &'static str) {
         #[cfg(not(feature = "hydrate"))]
         let _ = path;
     });
+}
+
+/// The `password` field of a form that sets one (sign-up, reset), with its
+/// strength meter.
+#[component]
+fn NewPasswordField(
+    label: &'static str,
+    #[prop(into)] error: crate::ui::LastError,
+) -> impl IntoView {
+    let (strength, on_password) = use_password_meter();
+    view! {
+        <TextField
+            name="password"
+            label=label
+            kind="password"
+            autocomplete="new-password"
+            required=true
+            hint="At least 8 characters. A few unrelated words make a strong password."
+            error=error
+            on_input=on_password
+        />
+        <StrengthMeter strength=strength/>
+    }
 }
 
 /// The value of a named input in the page's form (browser only).
@@ -257,7 +269,6 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let token = query.with_untracked(|q| q.get("token").unwrap_or_default());
     let action = ServerAction::<ResetPassword>::new();
     let error = last_error(action.value());
-    let (strength, on_password) = use_password_meter();
     let check = Resource::new_blocking(
         {
             let token = token.clone();
@@ -278,17 +289,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                                 <ActionForm action=action attr:class="card form" attr:novalidate=true>
                                     <FormError error=error/>
                                     <input type="hidden" name="token" value=token/>
-                                    <TextField
-                                        name="password"
-                                        label="New password"
-                                        kind="password"
-                                        autocomplete="new-password"
-                                        required=true
-                                        hint="At least 8 characters. A few unrelated words make a strong password."
-                                        error=error
-                                        on_input=on_password
-                                    />
-                                    <StrengthMeter strength=strength/>
+                                    <NewPasswordField label="New password" error=error/>
                                     <p class="note">{SHARED_PASSWORD_NOTE}</p>
                                     <p class="hint">"Every other device signed in to your account will be signed out."</p>
                                     <button type="submit" class="primary" disabled=move || action.pending().get()>"Set new password"</button>
