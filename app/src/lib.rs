@@ -2,6 +2,7 @@
 //! and the browser (feature `hydrate`).
 
 pub mod auth;
+pub mod avatar;
 pub mod error;
 pub mod profile;
 pub mod security;
@@ -18,7 +19,8 @@ use auth::pages::{
     ForgotPasswordPage, LoginPage, LoginVerifyPage, ResetPasswordPage, SignUpPage, VerifyEmailPage,
 };
 use profile::layout::ProfileLayout;
-use profile::pages::{Dashboard, ProfileDetails, SecurityTab};
+use profile::details::{ProfileDetails, SupportContactPage};
+use profile::pages::{Dashboard, SecurityTab};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -77,6 +79,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
+                <Route path=path!("/support/contact") view=SupportContactPage/>
                 <ParentRoute path=path!("/profile") view=ProfileLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=Dashboard/>
                     <Route path=path!("details") view=ProfileDetails/>

@@ -86,6 +86,15 @@ pub fn request_meta() -> RequestMeta {
     }
 }
 
+/// The request's `Accept-Language` header, if any.
+pub fn accept_language() -> Option<String> {
+    parts()?
+        .headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
 /// The session token from the request's cookie. A cookie that is not one of
 /// our tokens (tampered, truncated) counts as no session.
 pub fn session_token() -> Option<Token> {
@@ -279,6 +288,12 @@ pub fn fail(err: backend::Error) -> AppError {
             }
             AppError::RateLimited { retry_after_secs }
         }
+        backend::Error::Image(e) => AppError::Validation {
+            fields: vec![FieldMessage {
+                field: "image".into(),
+                message: e.to_string(),
+            }],
+        },
         backend::Error::LinkRejected(p) => AppError::Link {
             issue: match p {
                 LinkProblem::Unknown => LinkIssue::Unknown,

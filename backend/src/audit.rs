@@ -24,6 +24,9 @@ pub enum EventKind {
     MfaChanged,
     RecoveryCodeUsed,
     RecoveryCodesRegenerated,
+    ProfileUpdated,
+    AvatarChanged,
+    AvatarRemoved,
 }
 
 impl EventKind {
@@ -44,6 +47,9 @@ impl EventKind {
             EventKind::MfaChanged => "mfa.changed",
             EventKind::RecoveryCodeUsed => "mfa.recovery_code_used",
             EventKind::RecoveryCodesRegenerated => "mfa.recovery_codes_regenerated",
+            EventKind::ProfileUpdated => "profile.updated",
+            EventKind::AvatarChanged => "avatar.changed",
+            EventKind::AvatarRemoved => "avatar.removed",
         }
     }
 }
@@ -115,6 +121,9 @@ pub fn describe(kind: &str) -> &'static str {
         "mfa.changed" => "Sign-in method changed",
         "mfa.recovery_code_used" => "Recovery code used",
         "mfa.recovery_codes_regenerated" => "New recovery codes made",
+        "profile.updated" => "Profile details changed",
+        "avatar.changed" => "Profile picture changed",
+        "avatar.removed" => "Profile picture removed",
         _ => "Account activity",
     }
 }

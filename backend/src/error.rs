@@ -46,6 +46,9 @@ pub enum Error {
     /// A link from a mail that is unknown, used or expired.
     #[error("link rejected: {0:?}")]
     LinkRejected(LinkProblem),
+    /// An uploaded picture that cannot be used; carries its HTTP status.
+    #[error(transparent)]
+    Image(#[from] crate::avatar::process::ImageError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod avatar;
 pub mod clock;
 pub mod db;
 pub mod error;

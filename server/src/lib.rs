@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use app::ssr::CookieSettings;
 use app::{shell, App};
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use backend::auth::password::{HashCost, PasswordHasher};
 use backend::{Backend, Clock, Db, Settings};
@@ -118,6 +119,13 @@ pub fn router(state: AppState) -> Router {
     let context_state = state.clone();
     Router::new()
         .route("/healthz", get(http::healthz))
+        .route(
+            "/api/avatar",
+            post(http::avatar::upload)
+                .layer(DefaultBodyLimit::max(http::avatar::UPLOAD_BODY_LIMIT)),
+        )
+        .route("/api/avatar/original", get(http::avatar::original))
+        .route("/avatars/{hash}/{size}", get(http::avatar::rendition))
         .leptos_routes_with_context(&state, routes, move || provide_app_context(&context_state), {
             let options = options.clone();
             move || shell(options.clone())

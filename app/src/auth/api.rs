@@ -12,13 +12,38 @@ pub struct Me {
     pub first_name: String,
     pub last_name: String,
     pub email: String,
+    /// Stored form, E.164 (`+447700900123`).
     pub phone: Option<String>,
+    /// Shown form (`+44 7700 900123`).
+    pub phone_display: Option<String>,
+    /// The phone's country (ISO 3166), to preselect the picker.
+    pub phone_region: Option<String>,
     pub email_verified: bool,
     /// e.g. "27 November 2026"
     pub member_since: String,
     pub password_changed: String,
     /// The active second factor: "email", "sms" or "authenticator".
     pub mfa_method: String,
+    /// The profile version a save must be based on.
+    pub version: i64,
+    pub avatar: AvatarInfo,
+}
+
+/// A person's avatar: a picture (by content hash) or initials on a colour.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvatarInfo {
+    pub hash: Option<String>,
+    pub color: Option<String>,
+    /// The last crop of the picture: x, y, size in upright-original pixels,
+    /// rotation in degrees clockwise.
+    pub crop: Option<(u32, u32, u32, u16)>,
+}
+
+impl AvatarInfo {
+    /// The picture at `size` px (512, 128 or 64), if there is one.
+    pub fn url(&self, size: u32) -> Option<String> {
+        self.hash.as_ref().map(|h| format!("/avatars/{h}/{size}"))
+    }
 }
 
 impl Me {
@@ -37,18 +62,36 @@ impl Me {
 }
 
 #[cfg(feature = "ssr")]
-impl From<&backend::user::User> for Me {
-    fn from(u: &backend::user::User) -> Self {
-        Me {
+impl AvatarInfo {
+    pub fn from_view(v: backend::avatar::service::AvatarView) -> Self {
+        AvatarInfo {
+            hash: v.hash,
+            color: v.color,
+            crop: v.crop.map(|c| (c.x, c.y, c.size, c.rotation)),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl Me {
+    /// The page view of `u`, with their avatar looked up.
+    pub async fn load(backend: &backend::Backend, u: &backend::user::User) -> Result<Me, AppError> {
+        use backend::user::phone;
+        let avatar = backend.avatar_view(u.id).await.map_err(crate::ssr::fail)?;
+        Ok(Me {
             first_name: u.first_name.clone(),
             last_name: u.last_name.clone(),
             email: u.email.clone(),
             phone: u.phone.clone(),
+            phone_display: u.phone.as_deref().map(phone::display),
+            phone_region: u.phone.as_deref().and_then(phone::region_of),
             email_verified: u.email_verified_at.is_some(),
             member_since: backend::clock::to_long_date(u.created_at),
             password_changed: backend::clock::to_long_date(u.password_changed_at),
             mfa_method: u.mfa_method.clone(),
-        }
+            version: u.version,
+            avatar: AvatarInfo::from_view(avatar),
+        })
     }
 }
 
@@ -69,12 +112,10 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     let Some(token) = session_token() else {
         return Ok(None);
     };
-    Ok(backend
-        .current_user(&token)
-        .await
-        .map_err(fail)?
-        .as_ref()
-        .map(Me::from))
+    match backend.current_user(&token).await.map_err(fail)? {
+        Some(user) => Ok(Some(Me::load(&backend, &user).await?)),
+        None => Ok(None),
+    }
 }
 
 #[server(endpoint = "auth/signup")]

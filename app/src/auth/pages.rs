@@ -12,7 +12,7 @@ use super::api::{
     ResetPassword, SignIn, SignUp, StrengthView, VerifyCode,
 };
 use crate::error::AppError;
-use crate::ui::{last_error, ErrorCard, FormError, TextField};
+use crate::ui::{field_value, last_error, ErrorCard, FormError, TextField};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -149,22 +149,7 @@ fn NewPasswordField(
 
 /// The value of a named input in the page's form (browser only).
 fn form_value(name: &str) -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        document()
-            .query_selector(&format!("input[name=\"{name}\"]"))
-            .ok()
-            .flatten()
-            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-            .map(|i| i.value())
-            .unwrap_or_default()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = name;
-        String::new()
-    }
+    field_value(&format!("input[name=\"{name}\"]"))
 }
 
 #[component]

@@ -9,8 +9,18 @@ use crate::auth::api::{current_user, Me, ResendVerification, SignOut};
 use crate::error::AppError;
 use crate::ui::last_error;
 
-/// The signed-in person, shared with the tabs through context.
+/// The signed-in person as first loaded.
 pub type MeResource = Resource<Result<Option<Me>, AppError>>;
+
+/// The signed-in person, shared with the top bar and the tabs through
+/// context. Saving the profile or the avatar sets it, so every place that
+/// shows the name or picture updates at once, without a reload.
+pub type MeSignal = RwSignal<Me>;
+
+/// The signed-in person from context (inside the My Profile frame).
+pub fn use_me() -> MeSignal {
+    expect_context::<MeSignal>()
+}
 
 const TABS: [(&str, &str, &str); 3] = [
     ("/profile", "Dashboard", "tab-dashboard"),
@@ -26,8 +36,11 @@ pub fn ProfileLayout() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(me)) => view! {
-                        <TopBar me=me.clone()/>
+                    Ok(Some(me)) => {
+                        let shared: MeSignal = RwSignal::new(me.clone());
+                        provide_context(shared);
+                        view! {
+                        <TopBar/>
                         <main id="main" class="profile">
                             <VerifyBanner me=me.clone()/>
                             <header class="profile-head">
@@ -36,7 +49,8 @@ pub fn ProfileLayout() -> impl IntoView {
                             <ProfileTabs/>
                             <Outlet/>
                         </main>
-                    }.into_any(),
+                        }.into_any()
+                    }
                     Ok(None) | Err(AppError::Unauthorized) => view! { <SignInAgain/> }.into_any(),
                     Err(e) => view! {
                         <main id="main" class="auth-page">
@@ -62,25 +76,49 @@ fn SignInAgain() -> impl IntoView {
     }
 }
 
-/// The initials circle until avatars exist.
+/// The person's picture, or their initials on their chosen colour. Follows
+/// the shared person, so a new picture or name shows at once. Decorative:
+/// the name is always written next to it.
 #[component]
-pub fn Avatar(me: Me, #[prop(default = "small")] size: &'static str) -> impl IntoView {
-    view! {
-        <span class=format!("avatar avatar-{size}") aria-hidden="true">{me.initials()}</span>
+pub fn Avatar(#[prop(default = "small")] size: &'static str) -> impl IntoView {
+    let me = use_me();
+    // The 128 px rendition covers the small sizes on dense screens.
+    let px = if size == "large" { 512 } else { 128 };
+    move || {
+        me.with(|m| match m.avatar.url(px) {
+            Some(src) => view! {
+                <img class=format!("avatar avatar-{size}") src=src alt="" data-avatar="picture"/>
+            }
+            .into_any(),
+            None => {
+                let color = m.avatar.color.clone().unwrap_or_else(|| "slate".into());
+                view! {
+                    <span
+                        class=format!("avatar avatar-{size} avatar-color-{color}")
+                        aria-hidden="true"
+                        data-avatar="initials"
+                    >
+                        {m.initials()}
+                    </span>
+                }
+                .into_any()
+            }
+        })
     }
 }
 
 #[component]
-fn TopBar(me: Me) -> impl IntoView {
+fn TopBar() -> impl IntoView {
+    let me = use_me();
     let sign_out = ServerAction::<SignOut>::new();
-    let full_name = me.full_name();
+    let full_name = move || me.with(|m| m.full_name());
     view! {
         <header class="topbar">
             <a class="brand" href="/profile">"Atrium"</a>
             <details class="user-menu">
-                <summary role="button" aria-label=format!("Account menu for {full_name}")>
-                    <Avatar me=me.clone()/>
-                    <span class="user-name">{full_name.clone()}</span>
+                <summary role="button" aria-label=move || format!("Account menu for {}", full_name())>
+                    <Avatar/>
+                    <span class="user-name">{full_name}</span>
                 </summary>
                 <div class="menu">
                     <a href="/profile">"My Profile"</a>

@@ -4,25 +4,22 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::layout::{Avatar, MeResource};
+use super::layout::{use_me, Avatar};
 use crate::auth::api::{security_events, Me, SendResetLink};
 use crate::auth::pages::SHARED_PASSWORD_NOTE;
+use crate::avatar::editor::AvatarEditor;
 use crate::security::method::SignInMethod;
 use crate::ui::{last_error, FormError};
 
-/// Renders `body` with the signed-in person once the layout's resource is in.
-fn with_me<V: IntoView + 'static>(
+/// Renders `body` with the signed-in person, again whenever they change.
+pub fn with_me<V: IntoView + 'static>(
     body: impl Fn(Me) -> V + Send + Sync + Copy + 'static,
 ) -> impl IntoView {
-    let me = expect_context::<MeResource>();
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move { me.await.ok().flatten().map(body) })}
-        </Suspense>
-    }
+    let me = use_me();
+    move || body(me.get())
 }
 
-fn panel(labelled_by: &'static str, content: impl IntoView) -> impl IntoView {
+pub fn panel(labelled_by: &'static str, content: impl IntoView) -> impl IntoView {
     view! {
         <section id="profile-panel" role="tabpanel" aria-labelledby=labelled_by class="panel">
             {content}
@@ -34,23 +31,29 @@ fn panel(labelled_by: &'static str, content: impl IntoView) -> impl IntoView {
 pub fn Dashboard() -> impl IntoView {
     panel(
         "tab-dashboard",
-        with_me(|me: Me| {
-            view! {
-                <div class="card identity">
-                    <Avatar me=me.clone() size="large"/>
-                    <div>
-                        <h2>{me.full_name()}</h2>
-                        <p class="muted">{me.email.clone()}</p>
-                        <p class="muted">"Member since " {me.member_since.clone()}</p>
-                    </div>
+        view! {
+            <div class="card identity">
+                <div class="avatar-edit">
+                    <Avatar size="large"/>
+                    <AvatarEditor/>
                 </div>
-                <div class="card">
-                    <h2>"Invitations"</h2>
-                    <p class="muted">"You have no open invitations."</p>
-                </div>
-                <RecentActivity/>
-            }
-        }),
+                {with_me(|me: Me| {
+                    view! {
+                        <div>
+                            <h2 data-testid="dashboard-name">{me.full_name()}</h2>
+                            <p class="muted">{me.email.clone()}</p>
+                            {me.phone_display.clone().map(|p| view! { <p class="muted">{p}</p> })}
+                            <p class="muted">"Member since " {me.member_since.clone()}</p>
+                        </div>
+                    }
+                })}
+            </div>
+            <div class="card">
+                <h2>"Invitations"</h2>
+                <p class="muted">"You have no open invitations."</p>
+            </div>
+            <RecentActivity/>
+        },
     )
 }
 
@@ -60,7 +63,7 @@ fn RecentActivity() -> impl IntoView {
     let events = Resource::new_blocking(|| (), |_| security_events());
     view! {
         <section class="card" aria-labelledby="recent-activity">
-            <h2 id="recent-activity">"Recent security activity"</h2>
+            <h2 id="recent-activity">"Recent activity"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match events.await {
@@ -88,32 +91,6 @@ fn RecentActivity() -> impl IntoView {
             </Suspense>
         </section>
     }
-}
-
-#[component]
-pub fn ProfileDetails() -> impl IntoView {
-    panel(
-        "tab-details",
-        with_me(|me: Me| {
-            view! {
-                <div class="card">
-                    <h2>"Profile"</h2>
-                    <p class="muted">"Loaded from your registration."</p>
-                    <dl class="details">
-                        <dt>"First name"</dt>
-                        <dd>{me.first_name.clone()}</dd>
-                        <dt>"Last name"</dt>
-                        <dd>{me.last_name.clone()}</dd>
-                        <dt>"Phone"</dt>
-                        <dd>{me.phone.clone().unwrap_or_else(|| "Not given".into())}</dd>
-                        <dt>"Email"</dt>
-                        <dd>{me.email.clone()}</dd>
-                    </dl>
-                    <p class="hint">"You cannot change your email here. Contact Global Technical Support for email changes."</p>
-                </div>
-            }
-        }),
-    )
 }
 
 #[component]

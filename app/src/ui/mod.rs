@@ -27,6 +27,10 @@ pub fn TextField(
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] required: bool,
     #[prop(optional, into)] hint: Option<String>,
+    /// The value the field starts with.
+    #[prop(optional, into)]
+    value: Option<String>,
+    #[prop(optional)] maxlength: Option<u32>,
     #[prop(into)] error: LastError,
     /// Extra handler for `input` events (the password meter).
     #[prop(optional)]
@@ -55,6 +59,8 @@ pub fn TextField(
                 id=id.clone()
                 name=name
                 type=kind
+                value=value
+                maxlength=maxlength
                 autocomplete=autocomplete
                 required=required
                 aria-invalid=move || message().is_some().then_some("true")
@@ -91,5 +97,32 @@ pub fn ErrorCard(error: AppError, href: &'static str, action: &'static str) -> i
             <p role="alert" class="alert alert-error">{error.to_string()}</p>
             <p><a class="button primary" href=href>{action}</a></p>
         </div>
+    }
+}
+
+/// The current value of the input or select matching `selector` (browser
+/// only; empty on the server and when nothing matches).
+pub fn field_value(selector: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        document()
+            .query_selector(selector)
+            .ok()
+            .flatten()
+            .and_then(|el| {
+                el.dyn_ref::<web_sys::HtmlInputElement>()
+                    .map(|i| i.value())
+                    .or_else(|| {
+                        el.dyn_ref::<web_sys::HtmlSelectElement>()
+                            .map(|s| s.value())
+                    })
+            })
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = selector;
+        String::new()
     }
 }

@@ -169,3 +169,30 @@ pub async fn set_password<'e, E: Executor<'e, Database = Any>>(
     .await?;
     Ok(())
 }
+
+/// Writes names and phone if the row is still at `expected_version`, and
+/// bumps the version. Returns false when another save got there first.
+pub async fn update_profile<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+    expected_version: i64,
+    first_name: &str,
+    last_name: &str,
+    phone: Option<&str>,
+    now: UnixTime,
+) -> Result<bool> {
+    let done = sqlx::query(
+        r#"UPDATE "user" SET first_name = $3, last_name = $4, phone = $5, updated_at = $6,
+                             version = version + 1
+           WHERE id = $1 AND version = $2"#,
+    )
+    .bind(id)
+    .bind(expected_version)
+    .bind(first_name)
+    .bind(last_name)
+    .bind(phone)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

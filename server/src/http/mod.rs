@@ -15,6 +15,8 @@ use app::ssr::{ClientIp, CspNonce};
 
 use crate::state::AppState;
 
+pub mod avatar;
+
 /// Pages whose URL carries a secret token: no Referer leaves them at all.
 const TOKEN_PAGES: [&str; 2] = ["/verify-email", "/reset-password"];
 
@@ -120,16 +122,20 @@ pub async fn api_guard(State(state): State<AppState>, req: Request, next: Next) 
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > API_BODY_LIMIT) {
-        return (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The request is too large (64 KiB at most).",
+    let (limit, too_large) = if req.uri().path() == "/api/avatar" {
+        (
+            avatar::UPLOAD_BODY_LIMIT,
+            "This file is larger than the limit of 10 MB.",
         )
-            .into_response();
+    } else {
+        (API_BODY_LIMIT, "The request is too large (64 KiB at most).")
+    };
+    if declared.is_some_and(|n| n > limit) {
+        return (StatusCode::PAYLOAD_TOO_LARGE, too_large).into_response();
     }
     // A body without a declared length is cut off at the limit as it streams.
     let (parts, body) = req.into_parts();
-    let limited = axum::body::Body::new(http_body_util::Limited::new(body, API_BODY_LIMIT));
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, limit));
     next.run(Request::from_parts(parts, limited)).await
 }
 

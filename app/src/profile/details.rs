@@ -1,0 +1,245 @@
+//! The Profile tab: first name, last name and phone, edited in place;
+//! email and account roles shown read-only with where they are changed.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::api::{check_profile, profile_form_setup, ProfileCheck, UpdateProfile};
+use super::layout::use_me;
+use super::pages::panel;
+use crate::auth::api::Me;
+use crate::error::AppError;
+use crate::ui::{field_value, last_error, TextField};
+
+/// Where users go for what they cannot change themselves (email changes).
+pub const SUPPORT_HREF: &str = "/support/contact";
+
+#[component]
+pub fn ProfileDetails() -> impl IntoView {
+    let me = use_me();
+    panel(
+        "tab-details",
+        view! {
+            <div class="card">
+                <h2>"Profile"</h2>
+                <ProfileForm/>
+            </div>
+            <div class="card">
+                <h2>"Email"</h2>
+                <p class="readonly-value" data-testid="profile-email">{move || me.with(|m| m.email.clone())}</p>
+                <p class="hint">
+                    "You cannot change your email address here. "
+                    <a href=SUPPORT_HREF>"Contact Global Technical Support"</a>
+                    " for email changes."
+                </p>
+            </div>
+            <div class="card">
+                <h2>"Roles"</h2>
+                <p class="muted">"You are not a member of any account yet."</p>
+                <p class="hint">
+                    "Your role in an account is given by that account's owner or administrators; ask them to change it."
+                </p>
+            </div>
+        },
+    )
+}
+
+#[component]
+fn ProfileForm() -> impl IntoView {
+    let me = use_me();
+    let setup = Resource::new_blocking(|| (), |_| profile_form_setup());
+    let save = ServerAction::<UpdateProfile>::new();
+    let saved = RwSignal::new(false);
+    let live = RwSignal::new(None::<ProfileCheck>);
+
+    // A successful save becomes the shared person: the top bar and the
+    // Dashboard show the new name at once, and the form its new version.
+    Effect::new(move |_| {
+        if let Some(Ok(fresh)) = save.value().get() {
+            saved.set(true);
+            live.set(None);
+            me.set(fresh);
+        }
+    });
+
+    // The last save's error, unless the person has typed since; then the
+    // live check's findings.
+    let error: Signal<Option<AppError>> = {
+        let saved_error = last_error(save.value());
+        Signal::derive(move || {
+            saved_error.get().or_else(|| {
+                live.with(|l| {
+                    l.as_ref()
+                        .filter(|c| !c.errors.is_empty())
+                        .map(|c| AppError::Validation {
+                            fields: c.errors.clone(),
+                        })
+                })
+            })
+        })
+    };
+    let conflict = move || match save.value().get() {
+        Some(Err(AppError::Conflict { message })) => Some(message),
+        _ => None,
+    };
+    let form_error = move || match error.get() {
+        Some(AppError::Validation { .. } | AppError::Conflict { .. }) | None => None,
+        Some(other) => Some(other.to_string()),
+    };
+
+    let timer = StoredValue::new(None::<TimeoutHandle>);
+    let on_input = move |_| {
+        saved.set(false);
+        save.value().set(None);
+        if let Some(handle) = timer.get_value() {
+            handle.clear();
+        }
+        let handle = set_timeout_with_handle(
+            move || {
+                spawn_local(async move {
+                    let v = |name: &str| field_value(&format!("#profile-form [name=\"{name}\"]"));
+                    if let Ok(check) =
+                        check_profile(v("first_name"), v("last_name"), v("phone"), v("country"))
+                            .await
+                    {
+                        live.set(Some(check));
+                    }
+                });
+            },
+            Duration::from_millis(300),
+        );
+        timer.set_value(handle.ok());
+    };
+    let phone_preview = move || {
+        live.with(|l| {
+            l.as_ref()
+                .and_then(|c| c.phone_formatted.clone())
+                .map(|p| format!("Will be saved as {p}"))
+        })
+    };
+
+    view! {
+        <Show when=move || saved.get()>
+            <p role="status" class="alert alert-ok">"Your profile was saved."</p>
+        </Show>
+        {move || {
+            conflict()
+                .map(|message| {
+                    view! {
+                        <div role="alert" class="alert alert-error conflict">
+                            <p>{message}</p>
+                            // A full page load, so the form shows what is stored now.
+                            <a class="button" href="/profile/details" rel="external">"Reload latest values"</a>
+                        </div>
+                    }
+                })
+        }}
+        <Show when=move || form_error().is_some()>
+            <p role="alert" class="alert alert-error">{form_error}</p>
+        </Show>
+        // Rebuilt from the shared person after each save, so the fields show
+        // what is stored and the next save carries the new version.
+        {move || {
+            let m: Me = me.get();
+            view! {
+                <ActionForm action=save attr:id="profile-form" attr:novalidate=true on:input=on_input>
+                    <input type="hidden" name="version" value=m.version/>
+                    <div class="field-row">
+                        <TextField
+                            name="first_name"
+                            label="First name"
+                            autocomplete="given-name"
+                            required=true
+                            maxlength=100
+                            value=m.first_name.clone()
+                            error=error
+                        />
+                        <TextField
+                            name="last_name"
+                            label="Last name"
+                            autocomplete="family-name"
+                            required=true
+                            maxlength=100
+                            value=m.last_name.clone()
+                            error=error
+                        />
+                    </div>
+                    <div class="field-row phone-row">
+                        <CountryPicker setup=setup stored=m.phone_region.clone()/>
+                        <TextField
+                            name="phone"
+                            label="Phone"
+                            kind="tel"
+                            autocomplete="tel-national"
+                            hint="Optional. Type it as you would dial it at home, or with +country code."
+                            value=m.phone_display.clone().unwrap_or_default()
+                            error=error
+                        />
+                    </div>
+                    <p class="hint phone-preview" aria-live="polite">{phone_preview}</p>
+                    <button type="submit" class="primary" disabled=move || save.pending().get()>
+                        {move || if save.pending().get() { "Saving…" } else { "Save changes" }}
+                    </button>
+                </ActionForm>
+            }
+        }}
+    }
+}
+
+#[component]
+fn CountryPicker(
+    setup: Resource<Result<super::api::ProfileSetup, AppError>>,
+    stored: Option<String>,
+) -> impl IntoView {
+    view! {
+        <div class="field country-field">
+            <label for="field-country">"Country"</label>
+            <Suspense fallback=|| view! { <select id="field-country" name="country" disabled=true></select> }>
+                {
+                    let stored = stored.clone();
+                    move || {
+                        let stored = stored.clone();
+                        Suspend::new(async move {
+                            let setup = setup.await.ok()?;
+                            let chosen = stored.unwrap_or(setup.country);
+                            Some(view! {
+                                <select id="field-country" name="country" autocomplete="tel-country-code">
+                                    {setup
+                                        .countries
+                                        .into_iter()
+                                        .map(|(code, label)| {
+                                            let selected = code == chosen;
+                                            view! { <option value=code selected=selected>{label}</option> }
+                                        })
+                                        .collect_view()}
+                                </select>
+                            })
+                        })
+                    }
+                }
+            </Suspense>
+        </div>
+    }
+}
+
+/// How to reach Global Technical Support until the request form exists.
+#[component]
+pub fn SupportContactPage() -> impl IntoView {
+    view! {
+        <main id="main" class="auth-page">
+            <div class="card">
+                <h1>"Contact Global Technical Support"</h1>
+                <p>
+                    "Support can change the email address of your profile and switch your sign-in method back to email codes if you lost your authenticator app."
+                </p>
+                <p>
+                    "Write to " <a href="mailto:support@atrium.example">"support@atrium.example"</a>
+                    " from the address registered with your profile, and say what you need changed. Support never asks for your password or sign-in codes."
+                </p>
+                <p><a href="/profile">"Back to My Profile"</a></p>
+            </div>
+        </main>
+    }
+}
