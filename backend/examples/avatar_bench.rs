@@ -1,7 +1,7 @@
 //! Times the avatar pipeline on a 12-megapixel photo-like JPEG, and libvips'
 //! `vipsthumbnail` on the same file when it is installed.
 //!
-//! cargo run --release -p backend --example avatar_bench [runs]
+//! cargo run --release -p backend --example avatar_bench [runs] [save-input.jpg]
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -24,6 +24,10 @@ fn main() {
         .unwrap_or(15);
 
     let jpeg = photo_like_jpeg();
+    if let Some(path) = std::env::args().nth(2) {
+        std::fs::write(&path, &jpeg).expect("save input");
+        println!("input saved to {path}");
+    }
     println!(
         "input: {WIDTH}×{HEIGHT} JPEG (quality 90), {:.2} MB; crop {CROP}×{CROP} centre; \
          {runs} runs after 1 warm-up",

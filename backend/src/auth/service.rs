@@ -47,7 +47,16 @@ impl Backend {
         let email = validate::email(&input.email)
             .map_err(|e| errors.push(e))
             .ok();
+        // International numbers are stored in E.164 at once; a national
+        // number (no country picker here) is kept as typed until the
+        // Profile tab, which has one, saves it.
         let phone = validate::phone(&input.phone)
+            .map(|typed| {
+                typed.map(|t| match user::phone::parse(&t, "") {
+                    Ok(Some(p)) => p.e164,
+                    _ => t,
+                })
+            })
             .map_err(|e| errors.push(e))
             .ok();
         let personal: Vec<&str> = [
