@@ -479,6 +479,7 @@ on_both_databases!(
     avatar_respects_exif_orientation,
     bad_avatar_uploads_change_nothing,
     avatar_can_be_removed_or_replaced_by_initials,
+    avatar_uploads_are_rate_limited_per_person,
 );
 
 async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
@@ -2427,4 +2428,32 @@ async fn avatar_can_be_removed_or_replaced_by_initials(app: &TestApp) {
             .status,
         StatusCode::UNAUTHORIZED
     );
+}
+
+async fn avatar_uploads_are_rate_limited_per_person(app: &TestApp) {
+    use backend::avatar::process::testing::quadrants_png;
+    let cookie = app.sign_up_ann().await;
+    let png = quadrants_png(32);
+    let crop = r#"{"x":0,"y":0,"size":32,"rotation":0}"#;
+    for _ in 0..30 {
+        let r = upload_avatar(app, Some(&cookie), &png, crop).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let r = upload_avatar(app, Some(&cookie), &png, crop).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    // Someone else is not affected, and the hour passes.
+    let other = app
+        .sign_up("Bo", "Kim", "bo@example.org", PASSWORD)
+        .await
+        .session_cookie()
+        .unwrap();
+    assert_eq!(upload_avatar(app, Some(&other), &png, crop).await.status, StatusCode::OK);
+    app.clock.advance(3600);
+    let cookie = app
+        .sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .expect("signed in again after the idle timeout");
+    assert_eq!(upload_avatar(app, Some(&cookie), &png, crop).await.status, StatusCode::OK);
 }

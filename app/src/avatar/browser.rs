@@ -213,7 +213,12 @@ pub async fn capture(video: &web_sys::HtmlVideoElement) -> Result<String, String
         let cb = Closure::once_into_js(move |blob: JsValue| {
             let _ = resolve.call1(&JsValue::NULL, &blob);
         });
-        let _ = canvas.to_blob(cb.unchecked_ref());
+        // JPEG: a camera frame as PNG can exceed the 10 MB limit.
+        let _ = canvas.to_blob_with_type_and_encoder_options(
+            cb.unchecked_ref(),
+            "image/jpeg",
+            &JsValue::from_f64(0.92),
+        );
     }))
     .await
     .map_err(message)?

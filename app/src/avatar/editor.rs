@@ -27,6 +27,9 @@ pub fn AvatarEditor() -> AnyView {
     let me = use_me();
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     let video = NodeRef::<leptos::html::Video>::new();
+    let stage = NodeRef::<leptos::html::Div>::new();
+    let heading = NodeRef::<leptos::html::H2>::new();
+    let capture_button = NodeRef::<leptos::html::Button>::new();
     let step = RwSignal::new(Step::Choose);
     let src = RwSignal::new(None::<String>);
     let crop_view = RwSignal::new(None::<CropView>);
@@ -36,18 +39,26 @@ pub fn AvatarEditor() -> AnyView {
     let camera_note = RwSignal::new(None::<String>);
     let camera_ok = RwSignal::new(false);
     let announce = RwSignal::new(None::<String>);
+    let pointers = StoredValue::new(Vec::<(i32, f64, f64)>::new());
     let color = RwSignal::new(
         me.with_untracked(|m| m.avatar.color.clone())
             .unwrap_or_else(|| "slate".into()),
     );
-    let pointers = StoredValue::new(Vec::<(i32, f64, f64)>::new());
 
+    // The camera and the picture's object URL are let go of when the dialog
+    // closes and when the page leaves (browser Back with the dialog open).
+    #[cfg(feature = "hydrate")]
+    on_cleanup(|| {
+        super::browser::stop_camera();
+        super::browser::forget();
+    });
     let cleanup = move || {
         #[cfg(feature = "hydrate")]
         {
             super::browser::stop_camera();
             super::browser::forget();
         }
+        pointers.set_value(Vec::new());
         src.set(None);
         crop_view.set(None);
         reopen.set(None);
@@ -74,6 +85,12 @@ pub fn AvatarEditor() -> AnyView {
             camera_note.set(why);
         });
     };
+    // Focus follows the step, so keyboard and screen reader users land in it.
+    let focus_heading = move || {
+        if let Some(h) = heading.get_untracked() {
+            let _ = h.focus();
+        }
+    };
     let finish = move |message: &str| {
         announce.set(Some(message.to_string()));
         close();
@@ -88,7 +105,10 @@ pub fn AvatarEditor() -> AnyView {
             src.set(Some(url));
             step.set(Step::Crop);
         }
-        Err(m) => error.set(Some(m)),
+        Err(m) => {
+            error.set(Some(m));
+            focus_heading();
+        }
     };
 
     let on_file = move |ev: leptos::ev::Event| {
@@ -163,6 +183,7 @@ pub fn AvatarEditor() -> AnyView {
         super::browser::stop_camera();
         error.set(None);
         step.set(Step::Choose);
+        focus_heading();
     };
 
     let edit_current = move |_| {
@@ -264,6 +285,9 @@ pub fn AvatarEditor() -> AnyView {
                 None => CropView::new(w, h),
             };
             crop_view.set(Some(view));
+            if let Some(el) = stage.get_untracked() {
+                let _ = el.focus();
+            }
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
@@ -284,6 +308,10 @@ pub fn AvatarEditor() -> AnyView {
         })
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        // Leave the browser's own shortcuts (reload, page zoom) alone.
+        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
         let fast = if ev.shift_key() { 5.0 } else { 1.0 };
         let d = KEY_STEP * fast;
         match ev.key().as_str() {
@@ -370,9 +398,12 @@ pub fn AvatarEditor() -> AnyView {
             aria-labelledby="avatar-dialog-title"
             on:close=move |_| cleanup()
             on:paste=on_paste
+            // A picture dropped anywhere on the dialog is taken, never opened by the browser.
+            on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
+            on:drop=on_drop
         >
             <div class="dialog-head">
-                <h2 id="avatar-dialog-title">"Profile picture"</h2>
+                <h2 id="avatar-dialog-title" tabindex="-1" node_ref=heading>"Profile picture"</h2>
                 <button type="button" class="link" aria-label="Close" on:click=move |_| close()>"✕"</button>
             </div>
             <Show when=move || error.get().is_some()>
@@ -380,11 +411,7 @@ pub fn AvatarEditor() -> AnyView {
             </Show>
 
             <div class="avatar-choose" hidden=move || step.get() != Step::Choose>
-                <div
-                    class="drop-zone"
-                    on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
-                    on:drop=on_drop
-                >
+                <div class="drop-zone">
                     <p>"Drag a picture here, paste one, or"</p>
                     <label class="button primary" for="avatar-file">"Upload from this device"</label>
                     <input
@@ -443,7 +470,7 @@ pub fn AvatarEditor() -> AnyView {
             <div class="avatar-camera" hidden=move || step.get() != Step::Camera>
                 <video node_ref=video class="camera" autoplay=true playsinline=true muted=true aria-label="Camera preview"></video>
                 <div class="actions">
-                    <button type="button" class="primary" on:click=take_photo>"Capture photo"</button>
+                    <button type="button" class="primary" node_ref=capture_button on:click=take_photo>"Capture photo"</button>
                     <button type="button" on:click=back>"Back"</button>
                 </div>
             </div>
@@ -452,6 +479,7 @@ pub fn AvatarEditor() -> AnyView {
                 <div class="avatar-crop">
                     <div
                         class="crop-stage"
+                        node_ref=stage
                         tabindex="0"
                         role="group"
                         aria-label="Picture position. Drag or use the arrow keys to move, + and - to zoom, R to rotate."
@@ -462,6 +490,7 @@ pub fn AvatarEditor() -> AnyView {
                         on:pointermove=on_pointer_move
                         on:pointerup=on_pointer_up
                         on:pointercancel=on_pointer_up
+                        on:lostpointercapture=on_pointer_up
                     >
                         <img
                             class="crop-image"

@@ -7,11 +7,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::api::{check_profile, profile_form_setup, ProfileCheck, UpdateProfile};
-use super::layout::use_me;
+use super::layout::{use_me, Avatar};
+use crate::avatar::editor::AvatarEditor;
 use super::pages::panel;
 use crate::auth::api::Me;
 use crate::error::AppError;
-use crate::ui::{field_value, last_error, TextField};
+use crate::ui::{field_value, last_error, set_field_value, TextField};
 
 /// Where users go for what they cannot change themselves (email changes).
 pub const SUPPORT_HREF: &str = "/support/contact";
@@ -23,7 +24,13 @@ pub fn ProfileDetails() -> impl IntoView {
         "tab-details",
         view! {
             <div class="card">
-                <h2>"Profile"</h2>
+                <div class="card-head">
+                    <div class="avatar-edit">
+                        <Avatar size="large"/>
+                        <AvatarEditor/>
+                    </div>
+                    <h2>"Profile"</h2>
+                </div>
                 <ProfileForm/>
             </div>
             <div class="card">
@@ -39,7 +46,8 @@ pub fn ProfileDetails() -> impl IntoView {
                 <h2>"Roles"</h2>
                 <p class="muted">"You are not a member of any account yet."</p>
                 <p class="hint">
-                    "Your role in an account is given by that account's owner or administrators; ask them to change it."
+                    "Your role in an account is given by that account's owner or administrators. "
+                    <a href="/support/contact#roles">"Where roles are changed"</a>
                 </p>
             </div>
         },
@@ -53,14 +61,31 @@ fn ProfileForm() -> impl IntoView {
     let save = ServerAction::<UpdateProfile>::new();
     let saved = RwSignal::new(false);
     let live = RwSignal::new(None::<ProfileCheck>);
+    // Typing while a save is on its way: the saved values must not overwrite it.
+    let typed_during_save = StoredValue::new(false);
 
     // A successful save becomes the shared person: the top bar and the
-    // Dashboard show the new name at once, and the form its new version.
+    // Dashboard show the new name at once, and the form its new version. The
+    // fields show the values as stored (trimmed, the phone formatted) unless
+    // the person has typed since pressing Save.
     Effect::new(move |_| {
         if let Some(Ok(fresh)) = save.value().get() {
             saved.set(true);
             live.set(None);
+            if !typed_during_save.get_value() {
+                set_field_value("#profile-form [name=first_name]", &fresh.first_name);
+                set_field_value("#profile-form [name=last_name]", &fresh.last_name);
+                set_field_value(
+                    "#profile-form [name=phone]",
+                    fresh.phone_display.as_deref().unwrap_or(""),
+                );
+            }
             me.set(fresh);
+        }
+    });
+    Effect::new(move |_| {
+        if save.pending().get() {
+            typed_during_save.set_value(false);
         }
     });
 
@@ -91,6 +116,9 @@ fn ProfileForm() -> impl IntoView {
 
     let timer = StoredValue::new(None::<TimeoutHandle>);
     let on_input = move |_| {
+        if save.pending().get_untracked() {
+            typed_during_save.set_value(true);
+        }
         saved.set(false);
         save.value().set(None);
         if let Some(handle) = timer.get_value() {
@@ -121,9 +149,10 @@ fn ProfileForm() -> impl IntoView {
     };
 
     view! {
-        <Show when=move || saved.get()>
-            <p role="status" class="alert alert-ok">"Your profile was saved."</p>
-        </Show>
+        // Always present, so screen readers announce the text when it appears.
+        <p role="status" class="form-status" class:alert=move || saved.get() class:alert-ok=move || saved.get()>
+            {move || saved.get().then_some("Your profile was saved.")}
+        </p>
         {move || {
             conflict()
                 .map(|message| {
@@ -139,20 +168,24 @@ fn ProfileForm() -> impl IntoView {
         <Show when=move || form_error().is_some()>
             <p role="alert" class="alert alert-error">{form_error}</p>
         </Show>
-        // Rebuilt from the shared person after each save, so the fields show
-        // what is stored and the next save carries the new version.
-        {move || {
-            let m: Me = me.get();
+        // Rendered once (a rebuild would lose focus and typing); the version
+        // follows the shared person so the next save is based on it.
+        {
+            let m: Me = me.get_untracked();
             view! {
                 <ActionForm action=save attr:id="profile-form" attr:novalidate=true on:input=on_input>
-                    <input type="hidden" name="version" value=m.version/>
+                    <input
+                        type="hidden"
+                        name="version"
+                        value=m.version
+                        prop:value=move || me.with(|m| m.version.to_string())
+                    />
                     <div class="field-row">
                         <TextField
                             name="first_name"
                             label="First name"
                             autocomplete="given-name"
                             required=true
-                            maxlength=100
                             value=m.first_name.clone()
                             error=error
                         />
@@ -161,7 +194,6 @@ fn ProfileForm() -> impl IntoView {
                             label="Last name"
                             autocomplete="family-name"
                             required=true
-                            maxlength=100
                             value=m.last_name.clone()
                             error=error
                         />
@@ -184,7 +216,7 @@ fn ProfileForm() -> impl IntoView {
                     </button>
                 </ActionForm>
             }
-        }}
+        }
     }
 }
 
@@ -237,6 +269,10 @@ pub fn SupportContactPage() -> impl IntoView {
                 <p>
                     "Write to " <a href="mailto:support@atrium.example">"support@atrium.example"</a>
                     " from the address registered with your profile, and say what you need changed. Support never asks for your password or sign-in codes."
+                </p>
+                <h2 id="roles">"Roles in accounts"</h2>
+                <p>
+                    "Each account has one Owner, and may have Administrators and Users. The owner and administrators of an account change its members' roles on that account's page; support does not change roles."
                 </p>
                 <p><a href="/profile">"Back to My Profile"</a></p>
             </div>

@@ -126,3 +126,21 @@ pub fn field_value(selector: &str) -> String {
         String::new()
     }
 }
+
+/// Sets the value of the input matching `selector` (browser only).
+pub fn set_field_value(selector: &str, value: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(input) = document()
+            .query_selector(selector)
+            .ok()
+            .flatten()
+            .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
+        {
+            input.set_value(value);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (selector, value);
+}

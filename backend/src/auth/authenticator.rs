@@ -269,7 +269,7 @@ impl Backend {
                 "The setup changed meanwhile. Start it again.".into(),
             ));
         }
-        sqlx::query(r#"UPDATE "user" SET mfa_method = 'authenticator', updated_at = $2, version = version + 1 WHERE id = $1"#)
+        sqlx::query(r#"UPDATE "user" SET mfa_method = 'authenticator', updated_at = $2 WHERE id = $1"#)
             .bind(user.id)
             .bind(now)
             .execute(&mut *tx)
@@ -376,7 +376,7 @@ impl Backend {
     ) -> Result<()> {
         let now = self.clock.now();
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query(r#"UPDATE "user" SET mfa_method = $3, updated_at = $2, version = version + 1 WHERE id = $1"#)
+        sqlx::query(r#"UPDATE "user" SET mfa_method = $3, updated_at = $2 WHERE id = $1"#)
             .bind(user.id)
             .bind(now)
             .bind(method.as_str())

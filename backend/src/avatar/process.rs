@@ -243,6 +243,9 @@ pub fn render(bytes: &[u8], crop: AvatarCrop) -> Result<Vec<Rendition>, ImageErr
         _ => square,
     };
 
+    // The format is chosen once, on the largest size, so that all three
+    // renditions share one content type (stored once per picture).
+    let mut format: Option<&'static str> = None;
     let mut renditions = Vec::with_capacity(SIZES.len());
     for size in SIZES {
         let full = Square {
@@ -255,7 +258,8 @@ pub fn render(bytes: &[u8], crop: AvatarCrop) -> Result<Vec<Rendition>, ImageErr
         } else {
             resize(&mut resizer, &square, full, size)?
         };
-        let (content_type, bytes) = encode(&image, opaque)?;
+        let (content_type, bytes) = encode(&image, opaque, format)?;
+        format = Some(content_type);
         renditions.push(Rendition {
             size,
             content_type,
@@ -498,16 +502,29 @@ fn to_8bit(image: DynamicImage, opaque: bool) -> DynamicImage {
 
 /// Encodes from raw pixels (no metadata is ever written): lossless WebP, or
 /// JPEG when the image is opaque and the JPEG is smaller.
-fn encode(image: &DynamicImage, opaque: bool) -> Result<(&'static str, Vec<u8>), ImageError> {
+/// Lossless WebP, or JPEG when the picture is opaque and JPEG is smaller;
+/// `format` forces one of the two (as chosen for the largest size).
+fn encode(
+    image: &DynamicImage,
+    opaque: bool,
+    format: Option<&'static str>,
+) -> Result<(&'static str, Vec<u8>), ImageError> {
     let (width, height) = (image.width(), image.height());
     let color: ExtendedColorType = image.color().into();
     let failed = |_| ImageError::unreadable();
 
+    if format == Some("image/jpeg") {
+        let mut jpeg = Vec::new();
+        JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY)
+            .write_image(image.as_bytes(), width, height, color)
+            .map_err(failed)?;
+        return Ok(("image/jpeg", jpeg));
+    }
     let mut lossless = Vec::new();
     WebPEncoder::new_lossless(&mut lossless)
         .write_image(image.as_bytes(), width, height, color)
         .map_err(failed)?;
-    if !opaque {
+    if !opaque || format == Some("image/webp") {
         return Ok(("image/webp", lossless));
     }
     let mut jpeg = Vec::new();

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use super::process::{self, AvatarCrop, ImageError};
 use super::store::{self, AvatarRecord, NewAvatar};
 use crate::audit::{self, EventKind};
+use crate::rate_limit::{self, Limit};
 use crate::user::User;
 use crate::{Backend, Error, RequestMeta, Result};
 
@@ -18,6 +19,16 @@ use crate::{Backend, Error, RequestMeta, Result};
 pub const AVATAR_COLORS: [&str; 8] = [
     "slate", "blue", "teal", "green", "olive", "orange", "rose", "violet",
 ];
+
+/// Uploads per person: 30 an hour is far above any honest use of the editor.
+pub const UPLOAD_LIMIT: Limit = Limit {
+    limit: 30,
+    window_secs: 3600,
+};
+
+/// How long an upload waits for a free processing slot before it is told to
+/// try again, so waiting uploads (each holding up to 10 MB) cannot pile up.
+const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Decoding and resizing are CPU-bound: at most this many at once, each on
 /// the blocking pool, so uploads cannot starve the async workers.
@@ -60,10 +71,19 @@ impl Backend {
             return Err(ImageError::TooLarge(too_large_message(original.len())).into());
         }
         let inspected = process::inspect(&original)?;
-        let permit = image_permits()
-            .acquire_owned()
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        rate_limit::hit(
+            &self.db.pool,
+            &format!("avatar:{}", user.id),
+            UPLOAD_LIMIT,
+            self.clock.now(),
+        )
+        .await?;
+        let permit = match tokio::time::timeout(QUEUE_WAIT, image_permits().acquire_owned()).await
+        {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(e)) => return Err(Error::Internal(e.to_string())),
+            Err(_) => return Err(Error::RateLimited { retry_after_secs: 5 }),
+        };
         let (original, renditions) = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let out = process::render(&original, crop);
@@ -79,7 +99,10 @@ impl Backend {
                 .ok_or_else(|| Error::Internal(format!("no {size} px rendition")))
         });
         let (big, mid, small) = (big?, mid?, small?);
+        // A random salt keeps the URL from revealing whose picture it is
+        // (the bytes are public; the user id alone would be guessable).
         let mut digest = Sha256::new();
+        digest.update(rand::random::<[u8; 16]>());
         digest.update(user.id.to_be_bytes());
         for r in [big, mid, small] {
             digest.update(&r.bytes);

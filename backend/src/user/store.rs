@@ -141,7 +141,7 @@ pub async fn mark_email_verified<'e, E: Executor<'e, Database = Any>>(
     now: UnixTime,
 ) -> Result<()> {
     sqlx::query(
-        r#"UPDATE "user" SET email_verified_at = $2, updated_at = $2, version = version + 1
+        r#"UPDATE "user" SET email_verified_at = $2, updated_at = $2
            WHERE id = $1 AND email_verified_at IS NULL"#,
     )
     .bind(id)
@@ -159,7 +159,7 @@ pub async fn set_password<'e, E: Executor<'e, Database = Any>>(
     now: UnixTime,
 ) -> Result<()> {
     sqlx::query(
-        r#"UPDATE "user" SET password_hash = $2, password_changed_at = $3, updated_at = $3, version = version + 1
+        r#"UPDATE "user" SET password_hash = $2, password_changed_at = $3, updated_at = $3
            WHERE id = $1"#,
     )
     .bind(id)

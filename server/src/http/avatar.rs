@@ -48,6 +48,16 @@ fn backend_error(e: backend::Error) -> Response {
                 .join(" "),
         ),
         backend::Error::NotFound => text(StatusCode::NOT_FOUND, "There is no such picture."),
+        backend::Error::RateLimited { retry_after_secs } => {
+            let mut res = text(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Too many pictures at once; try again in {retry_after_secs} seconds. Your previous picture is unchanged."),
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
+        }
         backend::Error::Unauthorized => signed_out(),
         other => {
             tracing::error!(error = %other, "avatar request failed");
