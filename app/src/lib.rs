@@ -18,8 +18,8 @@ use leptos_router::{path, SsrMode};
 use auth::pages::{
     ForgotPasswordPage, LoginPage, LoginVerifyPage, ResetPasswordPage, SignUpPage, VerifyEmailPage,
 };
-use profile::layout::ProfileLayout;
 use profile::details::{ProfileDetails, SupportContactPage};
+use profile::layout::ProfileLayout;
 use profile::pages::{Dashboard, SecurityTab};
 
 /// The HTML document around the app, rendered on the server only.

@@ -2448,12 +2448,18 @@ async fn avatar_uploads_are_rate_limited_per_person(app: &TestApp) {
         .await
         .session_cookie()
         .unwrap();
-    assert_eq!(upload_avatar(app, Some(&other), &png, crop).await.status, StatusCode::OK);
+    assert_eq!(
+        upload_avatar(app, Some(&other), &png, crop).await.status,
+        StatusCode::OK
+    );
     app.clock.advance(3600);
     let cookie = app
         .sign_in("ann@example.org", PASSWORD, None)
         .await
         .session_cookie()
         .expect("signed in again after the idle timeout");
-    assert_eq!(upload_avatar(app, Some(&cookie), &png, crop).await.status, StatusCode::OK);
+    assert_eq!(
+        upload_avatar(app, Some(&cookie), &png, crop).await.status,
+        StatusCode::OK
+    );
 }

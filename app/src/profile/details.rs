@@ -8,9 +8,9 @@ use leptos::task::spawn_local;
 
 use super::api::{check_profile, profile_form_setup, ProfileCheck, UpdateProfile};
 use super::layout::{use_me, Avatar};
-use crate::avatar::editor::AvatarEditor;
 use super::pages::panel;
 use crate::auth::api::Me;
+use crate::avatar::editor::AvatarEditor;
 use crate::error::AppError;
 use crate::ui::{field_value, last_error, set_field_value, TextField};
 

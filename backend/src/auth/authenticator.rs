@@ -269,11 +269,13 @@ impl Backend {
                 "The setup changed meanwhile. Start it again.".into(),
             ));
         }
-        sqlx::query(r#"UPDATE "user" SET mfa_method = 'authenticator', updated_at = $2 WHERE id = $1"#)
-            .bind(user.id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            r#"UPDATE "user" SET mfa_method = 'authenticator', updated_at = $2 WHERE id = $1"#,
+        )
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         replace_recovery_codes(&mut tx, user.id, &codes, now).await?;
         audit::record(
             &mut *tx,

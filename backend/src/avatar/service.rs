@@ -78,11 +78,14 @@ impl Backend {
             self.clock.now(),
         )
         .await?;
-        let permit = match tokio::time::timeout(QUEUE_WAIT, image_permits().acquire_owned()).await
-        {
+        let permit = match tokio::time::timeout(QUEUE_WAIT, image_permits().acquire_owned()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(e)) => return Err(Error::Internal(e.to_string())),
-            Err(_) => return Err(Error::RateLimited { retry_after_secs: 5 }),
+            Err(_) => {
+                return Err(Error::RateLimited {
+                    retry_after_secs: 5,
+                })
+            }
         };
         let (original, renditions) = tokio::task::spawn_blocking(move || {
             let _permit = permit;
