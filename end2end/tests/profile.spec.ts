@@ -181,28 +181,3 @@ test("a file that is not a picture is refused with a reason, and initials can ge
   await expect(dialog).toBeHidden();
   await expect(page.locator(".topbar .avatar")).toHaveClass(/avatar-color-teal/);
 });
-
-test.describe("with a camera", () => {
-  test.use({
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
-    },
-  });
-
-  test("a photo from the camera becomes the avatar", async ({ page }) => {
-    await newUser(page, "Cam", "Era");
-    await page.getByRole("button", { name: "Edit avatar" }).click();
-    const dialog = page.getByRole("dialog", { name: "Profile picture" });
-    await dialog.getByRole("button", { name: "Take a photo" }).click();
-    await expect(dialog.getByLabel("Camera preview")).toBeVisible();
-    await expect
-      .poll(() => dialog.getByLabel("Camera preview").evaluate((v: HTMLVideoElement) => v.videoWidth))
-      .toBeGreaterThan(0);
-    await dialog.getByRole("button", { name: "Capture photo" }).click();
-    await expect(dialog.getByRole("group", { name: /Picture position/ })).toBeVisible();
-    await dialog.getByRole("button", { name: "Update" }).click();
-    await expect(dialog).toBeHidden();
-    await expect(page.locator(".topbar .avatar")).toHaveAttribute("data-avatar", "picture");
-  });
-});

@@ -87,9 +87,11 @@ pub fn AvatarEditor() -> AnyView {
     };
     // Focus follows the step, so keyboard and screen reader users land in it.
     let focus_heading = move || {
-        if let Some(h) = heading.get_untracked() {
-            let _ = h.focus();
-        }
+        request_animation_frame(move || {
+            if let Some(h) = heading.get_untracked() {
+                let _ = h.focus();
+            }
+        })
     };
     let finish = move |message: &str| {
         announce.set(Some(message.to_string()));
@@ -148,6 +150,11 @@ pub fn AvatarEditor() -> AnyView {
     let start_camera = move |_| {
         error.set(None);
         step.set(Step::Camera);
+        request_animation_frame(move || {
+            if let Some(b) = capture_button.get_untracked() {
+                let _ = b.focus();
+            }
+        });
         #[cfg(feature = "hydrate")]
         spawn_local(async move {
             let Some(v) = video.get_untracked() else {
@@ -285,9 +292,11 @@ pub fn AvatarEditor() -> AnyView {
                 None => CropView::new(w, h),
             };
             crop_view.set(Some(view));
-            if let Some(el) = stage.get_untracked() {
-                let _ = el.focus();
-            }
+            request_animation_frame(move || {
+                if let Some(el) = stage.get_untracked() {
+                    let _ = el.focus();
+                }
+            });
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
