@@ -55,8 +55,8 @@ test("sign up, confirm the email from the outbox, sign out, sign in, switch tabs
   await expect(profile).toHaveAttribute("aria-current", "page");
   await expect(dashboard).toHaveAttribute("aria-selected", "false");
   const panel = page.getByRole("tabpanel");
-  await expect(panel).toContainText("Ann");
-  await expect(panel).toContainText("Lee");
+  await expect(panel.getByLabel("First name")).toHaveValue("Ann");
+  await expect(panel.getByLabel("Last name")).toHaveValue("Lee");
   await expect(panel).toContainText(email);
 
   // Keyboard: focus the Security tab and press Enter.

@@ -43,7 +43,7 @@ test("reset the password from the Security tab", async ({ page, javaScriptEnable
 
   await page.goto("/profile");
   await ready(page, js);
-  await expect(page.getByRole("region", { name: "Recent security activity" })).toContainText("Password changed");
+  await expect(page.getByRole("region", { name: "Recent activity" })).toContainText("Password changed");
   await signOut(page);
   await submitPassword(page, js, email, PASSWORD);
   await expect(page.getByRole("alert")).toHaveText("The email or password is incorrect.");

@@ -146,9 +146,32 @@ pub fn countries() -> &'static [Country] {
                 })
             })
             .collect();
-        list.sort_by(|a, b| a.name.cmp(b.name));
+        list.sort_by_cached_key(|c| sort_key(c.name));
         list
     })
+}
+
+/// Alphabetical order as people expect it: "Åland" with the A's, "Réunion"
+/// before "Romania".
+fn sort_key(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            'À'..='Å' => 'A',
+            'Ç' => 'C',
+            'È'..='Ë' => 'E',
+            'Ì'..='Ï' => 'I',
+            'Ò'..='Ö' => 'O',
+            'Ù'..='Ü' => 'U',
+            'à'..='å' => 'a',
+            'ç' => 'c',
+            'è'..='ë' => 'e',
+            'ì'..='ï' => 'i',
+            'ò'..='ö' => 'o',
+            'ù'..='ü' => 'u',
+            other => other,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn country_by_code(code: &str) -> Option<&'static Country> {
@@ -235,7 +258,11 @@ mod tests {
         assert!(list.len() > 200, "{}", list.len());
         let gb = list.iter().find(|c| c.code == "GB").unwrap();
         assert_eq!((gb.name, gb.calling_code), ("United Kingdom", 44));
-        assert!(list.windows(2).all(|w| w[0].name <= w[1].name));
+        let names: Vec<&str> = list.iter().map(|c| c.name).collect();
+        let position = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        assert!(position("Åland Islands") < position("Albania"));
+        assert!(position("Réunion") < position("Romania"));
+        assert!(position("Afghanistan") < position("Zimbabwe"));
         assert_eq!(country_from_accept_language("en-GB,en;q=0.9"), Some("GB"));
         assert_eq!(country_from_accept_language("fr;q=0.9, de-at"), Some("AT"));
         assert_eq!(country_from_accept_language("en"), None);
