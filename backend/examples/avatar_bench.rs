@@ -71,6 +71,26 @@ fn main() {
 
 type Encode = fn(&DynamicImage) -> Vec<u8>;
 
+/// `img` written by `encoder` (built over the output buffer).
+fn write(encoder: impl ImageEncoder, img: &DynamicImage) -> image::ImageResult<()> {
+    encoder.write_image(
+        img.as_bytes(),
+        img.width(),
+        img.height(),
+        img.color().into(),
+    )
+}
+
+/// The bytes `encode` writes for `img`.
+fn encoded(
+    img: &DynamicImage,
+    encode: impl FnOnce(&mut Vec<u8>, &DynamicImage) -> image::ImageResult<()>,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode(&mut out, img).expect("encode");
+    out
+}
+
 /// The pipeline's main steps one by one, to see where the time goes.
 fn stages(jpeg: &[u8], crop: AvatarCrop, runs: usize) {
     let decode = time(runs, || {
@@ -104,52 +124,32 @@ fn stages(jpeg: &[u8], crop: AvatarCrop, runs: usize) {
 
     let encoders: [(&str, Encode); 4] = [
         ("JPEG q86", |img| {
-            let mut out = Vec::new();
-            JpegEncoder::new_with_quality(&mut out, 86)
-                .write_image(
-                    img.as_bytes(),
-                    img.width(),
-                    img.height(),
-                    img.color().into(),
-                )
-                .expect("encode");
-            out
+            encoded(img, |out, img| {
+                write(JpegEncoder::new_with_quality(out, 86), img)
+            })
         }),
         ("WebP lossless", |img| {
-            let mut out = Vec::new();
-            WebPEncoder::new_lossless(&mut out)
-                .write_image(
-                    img.as_bytes(),
-                    img.width(),
-                    img.height(),
-                    img.color().into(),
-                )
-                .expect("encode");
-            out
+            encoded(img, |out, img| write(WebPEncoder::new_lossless(out), img))
         }),
         ("PNG fast", |img| {
-            let mut out = Vec::new();
-            PngEncoder::new_with_quality(&mut out, CompressionType::Fast, PngFilter::Adaptive)
-                .write_image(
-                    img.as_bytes(),
-                    img.width(),
-                    img.height(),
-                    img.color().into(),
+            encoded(img, |out, img| {
+                write(
+                    PngEncoder::new_with_quality(out, CompressionType::Fast, PngFilter::Adaptive),
+                    img,
                 )
-                .expect("encode");
-            out
+            })
         }),
         ("PNG default", |img| {
-            let mut out = Vec::new();
-            PngEncoder::new_with_quality(&mut out, CompressionType::Default, PngFilter::Adaptive)
-                .write_image(
-                    img.as_bytes(),
-                    img.width(),
-                    img.height(),
-                    img.color().into(),
+            encoded(img, |out, img| {
+                write(
+                    PngEncoder::new_with_quality(
+                        out,
+                        CompressionType::Default,
+                        PngFilter::Adaptive,
+                    ),
+                    img,
                 )
-                .expect("encode");
-            out
+            })
         }),
     ];
     for (name, encode) in encoders {

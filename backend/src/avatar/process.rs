@@ -286,7 +286,8 @@ struct Square {
     size: u32,
 }
 
-fn check_upload_size(len: usize) -> Result<(), ImageError> {
+/// Refuses files over `MAX_UPLOAD_BYTES` with their size in the message.
+pub fn check_upload_size(len: usize) -> Result<(), ImageError> {
     if len <= MAX_UPLOAD_BYTES {
         return Ok(());
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use super::process::{self, AvatarCrop, ImageError};
+use super::process::{self, AvatarCrop};
 use super::store::{self, AvatarRecord, NewAvatar};
 use crate::audit::{self, EventKind};
 use crate::rate_limit::{self, Limit};
@@ -51,11 +51,6 @@ pub struct AvatarView {
     pub crop: Option<AvatarCrop>,
 }
 
-/// `/avatars/<hash>/<size>`: the URL changes whenever the picture does.
-pub fn rendition_url(hash: &str, size: u32) -> String {
-    format!("/avatars/{hash}/{size}")
-}
-
 impl Backend {
     /// Processes `original` with `crop` and makes it the person's picture.
     /// Nothing is stored unless every step succeeds.
@@ -67,9 +62,7 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<AvatarView> {
         // Cheap refusals first, without taking a permit or decoding anything.
-        if original.len() > process::MAX_UPLOAD_BYTES {
-            return Err(ImageError::TooLarge(too_large_message(original.len())).into());
-        }
+        process::check_upload_size(original.len())?;
         let inspected = process::inspect(&original)?;
         rate_limit::hit(
             &self.db.pool,
@@ -219,12 +212,4 @@ impl Backend {
             .await?
             .ok_or(Error::NotFound)
     }
-}
-
-pub fn too_large_message(len: usize) -> String {
-    format!(
-        "This file is {:.1} MB; the limit is {} MB.",
-        len as f64 / (1024.0 * 1024.0),
-        process::MAX_UPLOAD_BYTES / (1024 * 1024)
-    )
 }

@@ -11,7 +11,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use backend::avatar::process::{AvatarCrop, ImageError, MAX_UPLOAD_BYTES};
-use backend::avatar::service::too_large_message;
 use backend::user::User;
 use backend::RequestMeta;
 use serde::Serialize;
@@ -145,12 +144,6 @@ pub async fn upload(
             "Choose a picture first: the upload had no image in it.",
         );
     };
-    if image.len() > MAX_UPLOAD_BYTES {
-        return text(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            too_large_message(image.len()),
-        );
-    }
     let crop: AvatarCrop = match crop.as_deref().map(serde_json::from_str) {
         Some(Ok(c)) => c,
         _ => return text(
