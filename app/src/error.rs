@@ -33,6 +33,9 @@ pub enum AppError {
     Unauthorized,
     #[error("You are not allowed to do that.")]
     Forbidden,
+    /// Not allowed, with the reason.
+    #[error("{message}")]
+    Denied { message: String },
     #[error("The email or password is incorrect.")]
     InvalidCredentials,
     #[error("This sign-in has expired or had too many wrong codes. Please sign in again.")]
@@ -69,7 +72,7 @@ impl AppError {
             AppError::Conflict { .. } => 409,
             AppError::NotFound => 404,
             AppError::Unauthorized | AppError::InvalidCredentials | AppError::SignInExpired => 401,
-            AppError::Forbidden | AppError::ReauthRequired => 403,
+            AppError::Forbidden | AppError::Denied { .. } | AppError::ReauthRequired => 403,
             AppError::RateLimited { .. } => 429,
             AppError::Link {
                 issue: LinkIssue::Unknown,

@@ -1,13 +1,16 @@
 //! Atrium's UI and server functions, shared by the server (feature `ssr`)
 //! and the browser (feature `hydrate`).
 
+pub mod accounts;
 pub mod auth;
 pub mod avatar;
 pub mod error;
+pub mod invitations;
 pub mod profile;
 pub mod security;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod support;
 pub mod ui;
 
 use leptos::prelude::*;
@@ -15,12 +18,15 @@ use leptos_meta::{provide_meta_context, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use accounts::pages::{AccountPage, AccountsPage};
 use auth::pages::{
     ForgotPasswordPage, LoginPage, LoginVerifyPage, ResetPasswordPage, SignUpPage, VerifyEmailPage,
 };
-use profile::details::{ProfileDetails, SupportContactPage};
-use profile::layout::ProfileLayout;
+use invitations::pages::InvitationsTab;
+use profile::details::ProfileDetails;
+use profile::layout::{PlainLayout, ProfileLayout};
 use profile::pages::{Dashboard, SecurityTab};
+use support::pages::{ConfirmEmailChangePage, SupportConsole, SupportContactPage, SupportUserPage};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -79,11 +85,21 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
-                <Route path=path!("/support/contact") view=SupportContactPage/>
+                <Route path=path!("/confirm-email-change") view=ConfirmEmailChangePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/profile") view=ProfileLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=Dashboard/>
                     <Route path=path!("details") view=ProfileDetails/>
                     <Route path=path!("security") view=SecurityTab/>
+                    <Route path=path!("invitations") view=InvitationsTab/>
+                </ParentRoute>
+                <ParentRoute path=path!("/accounts") view=PlainLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=AccountsPage/>
+                    <Route path=path!(":id") view=AccountPage/>
+                </ParentRoute>
+                <ParentRoute path=path!("/support") view=PlainLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=SupportConsole/>
+                    <Route path=path!("contact") view=SupportContactPage/>
+                    <Route path=path!("users/:id") view=SupportUserPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -277,6 +277,7 @@ pub fn fail(err: backend::Error) -> AppError {
         backend::Error::NotFound => AppError::NotFound,
         backend::Error::Unauthorized => AppError::Unauthorized,
         backend::Error::Forbidden => AppError::Forbidden,
+        backend::Error::Denied(message) => AppError::Denied { message },
         backend::Error::InvalidCredentials => AppError::InvalidCredentials,
         backend::Error::SignInExpired => AppError::SignInExpired,
         backend::Error::ReauthRequired => AppError::ReauthRequired,

@@ -31,6 +31,9 @@ pub enum Error {
     Unauthorized,
     #[error("forbidden")]
     Forbidden,
+    /// Not allowed, with the reason the person can act on (403).
+    #[error("denied: {0}")]
+    Denied(String),
     /// Wrong email or password; deliberately says nothing about which.
     #[error("invalid credentials")]
     InvalidCredentials,

@@ -2,6 +2,7 @@
 //! compiled into the browser build: `app` depends on this crate only under
 //! its `ssr` feature.
 
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod avatar;
@@ -12,6 +13,7 @@ pub mod mail;
 pub mod rate_limit;
 pub mod secret;
 pub mod sms;
+pub mod support;
 pub mod user;
 
 use std::sync::Arc;

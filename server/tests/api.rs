@@ -1577,7 +1577,7 @@ async fn back_to_email_codes_and_the_support_fallback(app: &TestApp) {
         .await
         .unwrap();
     app.backend
-        .support_switch_mfa_to_email(user_id, &backend::RequestMeta::default())
+        .support_switch_mfa_to_email(user_id, "ticket T-1", &backend::RequestMeta::default())
         .await
         .unwrap();
     assert_eq!(mfa_state(app, &cookie).await["method"], "email");

@@ -27,6 +27,12 @@ pub struct Me {
     /// The profile version a save must be based on.
     pub version: i64,
     pub avatar: AvatarInfo,
+    /// Accounts the person belongs to, with their role in each.
+    pub memberships: Vec<crate::accounts::api::MembershipInfo>,
+    /// Open invitations waiting for an answer (the menu's badge).
+    pub invitation_count: usize,
+    /// Has the global Support role (shows the console link).
+    pub is_support: bool,
 }
 
 /// A person's avatar: a picture (by content hash) or initials on a colour.
@@ -76,8 +82,12 @@ impl AvatarInfo {
 impl Me {
     /// The page view of `u`, with their avatar looked up.
     pub async fn load(backend: &backend::Backend, u: &backend::user::User) -> Result<Me, AppError> {
+        use crate::ssr::fail;
         use backend::user::phone;
-        let avatar = backend.avatar_view(u.id).await.map_err(crate::ssr::fail)?;
+        let avatar = backend.avatar_view(u.id).await.map_err(fail)?;
+        let memberships = backend.memberships(u.id).await.map_err(fail)?;
+        let invitation_count = backend.received_invitations(u).await.map_err(fail)?.len();
+        let is_support = backend.is_support(u.id).await.map_err(fail)?;
         Ok(Me {
             first_name: u.first_name.clone(),
             last_name: u.last_name.clone(),
@@ -91,6 +101,12 @@ impl Me {
             mfa_method: u.mfa_method.clone(),
             version: u.version,
             avatar: AvatarInfo::from_view(avatar),
+            memberships: memberships
+                .into_iter()
+                .map(crate::accounts::api::MembershipInfo::from_backend)
+                .collect(),
+            invitation_count,
+            is_support,
         })
     }
 }
@@ -125,6 +141,9 @@ pub async fn sign_up(
     email: String,
     #[server(default)] phone: String,
     password: String,
+    /// The token of the invitation link that led to sign-up, if any.
+    #[server(default)]
+    invitation: String,
 ) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -134,6 +153,7 @@ pub async fn sign_up(
         email,
         phone,
         password: backend::secret::Password::new(password),
+        invitation: Some(invitation).filter(|t| !t.trim().is_empty()),
     };
     let (_user, token) = backend
         .sign_up(input, &request_meta())

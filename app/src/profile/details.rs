@@ -255,27 +255,3 @@ fn CountryPicker(
         </div>
     }
 }
-
-/// How to reach Global Technical Support until the request form exists.
-#[component]
-pub fn SupportContactPage() -> impl IntoView {
-    view! {
-        <main id="main" class="auth-page">
-            <div class="card">
-                <h1>"Contact Global Technical Support"</h1>
-                <p>
-                    "Support can change the email address of your profile and switch your sign-in method back to email codes if you lost your authenticator app."
-                </p>
-                <p>
-                    "Write to " <a href="mailto:support@atrium.example">"support@atrium.example"</a>
-                    " from the address registered with your profile, and say what you need changed. Support never asks for your password or sign-in codes."
-                </p>
-                <h2 id="roles">"Roles in accounts"</h2>
-                <p>
-                    "Each account has one Owner, and may have Administrators and Users. The owner and administrators of an account change its members' roles on that account's page; support does not change roles."
-                </p>
-                <p><a href="/profile">"Back to My Profile"</a></p>
-            </div>
-        </main>
-    }
-}

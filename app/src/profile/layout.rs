@@ -22,14 +22,30 @@ pub fn use_me() -> MeSignal {
     expect_context::<MeSignal>()
 }
 
-const TABS: [(&str, &str, &str); 3] = [
+const TABS: [(&str, &str, &str); 4] = [
     ("/profile", "Dashboard", "tab-dashboard"),
     ("/profile/details", "Profile", "tab-details"),
     ("/profile/security", "Security", "tab-security"),
+    ("/profile/invitations", "Invitations", "tab-invitations"),
 ];
 
+/// My Profile: the signed-in frame with the heading and the tabs.
 #[component]
 pub fn ProfileLayout() -> impl IntoView {
+    view! { <SignedIn tabs=true/> }
+}
+
+/// Account and support pages: the signed-in frame without the tabs.
+#[component]
+pub fn PlainLayout() -> impl IntoView {
+    view! { <SignedIn tabs=false/> }
+}
+
+/// The frame of every signed-in page: top bar, verification banner, the
+/// page (an `Outlet`), and for My Profile its heading and tabs. Sends people
+/// without a session to sign in.
+#[component]
+fn SignedIn(tabs: bool) -> impl IntoView {
     let me: MeResource = Resource::new_blocking(|| (), |_| current_user());
     provide_context(me);
     view! {
@@ -43,10 +59,12 @@ pub fn ProfileLayout() -> impl IntoView {
                         <TopBar/>
                         <main id="main" class="profile">
                             <VerifyBanner me=me.clone()/>
-                            <header class="profile-head">
-                                <h1>"My Profile"</h1>
-                            </header>
-                            <ProfileTabs/>
+                            {tabs.then(|| view! {
+                                <header class="profile-head">
+                                    <h1>"My Profile"</h1>
+                                </header>
+                                <ProfileTabs/>
+                            })}
                             <Outlet/>
                         </main>
                         }.into_any()

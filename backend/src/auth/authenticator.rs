@@ -359,12 +359,14 @@ impl Backend {
     pub async fn support_switch_mfa_to_email(
         &self,
         user_id: i64,
+        reason: &str,
         meta: &RequestMeta,
     ) -> Result<()> {
         let user = crate::user::store::find_by_id(&self.db.pool, user_id)
             .await?
             .ok_or(Error::NotFound)?;
-        self.switch_to_code_method(&user, MfaMethod::Email, "by Global Technical Support", meta)
+        let why = format!("by Global Technical Support ({reason})");
+        self.switch_to_code_method(&user, MfaMethod::Email, &why, meta)
             .await
     }
 

@@ -24,6 +24,9 @@ pub struct SignUp {
     pub email: String,
     pub phone: String,
     pub password: Password,
+    /// The token of the invitation link that led here, if any: the address
+    /// must then be the one invited (the page shows it locked).
+    pub invitation: Option<String>,
 }
 
 impl Backend {
@@ -69,6 +72,19 @@ impl Backend {
         .collect();
         if let Err(msg) = password::check_policy(input.password.expose(), &personal) {
             errors.push(FieldError::new("password", msg));
+        }
+        if let (Some((_, normalized)), Some(raw)) = (&email, input.invitation.as_deref()) {
+            if let Some(inv) = self.invitation_preview(raw).await? {
+                if inv.email.to_lowercase() != *normalized {
+                    errors.push(FieldError::new(
+                        "email",
+                        format!(
+                            "This invitation was sent to {}. Sign up with that address to answer it.",
+                            inv.email
+                        ),
+                    ));
+                }
+            }
         }
         let (Some(first), Some(last), Some((email, email_normalized)), Some(phone), true) =
             (first, last, email, phone, errors.is_empty())

@@ -191,6 +191,44 @@ pub fn password_changed(product: &str, to: &str, first_name: &str, when: &str) -
     }
 }
 
+/// A plain notice: a greeting, paragraphs, and optionally one button-like
+/// link. Used by the account, invitation and support mails, whose words
+/// differ but whose shape does not.
+pub fn notice(
+    product: &str,
+    to: &str,
+    first_name: Option<&str>,
+    subject: &str,
+    paragraphs: &[String],
+    action: Option<(&str, &str)>,
+) -> Mail {
+    let greeting = match first_name {
+        Some(name) => format!("Hello {name},"),
+        None => "Hello,".to_string(),
+    };
+    let mut text = format!("{greeting}\n\n");
+    let mut html = format!("<p>{}</p>", escape_html(&greeting));
+    for p in paragraphs {
+        text.push_str(p);
+        text.push_str("\n\n");
+        html.push_str(&format!("<p>{}</p>", escape_html(p)));
+    }
+    if let Some((label, link)) = action {
+        text.push_str(&format!("{label}:\n{link}\n"));
+        html.push_str(&format!(
+            "<p><a href=\"{}\">{}</a></p>",
+            escape_html(link),
+            escape_html(label)
+        ));
+    }
+    Mail {
+        to: to.to_string(),
+        subject: format!("{product}: {subject}"),
+        text,
+        html: html_page(product, &html),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +247,22 @@ mod tests {
         assert!(m.text.contains("Hello <img src=x onerror=alert(1)>,"));
         assert!(m.text.contains("http://h/verify-email?token=t"));
         assert_eq!(m.subject, "Atrium: confirm your email address");
+    }
+
+    #[test]
+    fn notices_escape_every_paragraph_and_the_link() {
+        let m = notice(
+            "Atrium",
+            "a@b.org",
+            Some("<b>Ann</b>"),
+            "you were invited",
+            &["Join \"A&B\" <now>".to_string()],
+            Some(("Open", "http://h/x?a=1&b=2")),
+        );
+        assert!(m.html.contains("Hello &lt;b&gt;Ann&lt;/b&gt;,"));
+        assert!(m.html.contains("Join &quot;A&amp;B&quot; &lt;now&gt;"));
+        assert!(m.html.contains("href=\"http://h/x?a=1&amp;b=2\""));
+        assert!(m.text.contains("Open:\nhttp://h/x?a=1&b=2"));
+        assert_eq!(m.subject, "Atrium: you were invited");
     }
 }

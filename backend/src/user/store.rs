@@ -82,6 +82,9 @@ pub struct NewUser<'a> {
     pub password_hash: &'a PasswordHash,
 }
 
+/// When support moves someone to an address another person signs in with.
+pub const EMAIL_TAKEN_BY_OTHER: &str = "Another person already signs in with this address.";
+
 pub const EMAIL_TAKEN: &str =
     "An account with this email already exists. Sign in instead, or use another email.";
 

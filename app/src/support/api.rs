@@ -1,0 +1,222 @@
+//! Server functions of the support console and the contact form. Every
+//! console function is refused (403) unless the caller has the Support role;
+//! the backend checks it, not the page.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::api::MembershipInfo;
+use crate::error::AppError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserHit {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLine {
+    pub what: String,
+    pub detail: String,
+    pub when: String,
+    pub ip: String,
+}
+
+/// One person as the console shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportUserView {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub member_since: String,
+    /// "email", "sms" or "authenticator"
+    pub mfa_method: String,
+    pub password_changed: String,
+    pub memberships: Vec<MembershipInfo>,
+    pub events: Vec<AuditLine>,
+    /// "new@example.org (until 28 November 2026)"
+    pub pending_email: Option<String>,
+    pub is_support: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestItem {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+    pub topic: String,
+    pub message: String,
+    pub filed: String,
+}
+
+/// The topics of the contact form: (value, label).
+pub fn topics() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("email", "Change my email address"),
+        ("mfa", "I cannot use my authenticator app"),
+        ("roles", "Roles and account ownership"),
+        ("other", "Something else"),
+    ]
+}
+
+#[server(endpoint = "support/search")]
+pub async fn search_users(query: String) -> Result<Vec<UserHit>, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let actor = require_user().await?;
+    let hits = backend.support_search(&actor, &query).await.map_err(fail)?;
+    Ok(hits
+        .into_iter()
+        .map(|u| UserHit {
+            id: u.id,
+            name: format!("{} {}", u.first_name, u.last_name),
+            email: u.email,
+        })
+        .collect())
+}
+
+#[server(endpoint = "support/user")]
+pub async fn support_user(user_id: i64) -> Result<SupportUserView, AppError> {
+    use crate::ssr::*;
+    use backend::clock::{to_clock_time, to_long_date};
+    let backend = backend()?;
+    let actor = require_user().await?;
+    let v = backend
+        .support_user(&actor, user_id, &request_meta())
+        .await
+        .map_err(fail)?;
+    Ok(SupportUserView {
+        id: v.user.id,
+        name: v.user.full_name(),
+        email: v.user.email.clone(),
+        email_verified: v.user.email_verified_at.is_some(),
+        phone: v.user.phone.as_deref().map(backend::user::phone::display),
+        member_since: to_long_date(v.user.created_at),
+        mfa_method: v.user.mfa_method.clone(),
+        password_changed: to_long_date(v.user.password_changed_at),
+        memberships: v
+            .memberships
+            .into_iter()
+            .map(MembershipInfo::from_backend)
+            .collect(),
+        events: v
+            .events
+            .into_iter()
+            .map(|e| AuditLine {
+                what: backend::audit::describe(&e.kind).into(),
+                detail: e.detail.unwrap_or_default(),
+                when: format!(
+                    "{}, {}",
+                    to_long_date(e.created_at),
+                    to_clock_time(e.created_at)
+                ),
+                ip: e.ip.unwrap_or_default(),
+            })
+            .collect(),
+        pending_email: v.pending_email.map(|(email, until)| {
+            format!(
+                "{email} (link valid until {}, {})",
+                to_long_date(until),
+                to_clock_time(until)
+            )
+        }),
+        is_support: v.is_support,
+    })
+}
+
+/// Starts an email change; the link goes to the new address.
+#[server(endpoint = "support/change-email")]
+pub async fn support_change_email(
+    user_id: i64,
+    email: String,
+    ticket: String,
+) -> Result<String, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let actor = require_user().await?;
+    backend
+        .support_change_email(&actor, user_id, &email, &ticket, &request_meta())
+        .await
+        .map_err(fail)?;
+    Ok(email.trim().to_string())
+}
+
+/// Switches a person's sign-in method to emailed codes.
+#[server(endpoint = "support/switch-mfa")]
+pub async fn support_switch_mfa(user_id: i64, ticket: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let actor = require_user().await?;
+    backend
+        .support_switch_mfa(&actor, user_id, &ticket, &request_meta())
+        .await
+        .map_err(fail)
+}
+
+#[server(endpoint = "support/requests")]
+pub async fn support_requests() -> Result<Vec<RequestItem>, AppError> {
+    use crate::ssr::*;
+    use backend::clock::{to_clock_time, to_long_date};
+    let backend = backend()?;
+    let actor = require_user().await?;
+    let list = backend.open_support_requests(&actor).await.map_err(fail)?;
+    Ok(list
+        .into_iter()
+        .map(|r| RequestItem {
+            id: r.id,
+            user_id: r.user_id,
+            name: format!("{} {}", r.first_name, r.last_name),
+            email: r.email,
+            topic: topics()
+                .into_iter()
+                .find(|(t, _)| *t == r.topic)
+                .map(|(_, label)| label.to_string())
+                .unwrap_or(r.topic),
+            message: r.message,
+            filed: format!(
+                "{}, {}",
+                to_long_date(r.created_at),
+                to_clock_time(r.created_at)
+            ),
+        })
+        .collect())
+}
+
+#[server(endpoint = "support/close-request")]
+pub async fn close_support_request(ticket_id: i64) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let actor = require_user().await?;
+    backend
+        .close_support_request(&actor, ticket_id, &request_meta())
+        .await
+        .map_err(fail)
+}
+
+/// Files a request from the contact form (any signed-in person); returns its number.
+#[server(endpoint = "support/contact")]
+pub async fn contact_support(topic: String, message: String) -> Result<i64, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let user = require_user().await?;
+    backend
+        .file_support_request(&user, &topic, &message, &request_meta())
+        .await
+        .map_err(fail)
+}
+
+/// Applies an email change from the link mailed to the new address.
+#[server(endpoint = "email/confirm-change")]
+pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let user = backend
+        .confirm_email_change(&token, &request_meta())
+        .await
+        .map_err(fail)?;
+    Ok(user.email)
+}

@@ -1,0 +1,6 @@
+//! Global Technical Support: the console (`/support`, Support role only),
+//! the contact form every signed-in person can use, and the page that
+//! confirms an email change from the new address.
+
+pub mod api;
+pub mod pages;

@@ -1,0 +1,93 @@
+-- Accounts (organisations) and their members, invitations, the global
+-- Support role, support requests and email changes made by support.
+
+-- An organisation people belong to. Its name is what members see.
+CREATE TABLE account (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    created_at BIGINT  NOT NULL,
+    updated_at BIGINT  NOT NULL
+);
+
+-- Who belongs to which account, and as what. Exactly one owner per account:
+-- the partial unique index makes a second owner impossible, and the services
+-- never remove the last one (ownership moves by transfer only).
+CREATE TABLE membership (
+    account_id BIGINT  NOT NULL,
+    user_id    BIGINT  NOT NULL,
+    role       TEXT    NOT NULL,  -- 'owner', 'admin' or 'user'
+    created_at BIGINT  NOT NULL,
+    updated_at BIGINT  NOT NULL,
+    CONSTRAINT membership_pkey PRIMARY KEY (account_id, user_id),
+    CONSTRAINT membership_role_check CHECK (role IN ('owner', 'admin', 'user')),
+    CONSTRAINT membership_account_fk FOREIGN KEY (account_id) REFERENCES account (id) ON DELETE CASCADE,
+    CONSTRAINT membership_user_fk FOREIGN KEY (user_id) REFERENCES "user" (id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX membership_one_owner_idx ON membership (account_id) WHERE role = 'owner';
+CREATE INDEX membership_user_idx ON membership (user_id);
+
+-- An invitation to join an account, sent to an email address (which may not
+-- belong to anyone yet). Only the token's SHA-256 is kept; the token is in
+-- the mail. At most one pending invitation per address and account.
+CREATE TABLE invitation (
+    id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account_id       BIGINT  NOT NULL,
+    email            TEXT    NOT NULL,  -- as typed, for display
+    email_normalized TEXT    NOT NULL,  -- lower-cased; compared with "user".email_normalized
+    role             TEXT    NOT NULL,  -- 'admin' or 'user': nobody is invited as owner
+    invited_by       BIGINT,           -- NULL if that person was deleted
+    token_hash       TEXT    NOT NULL,
+    status           TEXT    NOT NULL DEFAULT 'pending',
+    created_at       BIGINT  NOT NULL,
+    expires_at       BIGINT  NOT NULL,
+    responded_at     BIGINT,           -- accepted, declined or revoked at
+    CONSTRAINT invitation_role_check CHECK (role IN ('admin', 'user')),
+    CONSTRAINT invitation_status_check CHECK (status IN ('pending', 'accepted', 'declined', 'revoked', 'expired')),
+    CONSTRAINT invitation_token_key UNIQUE (token_hash),
+    CONSTRAINT invitation_account_fk FOREIGN KEY (account_id) REFERENCES account (id) ON DELETE CASCADE,
+    CONSTRAINT invitation_invited_by_fk FOREIGN KEY (invited_by) REFERENCES "user" (id) ON DELETE SET NULL
+);
+CREATE UNIQUE INDEX invitation_one_pending_idx ON invitation (account_id, email_normalized) WHERE status = 'pending';
+CREATE INDEX invitation_email_idx ON invitation (email_normalized, status);
+
+-- People with the global Support role. Granted only by the server's
+-- `grant-support` command, never from the web.
+CREATE TABLE support_staff (
+    user_id    BIGINT  PRIMARY KEY,
+    granted_at BIGINT  NOT NULL,
+    CONSTRAINT support_staff_user_fk FOREIGN KEY (user_id) REFERENCES "user" (id) ON DELETE CASCADE
+);
+
+-- A request filed from "Contact Global Technical Support"; support staff
+-- see open ones in the console and close them.
+CREATE TABLE support_request (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id    BIGINT  NOT NULL,
+    topic      TEXT    NOT NULL,  -- 'email', 'mfa', 'roles' or 'other'
+    message    TEXT    NOT NULL,
+    status     TEXT    NOT NULL DEFAULT 'open',
+    created_at BIGINT  NOT NULL,
+    closed_at  BIGINT,
+    closed_by  BIGINT,
+    CONSTRAINT support_request_status_check CHECK (status IN ('open', 'closed')),
+    CONSTRAINT support_request_user_fk FOREIGN KEY (user_id) REFERENCES "user" (id) ON DELETE CASCADE,
+    CONSTRAINT support_request_closed_by_fk FOREIGN KEY (closed_by) REFERENCES "user" (id) ON DELETE SET NULL
+);
+CREATE INDEX support_request_status_idx ON support_request (status, created_at);
+
+-- An email change started by support: it applies only when the link mailed
+-- to the new address is opened. A newer request replaces an unused one.
+CREATE TABLE email_change (
+    token_hash           TEXT    PRIMARY KEY,
+    user_id              BIGINT  NOT NULL,
+    new_email            TEXT    NOT NULL,
+    new_email_normalized TEXT    NOT NULL,
+    ticket               TEXT    NOT NULL,
+    requested_by         BIGINT,
+    created_at           BIGINT  NOT NULL,
+    expires_at           BIGINT  NOT NULL,
+    used_at              BIGINT,
+    CONSTRAINT email_change_user_fk FOREIGN KEY (user_id) REFERENCES "user" (id) ON DELETE CASCADE,
+    CONSTRAINT email_change_requested_by_fk FOREIGN KEY (requested_by) REFERENCES "user" (id) ON DELETE SET NULL
+);
+CREATE INDEX email_change_user_idx ON email_change (user_id);

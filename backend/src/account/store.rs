@@ -1,0 +1,209 @@
+//! The `account` and `membership` tables.
+
+use sqlx::{Any, Executor, FromRow};
+
+use super::Role;
+use crate::clock::UnixTime;
+use crate::{Error, Result};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// A member of an account as the account page lists them.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Role,
+    pub since: UnixTime,
+}
+
+/// One of a person's memberships.
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub account_id: i64,
+    pub account_name: String,
+    pub role: Role,
+    pub since: UnixTime,
+}
+
+fn role_of(s: &str) -> Result<Role> {
+    Role::parse(s).ok_or_else(|| Error::Internal(format!("unknown role {s:?} in membership")))
+}
+
+pub async fn insert_account<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    name: &str,
+    now: UnixTime,
+) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO account (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id",
+    )
+    .bind(name)
+    .bind(now)
+    .fetch_one(ex)
+    .await?;
+    Ok(id)
+}
+
+pub async fn find_account<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+) -> Result<Option<Account>> {
+    Ok(
+        sqlx::query_as("SELECT id, name, created_at FROM account WHERE id = $1")
+            .bind(id)
+            .fetch_optional(ex)
+            .await?,
+    )
+}
+
+pub async fn insert_member<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    account_id: i64,
+    user_id: i64,
+    role: Role,
+    now: UnixTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO membership (account_id, user_id, role, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .bind(role.as_str())
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// `user_id`'s role in `account_id`, if a member.
+pub async fn role_in<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    account_id: i64,
+    user_id: i64,
+) -> Result<Option<Role>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT role FROM membership WHERE account_id = $1 AND user_id = $2")
+            .bind(account_id)
+            .bind(user_id)
+            .fetch_optional(ex)
+            .await?;
+    row.map(|(r,)| role_of(&r)).transpose()
+}
+
+pub async fn set_role<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    account_id: i64,
+    user_id: i64,
+    role: Role,
+    now: UnixTime,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE membership SET role = $3, updated_at = $4 WHERE account_id = $1 AND user_id = $2",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .bind(role.as_str())
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete_member<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    account_id: i64,
+    user_id: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM membership WHERE account_id = $1 AND user_id = $2 AND role <> 'owner'",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Members of an account: the Owner first, then Administrators, then Users,
+/// each by name.
+pub async fn members<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    account_id: i64,
+) -> Result<Vec<Member>> {
+    let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
+        r#"SELECT u.id, u.first_name, u.last_name, u.email, m.role, m.created_at
+           FROM membership m JOIN "user" u ON u.id = m.user_id
+           WHERE m.account_id = $1"#,
+    )
+    .bind(account_id)
+    .fetch_all(ex)
+    .await?;
+    let mut members = rows
+        .into_iter()
+        .map(|(user_id, first_name, last_name, email, role, since)| {
+            Ok(Member {
+                user_id,
+                first_name,
+                last_name,
+                email,
+                role: role_of(&role)?,
+                since,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    members.sort_by(|a, b| {
+        (
+            a.role,
+            a.first_name.to_lowercase(),
+            a.last_name.to_lowercase(),
+        )
+            .cmp(&(
+                b.role,
+                b.first_name.to_lowercase(),
+                b.last_name.to_lowercase(),
+            ))
+    });
+    Ok(members)
+}
+
+/// Every account `user_id` belongs to, by account name.
+pub async fn memberships_of<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    user_id: i64,
+) -> Result<Vec<Membership>> {
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT a.id, a.name, m.role, m.created_at
+         FROM membership m JOIN account a ON a.id = m.account_id
+         WHERE m.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(ex)
+    .await?;
+    let mut list = rows
+        .into_iter()
+        .map(|(account_id, account_name, role, since)| {
+            Ok(Membership {
+                account_id,
+                account_name,
+                role: role_of(&role)?,
+                since,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    list.sort_by(|a, b| {
+        a.account_name
+            .to_lowercase()
+            .cmp(&b.account_name.to_lowercase())
+            .then(a.account_id.cmp(&b.account_id))
+    });
+    Ok(list)
+}
