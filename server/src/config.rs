@@ -114,6 +114,21 @@ pub struct Config {
     /// Log filter, e.g. info, debug, or atrium=debug,sqlx=warn.
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+
+    /// Without a command, the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Administrative commands, run against the configured database.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// Give the global Support role (the `/support` console) to the person
+    /// who signs in with EMAIL. Nobody can grant it from the web.
+    GrantSupport {
+        /// The email address the person signs in with.
+        email: String,
+    },
 }
 
 impl Config {

@@ -22,7 +22,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use config::{Config, PasswordHashing};
+pub use config::{Command, Config, PasswordHashing};
 pub use state::AppState;
 
 /// Connects storage and mail as configured. `clock` is the system clock in

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use clap::Parser;
-use server::{app_state, build_backend, router, Config, PasswordHashing};
+use server::{app_state, build_backend, router, Command, Config, PasswordHashing};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -25,6 +25,9 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    if let Some(command) = &config.command {
+        std::process::exit(run_command(&backend, command).await);
+    }
     let mail_target = backend.mailer.describe();
     let state = app_state(&config, backend.clone());
     let app = router(state);
@@ -69,6 +72,30 @@ async fn main() {
     if let Err(e) = served {
         eprintln!("atrium: server error: {e}");
         std::process::exit(1);
+    }
+}
+
+/// Runs an administrative command; returns the process exit code.
+async fn run_command(backend: &backend::Backend, command: &Command) -> i32 {
+    match command {
+        Command::GrantSupport { email } => match backend.grant_support(email).await {
+            Ok(user) => {
+                println!(
+                    "{} ({}) now has the Support role.",
+                    user.full_name(),
+                    user.email
+                );
+                0
+            }
+            Err(backend::Error::NotFound) => {
+                eprintln!("atrium: nobody signs in with {email:?}; they must sign up first.");
+                2
+            }
+            Err(e) => {
+                eprintln!("atrium: cannot grant the Support role: {e}");
+                1
+            }
+        },
     }
 }
 
