@@ -53,6 +53,18 @@ pub struct InvitationPreview {
     pub invited_by: Option<String>,
 }
 
+/// An invitation as both lists read it: id, email (sent) or account name
+/// (received), role, inviter's first and last name, created, expires.
+type ListedInvitationRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+);
+
 #[derive(FromRow)]
 struct InvitationRow {
     id: i64,
@@ -74,15 +86,7 @@ pub(crate) async fn pending_for_account<'e, E: Executor<'e, Database = Any>>(
     account_id: i64,
     now: UnixTime,
 ) -> Result<Vec<SentInvitation>> {
-    let rows: Vec<(
-        i64,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        i64,
-        i64,
-    )> = sqlx::query_as(
+    let rows: Vec<ListedInvitationRow> = sqlx::query_as(
         r#"SELECT i.id, i.email, i.role, u.first_name, u.last_name, i.created_at, i.expires_at
            FROM invitation i LEFT JOIN "user" u ON u.id = i.invited_by
            WHERE i.account_id = $1 AND i.status = 'pending' AND i.expires_at > $2
@@ -315,15 +319,7 @@ impl Backend {
 
     /// Invitations `user` has received and not answered, still open.
     pub async fn received_invitations(&self, user: &User) -> Result<Vec<ReceivedInvitation>> {
-        let rows: Vec<(
-            i64,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            i64,
-            i64,
-        )> = sqlx::query_as(
+        let rows: Vec<ListedInvitationRow> = sqlx::query_as(
             r#"SELECT i.id, a.name, i.role, u.first_name, u.last_name, i.created_at, i.expires_at
                FROM invitation i
                JOIN account a ON a.id = i.account_id
