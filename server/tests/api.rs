@@ -442,6 +442,9 @@ macro_rules! on_both_databases {
     )*};
 }
 
+#[path = "api/accounts.rs"]
+mod accounts;
+
 on_both_databases!(
     sign_up_signs_in_and_mails_a_verification_link,
     duplicate_email_is_refused_in_any_letter_case,
