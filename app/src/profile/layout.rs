@@ -22,6 +22,35 @@ pub fn use_me() -> MeSignal {
     expect_context::<MeSignal>()
 }
 
+/// Reloads the signed-in person into the shared signal, so the menu badge,
+/// the Dashboard and the Profile tab's roles follow a change made on this
+/// page (an invitation answered, an account created, left or handed over)
+/// without a reload. A failed reload keeps what is shown.
+pub fn refresh_me(me: MeSignal) {
+    leptos::task::spawn_local(async move {
+        if let Ok(Some(fresh)) = current_user().await {
+            me.set(fresh);
+        }
+    });
+}
+
+/// The accessible name of a label with a count badge ("Invitations, 2
+/// open"), or `None` to keep the label's own text when nothing is open.
+pub fn count_label(label: &str, count: usize) -> Option<String> {
+    (count > 0).then(|| format!("{label}, {count} open"))
+}
+
+/// The count badge after a label, for the eye only: the element it sits in
+/// says the number in its name (see `count_label`).
+#[component]
+pub fn CountBadge(#[prop(into)] count: Signal<usize>) -> impl IntoView {
+    view! {
+        <Show when=move || { count.get() > 0 }>
+            <span class="count-badge" aria-hidden="true">{move || count.get()}</span>
+        </Show>
+    }
+}
+
 const TABS: [(&str, &str, &str); 4] = [
     ("/profile", "Dashboard", "tab-dashboard"),
     ("/profile/details", "Profile", "tab-details"),
@@ -130,16 +159,33 @@ fn TopBar() -> impl IntoView {
     let me = use_me();
     let sign_out = ServerAction::<SignOut>::new();
     let full_name = move || me.with(|m| m.full_name());
+    let count = Signal::derive(move || me.with(|m| m.invitation_count));
+    let menu_label = move || match count.get() {
+        0 => format!("Account menu for {}", full_name()),
+        1 => format!("Account menu for {}, 1 open invitation", full_name()),
+        n => format!("Account menu for {}, {n} open invitations", full_name()),
+    };
+    let is_support = move || me.with(|m| m.is_support);
     view! {
         <header class="topbar">
             <a class="brand" href="/profile">"Atrium"</a>
             <details class="user-menu">
-                <summary role="button" aria-label=move || format!("Account menu for {}", full_name())>
+                <summary role="button" aria-label=menu_label>
                     <Avatar/>
                     <span class="user-name">{full_name}</span>
+                    <Show when=move || { count.get() > 0 }>
+                        <span class="count-badge" aria-hidden="true">{move || count.get()}</span>
+                    </Show>
                 </summary>
                 <div class="menu">
                     <a href="/profile">"My Profile"</a>
+                    <a href="/accounts">"Accounts"</a>
+                    <a href="/profile/invitations" aria-label=move || count_label("Invitations", count.get())>
+                        "Invitations" <CountBadge count=count/>
+                    </a>
+                    <Show when=is_support>
+                        <a href="/support">"Support console"</a>
+                    </Show>
                     <ActionForm action=sign_out>
                         <button type="submit" class="link">"Sign out"</button>
                     </ActionForm>
@@ -176,6 +222,8 @@ fn VerifyBanner(me: Me) -> impl IntoView {
 
 #[component]
 fn ProfileTabs() -> impl IntoView {
+    let me = use_me();
+    let invitations = Signal::derive(move || me.with(|m| m.invitation_count));
     let location = use_location();
     let navigate = use_navigate();
     let current = move || {
@@ -217,8 +265,14 @@ fn ProfileTabs() -> impl IntoView {
                                 aria-controls="profile-panel"
                                 aria-selected=move || if selected() { "true" } else { "false" }
                                 aria-current=move || selected().then_some("page")
+                                aria-label=move || {
+                                    (*id == "tab-invitations")
+                                        .then(|| count_label(label, invitations.get()))
+                                        .flatten()
+                                }
                             >
                                 {*label}
+                                {(*id == "tab-invitations").then(|| view! { <CountBadge count=invitations/> })}
                             </a>
                         }
                     })
