@@ -43,8 +43,24 @@ pub fn ProfileDetails() -> impl IntoView {
                 </p>
             </div>
             <div class="card">
-                <h2>"Roles"</h2>
-                <p class="muted">"You are not a member of any account yet."</p>
+                <h2 id="roles-heading">"Roles"</h2>
+                {move || {
+                    let memberships = me.with(|m| m.memberships.clone());
+                    if memberships.is_empty() {
+                        view! { <p class="muted">"You are not a member of any account yet."</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="roles" aria-labelledby="roles-heading">
+                                {memberships.into_iter().map(|m| view! {
+                                    <li>
+                                        {format!("{} of ", m.role_label)}
+                                        <a href=format!("/accounts/{}", m.account_id)>{m.account_name}</a>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }
+                }}
                 <p class="hint">
                     "Your role in an account is given by that account's owner or administrators. "
                     <a href="/support/contact#roles">"Where roles are changed"</a>

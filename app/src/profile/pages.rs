@@ -1,10 +1,11 @@
-//! The three tabs of My Profile. Dashboard shows the basics; Profile and
-//! Security show what is registered and grow editing in later issues.
+//! The Dashboard and Security tabs of My Profile, and the tab panel frame.
+//! The Dashboard sums up the person: identity, invitations, accounts,
+//! sign-in protection and recent activity.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::layout::{use_me, Avatar};
+use super::layout::{use_me, Avatar, CountBadge};
 use crate::auth::api::{security_events, Me, SendResetLink};
 use crate::auth::pages::SHARED_PASSWORD_NOTE;
 use crate::avatar::editor::AvatarEditor;
@@ -48,13 +49,98 @@ pub fn Dashboard() -> impl IntoView {
                     }
                 })}
             </div>
-            <div class="card">
-                <h2>"Invitations"</h2>
-                <p class="muted">"You have no open invitations."</p>
-            </div>
+            <InvitationsCard/>
+            <AccountsCard/>
+            <ProtectionCard/>
             <RecentActivity/>
         },
     )
+}
+
+/// How many invitations wait for an answer, with the way to the tab.
+#[component]
+fn InvitationsCard() -> impl IntoView {
+    let me = use_me();
+    let count = move || me.with(|m| m.invitation_count);
+    view! {
+        <section class="card" aria-labelledby="dashboard-invitations">
+            <h2 id="dashboard-invitations">
+                "Invitations" <CountBadge count=Signal::derive(count)/>
+            </h2>
+            {move || match count() {
+                0 => view! { <p class="muted">"You have no open invitations."</p> }.into_any(),
+                n => view! {
+                    <p>
+                        {if n == 1 { "You have 1 open invitation.".to_string() } else { format!("You have {n} open invitations.") }}
+                        " "
+                        <a href="/profile/invitations">"Answer your invitations"</a>
+                    </p>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The person's accounts with their role in each.
+#[component]
+fn AccountsCard() -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="dashboard-accounts">
+            <h2 id="dashboard-accounts">"Your accounts"</h2>
+            {with_me(|me: Me| {
+                if me.memberships.is_empty() {
+                    view! {
+                        <p class="muted">"You are not a member of any account yet."</p>
+                        <p><a href="/accounts">"Create an account"</a></p>
+                    }.into_any()
+                } else {
+                    view! {
+                        <ul class="account-list">
+                            {me.memberships.into_iter().map(|m| view! {
+                                <li>
+                                    <a href=format!("/accounts/{}", m.account_id)>{m.account_name}</a>
+                                    <span class="role-tag">{m.role_label}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        <p><a href="/accounts">"All accounts"</a></p>
+                    }.into_any()
+                }
+            })}
+        </section>
+    }
+}
+
+/// "Code by email", "Code by text message", "Authenticator app".
+fn mfa_summary(method: &str) -> &'static str {
+    match method {
+        "authenticator" => "Authenticator app",
+        "sms" => "Code by text message",
+        _ => "Code by email",
+    }
+}
+
+/// The second step in use and when the password last changed.
+#[component]
+fn ProtectionCard() -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="dashboard-protection">
+            <h2 id="dashboard-protection">"Sign-in protection"</h2>
+            {with_me(|me: Me| view! {
+                <dl class="details">
+                    <dt>"Second step"</dt>
+                    <dd>{mfa_summary(&me.mfa_method)}</dd>
+                    <dt>"Password last changed"</dt>
+                    <dd>{me.password_changed.clone()}</dd>
+                </dl>
+            })}
+            <p>
+                <a href="/profile/security#sign-in-protection">"Change sign-in protection"</a>
+                " · "
+                <a href="/profile/security">"Change password"</a>
+            </p>
+        </section>
+    }
 }
 
 /// The ten most recent security events: what, when, from which browser and IP.
