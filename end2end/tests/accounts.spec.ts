@@ -199,3 +199,58 @@ test("an invitation to a new address leads to sign-up with the address locked", 
   await expect(page.getByText("This invitation is no longer open")).toBeVisible();
   await expect(page.getByLabel("Email")).toBeEditable();
 });
+
+test("an owner revokes an invitation, changes a role and removes a member; an administrator leaves", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const owner = await person(browser, "Ida", "Ilves");
+  const bo = await person(browser, "Bo", "Berg");
+  const cy = await person(browser, "Cy", "Cole");
+  const umbrella = await createAccount(owner.page, "Umbrella");
+  await invite(owner.page, bo.email, "User");
+  await invite(owner.page, cy.email, "User");
+  const stranger = uniqueEmail("dan");
+  await invite(owner.page, stranger, "User");
+
+  // Revoking takes the invitation off the list.
+  const pending = owner.page.getByRole("region", { name: "Pending invitations" });
+  await pending.getByRole("button", { name: `Revoke the invitation to ${stranger}` }).click();
+  await expect(owner.page.getByRole("status")).toHaveText(`The invitation to ${stranger} was revoked.`);
+  await expect(pending.getByRole("row", { name: stranger })).toHaveCount(0);
+
+  for (const who of [bo, cy]) {
+    await open(who.page, "/profile/invitations");
+    await who.page.getByRole("listitem", { name: "Umbrella" }).getByRole("button", { name: "Accept" }).click();
+    await expect(who.page.getByRole("status").filter({ hasText: "You joined" })).toContainText("You joined Umbrella as User.");
+  }
+
+  await open(owner.page, umbrella);
+  const members = owner.page.getByRole("region", { name: "Members" });
+  await expect(members.getByRole("row")).toHaveCount(4);
+  // The Owner's own row offers nothing to change.
+  await expect(members.getByRole("row", { name: /Ida Ilves/ }).getByRole("button")).toHaveCount(0);
+
+  await owner.page.getByLabel(`Role of ${bo.name}`).selectOption({ label: "Administrator" });
+  await owner.page.getByRole("button", { name: `Change role of ${bo.name}` }).click();
+  await expect(owner.page.getByRole("status")).toHaveText(`${bo.name} is now an Administrator.`);
+  await expect(members.getByRole("row", { name: /Bo Berg/ }).getByRole("cell").nth(1)).toHaveText("Administrator");
+
+  // Removing asks first.
+  await owner.page.getByRole("button", { name: `Remove ${cy.name}`, exact: true }).click();
+  await owner.page.getByRole("button", { name: `Yes, remove ${cy.name}` }).click();
+  await expect(owner.page.getByRole("status")).toHaveText(`${cy.name} was removed from Umbrella.`);
+  await expect(members.getByRole("row", { name: /Cy Cole/ })).toHaveCount(0);
+
+  await open(cy.page, umbrella);
+  await expect(cy.page.getByRole("alert")).toHaveText("You are not a member of this account.");
+
+  // An Administrator manages members but cannot hand the account over, and may leave.
+  await open(bo.page, umbrella);
+  await expect(bo.page.getByText("Your role: Administrator")).toBeVisible();
+  await expect(bo.page.getByRole("region", { name: "Invite someone" })).toBeVisible();
+  await expect(bo.page.getByRole("region", { name: "Transfer ownership" })).toHaveCount(0);
+  await bo.page.getByRole("button", { name: "Leave account" }).click();
+  await bo.page.getByRole("button", { name: "Yes, leave Umbrella" }).click();
+  await expect(bo.page).toHaveURL(/\/accounts\?left=1$/);
+  await expect(bo.page.getByRole("status")).toHaveText("You left the account.");
+  await expect(bo.page.getByText("You are not a member of any account yet.")).toBeVisible();
+});
