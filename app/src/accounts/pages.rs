@@ -415,6 +415,7 @@ fn MembersTable(
                             })}
                         </tr>
                     }
+                    .into_any()
                 }).collect_view()}
             </tbody>
         </table>
@@ -469,6 +470,7 @@ fn MemberControls(
             </details>
         </div>
     }
+    .into_any()
 }
 
 /// A select with its label and the error for `field` under it.

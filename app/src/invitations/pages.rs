@@ -123,7 +123,7 @@ pub fn InvitationsTab() -> impl IntoView {
                     <p role="alert" class="alert alert-error">{move || problem.get().map(|e| error_sentence(&e))}</p>
                 </Show>
                 <Show when=unverified>
-                    <p class="note">"Confirm your email address before you answer: open the link we mailed you, or use Resend verification email above."</p>
+                    <p class="note">"Invitations sent to your address appear here once you confirm it: open the link we mailed you, or use Resend verification email above."</p>
                 </Show>
                 <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                     {move || Suspend::new(async move {

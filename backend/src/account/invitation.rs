@@ -317,8 +317,13 @@ impl Backend {
         Ok(())
     }
 
-    /// Invitations `user` has received and not answered, still open.
+    /// Invitations `user` has received and not answered, still open. None
+    /// until their address is confirmed: before that, nothing shows that the
+    /// person owns the address the invitations went to.
     pub async fn received_invitations(&self, user: &User) -> Result<Vec<ReceivedInvitation>> {
+        if user.email_verified_at.is_none() {
+            return Ok(vec![]);
+        }
         let rows: Vec<ListedInvitationRow> = sqlx::query_as(
             r#"SELECT i.id, a.name, i.role, u.first_name, u.last_name, i.created_at, i.expires_at
                FROM invitation i

@@ -163,12 +163,14 @@ fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
     !host.is_empty() && rest == host && public_origin.starts_with(&format!("{scheme}://"))
 }
 
-/// Pages of My Profile need a session; the sign-in pages do not make sense
+/// Pages of My Profile, accounts and support need a session; the sign-in pages do not make sense
 /// with one; `/` leads to whichever applies. Checked before rendering so a redirect is a plain 303.
 pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let home = path == "/";
-    let needs_session = path == "/profile" || path.starts_with("/profile/");
+    let needs_session = ["/profile", "/accounts", "/support"]
+        .iter()
+        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')));
     let for_guests = path == "/login" || path == "/login/verify" || path == "/signup";
     if req.method() != Method::GET || !(home || needs_session || for_guests) {
         return next.run(req).await;
