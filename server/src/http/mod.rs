@@ -168,9 +168,12 @@ fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
 pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let home = path == "/";
-    let needs_session = ["/profile", "/accounts", "/support"]
-        .iter()
-        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')));
+    let needs_session = ["/profile", "/accounts", "/support"].iter().any(|p| {
+        path == *p
+            || path
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('/'))
+    });
     let for_guests = path == "/login" || path == "/login/verify" || path == "/signup";
     if req.method() != Method::GET || !(home || needs_session || for_guests) {
         return next.run(req).await;

@@ -77,8 +77,12 @@ async fn answer(app: &TestApp, cookie: &str, id: i64, accept: bool) -> Reply {
     } else {
         "invitations/decline"
     };
-    app.call(endpoint, &[("invitation_id", &id.to_string())], Some(cookie))
-        .await
+    app.call(
+        endpoint,
+        &[("invitation_id", &id.to_string())],
+        Some(cookie),
+    )
+    .await
 }
 
 /// `email`'s role in `account`, if a member.
@@ -148,7 +152,10 @@ async fn members_roles_and_the_owner_rules(app: &TestApp) {
         Some("Enter a name for the account.")
     );
     let acme = create_account(app, &ann, "Acme").await;
-    assert_eq!(role(app, acme, "ann@example.org").await.as_deref(), Some("owner"));
+    assert_eq!(
+        role(app, acme, "ann@example.org").await.as_deref(),
+        Some("owner")
+    );
     assert_eq!(app.audit_count("account.created").await, 1);
 
     // The invitation reaches Bob's list, the badge and his mailbox.
@@ -166,14 +173,21 @@ async fn members_roles_and_the_owner_rules(app: &TestApp) {
     assert_eq!(list[0]["invited_by"], "Ann Tester");
     assert_eq!(list[0]["expires"], "4 December 2026");
     let page = app
-        .call("accounts/get", &[("account_id", &acme.to_string())], Some(&ann))
+        .call(
+            "accounts/get",
+            &[("account_id", &acme.to_string())],
+            Some(&ann),
+        )
         .await
         .json();
     assert_eq!(page["invitations"][0]["email"], "Bob@Example.org");
 
     let id = invitation_id(app, "bob@example.org").await;
     assert_eq!(answer(app, &bob, id, true).await.status, StatusCode::OK);
-    assert_eq!(role(app, acme, "bob@example.org").await.as_deref(), Some("user"));
+    assert_eq!(
+        role(app, acme, "bob@example.org").await.as_deref(),
+        Some("user")
+    );
     assert_eq!(app.me(&bob).await["invitation_count"], 0);
     assert_eq!(app.me(&bob).await["memberships"][0]["role_label"], "User");
     app.new_mail("ann@example.org", "Bob Tester accepted your invitation")
@@ -182,7 +196,11 @@ async fn members_roles_and_the_owner_rules(app: &TestApp) {
 
     // A User sees the account but manages nothing.
     let page = app
-        .call("accounts/get", &[("account_id", &acme.to_string())], Some(&bob))
+        .call(
+            "accounts/get",
+            &[("account_id", &acme.to_string())],
+            Some(&bob),
+        )
         .await
         .json();
     assert_eq!(page["members"].as_array().unwrap().len(), 2);
@@ -207,8 +225,13 @@ async fn members_roles_and_the_owner_rules(app: &TestApp) {
         }
     };
     assert_eq!(change(&ann, bob_id, "admin").await.status, StatusCode::OK);
-    assert_eq!(role(app, acme, "bob@example.org").await.as_deref(), Some("admin"));
-    let mail = app.new_mail("bob@example.org", "your role was changed").await;
+    assert_eq!(
+        role(app, acme, "bob@example.org").await.as_deref(),
+        Some("admin")
+    );
+    let mail = app
+        .new_mail("bob@example.org", "your role was changed")
+        .await;
     assert!(mail.contains("from User to Administrator"), "{mail}");
     assert_eq!(app.audit_count("account.role_changed").await, 1);
 
@@ -216,7 +239,10 @@ async fn members_roles_and_the_owner_rules(app: &TestApp) {
     // role stays.
     let r = change(&ann, bob_id, "owner").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.field_error("role").unwrap().contains("transfers ownership"));
+    assert!(r
+        .field_error("role")
+        .unwrap()
+        .contains("transfers ownership"));
     let r = change(&ann, bob_id, "superuser").await;
     assert_eq!(
         r.field_error("role").as_deref(),
@@ -228,7 +254,10 @@ async fn members_roles_and_the_owner_rules(app: &TestApp) {
         .as_str()
         .unwrap()
         .contains("Owner's role cannot be changed"));
-    assert_eq!(role(app, acme, "ann@example.org").await.as_deref(), Some("owner"));
+    assert_eq!(
+        role(app, acme, "ann@example.org").await.as_deref(),
+        Some("owner")
+    );
 
     // The last (only) Owner can be neither removed nor leave.
     let remove = |who: &str, id: i64| {
@@ -236,7 +265,10 @@ async fn members_roles_and_the_owner_rules(app: &TestApp) {
         async move {
             app.call(
                 "accounts/remove-member",
-                &[("account_id", &acme.to_string()), ("user_id", &id.to_string())],
+                &[
+                    ("account_id", &acme.to_string()),
+                    ("user_id", &id.to_string()),
+                ],
                 Some(&who),
             )
             .await
@@ -266,7 +298,10 @@ async fn members_roles_and_the_owner_rules(app: &TestApp) {
     invite(app, &ann, acme, "cat@example.org", "admin").await;
     let id = invitation_id(app, "cat@example.org").await;
     answer(app, &cat, id, true).await;
-    assert_eq!(role(app, acme, "cat@example.org").await.as_deref(), Some("admin"));
+    assert_eq!(
+        role(app, acme, "cat@example.org").await.as_deref(),
+        Some("admin")
+    );
     assert_eq!(remove(&cat, cat_id).await.status, StatusCode::OK);
     assert_eq!(role(app, acme, "cat@example.org").await, None);
     assert_eq!(app.audit_count("account.member_left").await, 1);
@@ -285,9 +320,19 @@ async fn bad_invitations_and_answers_change_nothing(app: &TestApp) {
     let cases: [(&str, &str, &str, &str); 6] = [
         ("not-an-address", "user", "email", "like name@example.com"),
         ("", "user", "email", "Enter the email address to invite."),
-        ("bob@example.org", "user", "email", "already a member of Acme"),
+        (
+            "bob@example.org",
+            "user",
+            "email",
+            "already a member of Acme",
+        ),
         ("ANN@example.org", "user", "email", "your own address"),
-        ("eve@example.org", "superuser", "role", "Choose Administrator or User."),
+        (
+            "eve@example.org",
+            "superuser",
+            "role",
+            "Choose Administrator or User.",
+        ),
         ("eve@example.org", "owner", "role", "transfers ownership"),
     ];
     for (email, role, field, words) in cases {
@@ -434,18 +479,30 @@ async fn ownership_transfer_needs_the_password_and_a_member(app: &TestApp) {
         .contains("only go to a member"));
     let r = transfer(&ann, ann_id, PASSWORD).await;
     assert!(r.field_error("member").is_some());
-    assert_eq!(transfer(&bob, bob_id, PASSWORD).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        transfer(&bob, bob_id, PASSWORD).await.status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(snapshot(app).await, before);
 
     let r = transfer(&ann, bob_id, PASSWORD).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(role(app, acme, "bob@example.org").await.as_deref(), Some("owner"));
-    assert_eq!(role(app, acme, "ann@example.org").await.as_deref(), Some("admin"));
+    assert_eq!(
+        role(app, acme, "bob@example.org").await.as_deref(),
+        Some("owner")
+    );
+    assert_eq!(
+        role(app, acme, "ann@example.org").await.as_deref(),
+        Some("admin")
+    );
     assert_eq!(app.audit_count("account.ownership_transferred").await, 2);
     let mail = app
         .new_mail("bob@example.org", "you are now the owner of an account")
         .await;
-    assert!(mail.contains("transferred ownership of Acme to you"), "{mail}");
+    assert!(
+        mail.contains("transferred ownership of Acme to you"),
+        "{mail}"
+    );
     // The old owner, now an Administrator, can no longer transfer.
     assert_eq!(
         transfer(&ann, ann_id, PASSWORD).await.status,
@@ -530,7 +587,10 @@ async fn an_invitation_to_a_new_address_leads_to_sign_up(app: &TestApp) {
         .await;
     assert_eq!(app.me(&cat).await["invitation_count"], 1);
     assert_eq!(answer(app, &cat, id, true).await.status, StatusCode::OK);
-    assert_eq!(role(app, acme, "cat@example.org").await.as_deref(), Some("admin"));
+    assert_eq!(
+        role(app, acme, "cat@example.org").await.as_deref(),
+        Some("admin")
+    );
 }
 
 /// Who calls, in the matrix.
@@ -552,9 +612,15 @@ async fn the_authorisation_matrix(app: &TestApp) {
     let (unrelated, unrelated_id) = person(app, "Una", "unrelated@example.org").await;
     let (support, _) = person(app, "Sue", "support@example.org").await;
     let (_ivy, _) = person(app, "Ivy", "ivy@example.org").await;
-    app.backend.grant_support("support@example.org").await.unwrap();
+    app.backend
+        .grant_support("support@example.org")
+        .await
+        .unwrap();
     let acme = create_account(app, &owner, "Acme").await;
-    for (cookie, email, role) in [(&admin, "admin@example.org", "admin"), (&user, "user@example.org", "user")] {
+    for (cookie, email, role) in [
+        (&admin, "admin@example.org", "admin"),
+        (&user, "user@example.org", "user"),
+    ] {
         invite(app, &owner, acme, email, role).await;
         let id = invitation_id(app, email).await;
         assert_eq!(answer(app, cookie, id, true).await.status, StatusCode::OK);
@@ -605,12 +671,19 @@ async fn the_authorisation_matrix(app: &TestApp) {
     // Owner's allowed call hands the account over.
     type Form = Box<dyn Fn(Caller) -> Vec<(String, String)>>;
     let f = |pairs: &[(&str, String)]| -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     };
     let account_only: Vec<(String, String)> = f(&[("account_id", a.clone())]);
     let rows: Vec<(&str, Form, Vec<Caller>)> = vec![
         ("accounts/mine", Box::new(|_| vec![]), signed_in.to_vec()),
-        ("accounts/get", Box::new(move |_| account_only.clone()), members_only.to_vec()),
+        (
+            "accounts/get",
+            Box::new(move |_| account_only.clone()),
+            members_only.to_vec(),
+        ),
         (
             "accounts/invite",
             Box::new({
@@ -618,7 +691,10 @@ async fn the_authorisation_matrix(app: &TestApp) {
                 move |c| {
                     vec![
                         ("account_id".into(), a.clone()),
-                        ("email".into(), format!("new-{c:?}@example.org").to_lowercase()),
+                        (
+                            "email".into(),
+                            format!("new-{c:?}@example.org").to_lowercase(),
+                        ),
                         ("role".into(), "user".into()),
                     ]
                 }
@@ -667,7 +743,11 @@ async fn the_authorisation_matrix(app: &TestApp) {
             }),
             managers.to_vec(),
         ),
-        ("accounts/create", Box::new(|c| vec![("name".into(), format!("{c:?} Ltd"))]), signed_in.to_vec()),
+        (
+            "accounts/create",
+            Box::new(|c| vec![("name".into(), format!("{c:?} Ltd"))]),
+            signed_in.to_vec(),
+        ),
         ("invitations/list", Box::new(|_| vec![]), signed_in.to_vec()),
         (
             "invitations/accept",
@@ -681,10 +761,19 @@ async fn the_authorisation_matrix(app: &TestApp) {
         ),
         (
             "support/contact",
-            Box::new(|_| vec![("topic".into(), "other".into()), ("message".into(), "Hello".into())]),
+            Box::new(|_| {
+                vec![
+                    ("topic".into(), "other".into()),
+                    ("message".into(), "Hello".into()),
+                ]
+            }),
             signed_in.to_vec(),
         ),
-        ("support/search", Box::new(|_| vec![("query".into(), "example".into())]), vec![Support]),
+        (
+            "support/search",
+            Box::new(|_| vec![("query".into(), "example".into())]),
+            vec![Support],
+        ),
         (
             "support/user",
             Box::new(move |_| vec![("user_id".into(), unrelated_id.to_string())]),
@@ -704,7 +793,12 @@ async fn the_authorisation_matrix(app: &TestApp) {
         ),
         (
             "support/switch-mfa",
-            Box::new(move |_| vec![("user_id".into(), unrelated_id.to_string()), ("ticket".into(), "INC-2".into())]),
+            Box::new(move |_| {
+                vec![
+                    ("user_id".into(), unrelated_id.to_string()),
+                    ("ticket".into(), "INC-2".into()),
+                ]
+            }),
             vec![Support],
         ),
         (
@@ -732,8 +826,10 @@ async fn the_authorisation_matrix(app: &TestApp) {
     for (endpoint, form, allowed) in &rows {
         for caller in callers {
             let pairs = form(caller);
-            let borrowed: Vec<(&str, &str)> =
-                pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let borrowed: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             let before = snapshot(app).await;
             let cookie = cookie_of(caller);
             let r = app.call(endpoint, &borrowed, cookie.as_deref()).await;
@@ -746,21 +842,38 @@ async fn the_authorisation_matrix(app: &TestApp) {
             };
             assert_eq!(r.status, expected, "{endpoint} as {caller:?}: {}", r.body);
             if expected != StatusCode::OK {
-                assert_eq!(snapshot(app).await, before, "{endpoint} as {caller:?} changed data");
+                assert_eq!(
+                    snapshot(app).await,
+                    before,
+                    "{endpoint} as {caller:?} changed data"
+                );
             }
             walked += 1;
         }
     }
     assert_eq!(walked, rows.len() * callers.len());
-    assert_eq!(role(app, acme, "admin@example.org").await.as_deref(), Some("owner"));
+    assert_eq!(
+        role(app, acme, "admin@example.org").await.as_deref(),
+        Some("owner")
+    );
 
     // Pages: without a session they send people to sign in.
-    for page in ["/accounts", &format!("/accounts/{acme}"), "/profile/invitations", "/support", "/support/contact"] {
+    for page in [
+        "/accounts",
+        &format!("/accounts/{acme}"),
+        "/profile/invitations",
+        "/support",
+        "/support/contact",
+    ] {
         let res = app
             .send(Request::get(page).body(Body::empty()).unwrap())
             .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{page}");
-        assert_eq!(res.headers().get(header::LOCATION).unwrap(), "/login", "{page}");
+        assert_eq!(
+            res.headers().get(header::LOCATION).unwrap(),
+            "/login",
+            "{page}"
+        );
     }
 }
 
@@ -786,7 +899,10 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
     let hits = app
         .call("support/search", &[("query", "%")], Some(&sue))
         .await;
-    assert_eq!(hits.field_error("query").as_deref(), Some("Type at least 2 characters of an email or name."));
+    assert_eq!(
+        hits.field_error("query").as_deref(),
+        Some("Type at least 2 characters of an email or name.")
+    );
     let hits = app
         .call("support/search", &[("query", "_@")], Some(&sue))
         .await
@@ -794,7 +910,11 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
     assert_eq!(hits, Value::Array(vec![]), "LIKE wildcards are literal");
 
     let view = app
-        .call("support/user", &[("user_id", &ann_id.to_string())], Some(&sue))
+        .call(
+            "support/user",
+            &[("user_id", &ann_id.to_string())],
+            Some(&sue),
+        )
         .await
         .json();
     assert_eq!(view["email"], "ann@example.org");
@@ -812,12 +932,16 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
         let sue = sue.clone();
         async move {
             let borrowed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            app.call("support/change-email", &borrowed, Some(&sue)).await
+            app.call("support/change-email", &borrowed, Some(&sue))
+                .await
         }
     };
     let before = snapshot(app).await;
     let r = change("ann.new@example.org", " ").await;
-    assert!(r.field_error("ticket").unwrap().contains("ticket reference"));
+    assert!(r
+        .field_error("ticket")
+        .unwrap()
+        .contains("ticket reference"));
     let r = change("nope", "INC-7").await;
     assert!(r.field_error("email").is_some());
     let r = change("bob@example.org", "INC-7").await;
@@ -826,7 +950,10 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
         Some("Another person already signs in with this address.")
     );
     let r = change("ANN@example.org", "INC-7").await;
-    assert!(r.field_error("email").unwrap().contains("already this person's"));
+    assert!(r
+        .field_error("email")
+        .unwrap()
+        .contains("already this person's"));
     assert_eq!(snapshot(app).await, before);
 
     let r = change("ann.new@example.org", "INC-7").await;
@@ -874,11 +1001,19 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
     let at = mail.find(marker).unwrap() + marker.len();
     app.clock.advance(24 * 3600);
     let r = app
-        .call("email/confirm-change", &[("token", &mail[at..at + 43])], None)
+        .call(
+            "email/confirm-change",
+            &[("token", &mail[at..at + 43])],
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::GONE);
     assert_eq!(r.json()["Link"]["issue"], "Expired");
-    assert_eq!(user_id(app, "ann.new@example.org").await, ann_id, "unchanged");
+    assert_eq!(
+        user_id(app, "ann.new@example.org").await,
+        ann_id,
+        "unchanged"
+    );
 }
 
 async fn support_switches_the_sign_in_method_to_email(app: &TestApp) {
@@ -888,7 +1023,10 @@ async fn support_switches_the_sign_in_method_to_email(app: &TestApp) {
     enrol_authenticator(app, &ann).await;
     assert_eq!(mfa_state(app, &ann).await["method"], "authenticator");
     let switch = |ticket: &str| {
-        let form = [("user_id", ann_id.to_string()), ("ticket", ticket.to_string())];
+        let form = [
+            ("user_id", ann_id.to_string()),
+            ("ticket", ticket.to_string()),
+        ];
         let sue = sue.clone();
         async move {
             let borrowed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -902,13 +1040,17 @@ async fn support_switches_the_sign_in_method_to_email(app: &TestApp) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(mfa_state(app, &ann).await["method"], "email");
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM mfa_authenticator WHERE user_id = {ann_id}"))
-            .await,
+        app.count(&format!(
+            "SELECT COUNT(*) FROM mfa_authenticator WHERE user_id = {ann_id}"
+        ))
+        .await,
         0
     );
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM recovery_code WHERE user_id = {ann_id}"))
-            .await,
+        app.count(&format!(
+            "SELECT COUNT(*) FROM recovery_code WHERE user_id = {ann_id}"
+        ))
+        .await,
         0
     );
     let (detail,): (String,) = sqlx::query_as(
@@ -917,13 +1059,20 @@ async fn support_switches_the_sign_in_method_to_email(app: &TestApp) {
     .fetch_one(&app.backend.db.pool)
     .await
     .unwrap();
-    assert!(detail.contains("INC-42") && detail.contains("sue@example.org"), "{detail}");
+    assert!(
+        detail.contains("INC-42") && detail.contains("sue@example.org"),
+        "{detail}"
+    );
     let mails = app
         .mails_with_subject("Atrium: your sign-in method was changed")
         .await;
     assert_eq!(mails, 2, "enrolment and the switch");
     let r = app.sign_in("ann@example.org", PASSWORD, None).await;
-    assert!(r.session_cookie().is_some(), "an emailed code signs in: {}", r.body);
+    assert!(
+        r.session_cookie().is_some(),
+        "an emailed code signs in: {}",
+        r.body
+    );
 }
 
 async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {
@@ -931,7 +1080,10 @@ async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {
     app.backend.grant_support("sue@example.org").await.unwrap();
     let (ann, _) = person(app, "Ann", "ann@example.org").await;
     let file = |topic: &str, message: &str| {
-        let form = [("topic", topic.to_string()), ("message", message.to_string())];
+        let form = [
+            ("topic", topic.to_string()),
+            ("message", message.to_string()),
+        ];
         let ann = ann.clone();
         async move {
             let borrowed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -942,7 +1094,10 @@ async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {
     let r = file("billing", "   ").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.field_error("topic").is_some());
-    assert_eq!(r.field_error("message").as_deref(), Some("Describe what you need."));
+    assert_eq!(
+        r.field_error("message").as_deref(),
+        Some("Describe what you need.")
+    );
     let r = file("email", &"x".repeat(4001)).await;
     assert!(r.field_error("message").unwrap().contains("4000"));
     assert_eq!(snapshot(app).await, before);
@@ -950,17 +1105,27 @@ async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {
     let r = file("email", "Please move me to ann@new.example.org <script>").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let id = r.json().as_i64().unwrap();
-    app.new_mail("ann@example.org", &format!("we received your support request #{id}"))
-        .await;
+    app.new_mail(
+        "ann@example.org",
+        &format!("we received your support request #{id}"),
+    )
+    .await;
     let list = app.call("support/requests", &[], Some(&sue)).await.json();
     assert_eq!(list[0]["email"], "ann@example.org");
     assert_eq!(list[0]["topic"], "Change my email address");
-    assert_eq!(list[0]["message"], "Please move me to ann@new.example.org <script>");
+    assert_eq!(
+        list[0]["message"],
+        "Please move me to ann@new.example.org <script>"
+    );
     let close = |id: i64| {
         let sue = sue.clone();
         async move {
-            app.call("support/close-request", &[("ticket_id", &id.to_string())], Some(&sue))
-                .await
+            app.call(
+                "support/close-request",
+                &[("ticket_id", &id.to_string())],
+                Some(&sue),
+            )
+            .await
         }
     };
     assert_eq!(close(id).await.status, StatusCode::OK);
@@ -973,7 +1138,10 @@ async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {
 
     // Five per hour per person.
     for n in 0..4 {
-        assert_eq!(file("other", &format!("note {n}")).await.status, StatusCode::OK);
+        assert_eq!(
+            file("other", &format!("note {n}")).await.status,
+            StatusCode::OK
+        );
     }
     let r = file("other", "one too many").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
@@ -982,7 +1150,11 @@ async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {
     let again = app.sign_in("ann@example.org", PASSWORD, None).await;
     let ann = again.session_cookie().expect("signed in");
     let r = app
-        .call("support/contact", &[("topic", "other"), ("message", "later")], Some(&ann))
+        .call(
+            "support/contact",
+            &[("topic", "other"), ("message", "later")],
+            Some(&ann),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
@@ -1011,7 +1183,11 @@ async fn the_grant_support_command() {
     let (cookie, _) = person(&app, "Sue", "sue@example.org").await;
     assert_eq!(app.me(&cookie).await["is_support"], false);
     let out = run("Sue@Example.org");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("now has the Support role"));
     assert_eq!(app.me(&cookie).await["is_support"], true);
     app.finish().await;
