@@ -173,6 +173,11 @@ pub fn SignInMethod() -> impl IntoView {
                 })}
             </Suspense>
             <RecoveryCodes codes=fresh_codes/>
+            <p class="note">
+                "Forgot which authenticator app you chose, or lost your phone and your recovery codes? "
+                <a href=crate::profile::details::SUPPORT_HREF>"Contact Global Technical Support"</a>
+                ": they switch your sign-in to emailed codes, so you can sign in and set up an app again."
+            </p>
         </section>
     }
 }
