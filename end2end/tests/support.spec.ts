@@ -1,0 +1,240 @@
+import { expect, test, type Browser, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import * as OTPAuth from "otpauth";
+import { outboxDir, runDir } from "../playwright.config";
+import { mailsTo, ready, signIn, signInCode, signOut, signUp, submitPassword, uniqueEmail } from "./helpers";
+
+const PASSWORD = "violet tractor mango 42";
+const root = path.resolve(__dirname, "..", "..");
+
+/**
+ * Gives `email` the Support role the only way there is: the server binary's
+ * command, run against the end-to-end database while the server uses it.
+ */
+function grantSupport(email: string) {
+  execFileSync(path.join(root, "target", "debug", "server"), ["grant-support", email], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: `sqlite://${path.join(runDir, "atrium.db")}`,
+      MAIL_OUTBOX_DIR: outboxDir,
+      SMS_OUTBOX_DIR: path.join(runDir, "sms"),
+      LOG_LEVEL: "warn",
+    },
+    stdio: "pipe",
+  });
+}
+
+/** Signs up a new person in `page` (which is then signed in); returns their email. */
+async function newPerson(page: Page, first: string, last: string): Promise<string> {
+  const email = uniqueEmail(first.toLowerCase());
+  await signUp(page, true, { first, last, email, password: PASSWORD });
+  await expect(page).toHaveURL(/\/profile$/);
+  return email;
+}
+
+/** A support staff member, signed in in a browser context of their own. */
+async function newSupportStaff(browser: Browser): Promise<Page> {
+  const staff = await (await browser.newContext()).newPage();
+  const email = await newPerson(staff, "Sam", "Helper");
+  grantSupport(email);
+  return staff;
+}
+
+/** Finds a person in the console by email and opens their page. */
+async function openPerson(staff: Page, email: string, name: string) {
+  await staff.goto("/support");
+  await ready(staff, true);
+  await staff.getByLabel("Email or name").fill(email);
+  await staff.getByRole("button", { name: "Search" }).click();
+  await expect(staff).toHaveURL(/\/support\?query=/);
+  const hits = staff.getByRole("list", { name: "People found" }).getByRole("listitem");
+  await expect(hits).toHaveCount(1);
+  await hits.getByRole("link", { name }).click();
+  await expect(staff).toHaveURL(/\/support\/users\/\d+$/);
+  await expect(staff.getByRole("heading", { level: 1, name })).toBeVisible();
+}
+
+/** The link to confirm an email change mailed to `to`. */
+async function emailChangeLink(to: string): Promise<string> {
+  let link = "";
+  await expect
+    .poll(() => {
+      link =
+        mailsTo(to)
+          .map((m) => /https?:\/\/\S+\/confirm-email-change\?token=[\w-]+/.exec(m.text)?.[0])
+          .find((l) => !!l) ?? "";
+      return link;
+    })
+    .not.toBe("");
+  return link;
+}
+
+test("a person is refused the console, asks for a new email address, and support changes it under a ticket", async ({
+  page,
+  browser,
+}) => {
+  const email = await newPerson(page, "Ann", "Lind");
+  const newEmail = uniqueEmail("ann.new");
+
+  // The console is for support staff; the server refuses a person's page too.
+  await page.goto("/support");
+  await ready(page, true);
+  await expect(page.getByRole("heading", { name: "This console is for Global Technical Support staff" })).toBeVisible();
+  await expect(page.getByLabel("Email or name")).toHaveCount(0);
+  await page.goto("/support/users/1");
+  await ready(page, true);
+  await expect(page.getByRole("heading", { name: "This console is for Global Technical Support staff" })).toBeVisible();
+  await expect(page.getByRole("region", { name: "Profile", exact: true })).toHaveCount(0);
+
+  // The contact form: what support can do, where roles are changed, and the request.
+  await page.getByRole("link", { name: "Contact Global Technical Support" }).click();
+  await expect(page).toHaveURL(/\/support\/contact$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Contact Global Technical Support" })).toBeVisible();
+  await expect(page.locator("#roles")).toContainText("Support does not change roles");
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  await expect(page.getByLabel("Topic")).toHaveAccessibleDescription("Choose what your request is about.");
+  await expect(page.getByLabel("Message")).toHaveAccessibleDescription(/Describe what you need\.$/);
+  await expect(page.getByLabel("Message")).toHaveAttribute("maxlength", "4000");
+
+  const message = `Please change my sign-in address to ${newEmail}.`;
+  await page.getByLabel("Topic").selectOption({ label: "Change my email address" });
+  await page.getByLabel("Message").fill(message);
+  await expect(page.getByText(`${message.length} of 4000 characters`)).toBeVisible();
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  const sent = page.getByRole("status").filter({ hasText: /Request #\d+ sent\. We'll answer by email\./ });
+  await expect(sent).toBeVisible();
+  const number = /#(\d+)/.exec((await sent.textContent()) ?? "")![1];
+  await expect(page.getByLabel("Message")).toHaveValue("");
+  await expect
+    .poll(() => mailsTo(email).filter((m) => m.subject.includes(`support request #${number}`)).length)
+    .toBe(1);
+
+  // Support sees the request and opens the person from it.
+  const staff = await newSupportStaff(browser);
+  await staff.goto("/support");
+  await ready(staff, true);
+  const request = staff.getByRole("row").filter({ hasText: email });
+  await expect(request).toContainText(`#${number}`);
+  await expect(request).toContainText("Change my email address");
+  await expect(request).toContainText(message);
+
+  // Search finds the person by email.
+  await openPerson(staff, email, "Ann Lind");
+  const profile = staff.getByRole("region", { name: "Profile", exact: true });
+  await expect(profile).toContainText(email);
+  await expect(profile).toContainText("Member since");
+  const change = staff.getByRole("region", { name: "Change email address" });
+
+  // The ticket reference is required; what was typed stays.
+  await change.getByLabel("New email address").fill(newEmail);
+  await change.getByRole("button", { name: "Change email address" }).click();
+  await expect(change.getByLabel("Ticket reference")).toHaveAccessibleDescription(/Enter the ticket reference/);
+  await expect(change.getByLabel("New email address")).toHaveValue(newEmail);
+
+  await change.getByLabel("Ticket reference").fill("INC-4711");
+  await change.getByRole("button", { name: "Change email address" }).click();
+  await expect(change.getByRole("status")).toHaveText(
+    `The verification link was sent to ${newEmail}. The change applies when it is opened.`
+  );
+  // The page was fetched again: the waiting change and the audit line show.
+  await expect(profile).toContainText("Email change waiting");
+  await expect(profile).toContainText(newEmail);
+  await expect(staff.getByRole("region", { name: "Activity" })).toContainText("ticket INC-4711");
+  await expect
+    .poll(() => mailsTo(email).filter((m) => m.subject.includes("your email address is being changed")).length)
+    .toBe(1);
+
+  // Support closes the request.
+  await staff.goto("/support");
+  await ready(staff, true);
+  await request.getByRole("button", { name: `Close request #${number}` }).click();
+  await expect(request).toHaveCount(0);
+
+  // The link went to the new address; opening it applies the change, once.
+  const link = await emailChangeLink(newEmail);
+  await page.goto(link);
+  await ready(page, true);
+  await expect(page.getByRole("status")).toHaveText(
+    `Your email address is now ${newEmail}. Sign in with it from now on.`
+  );
+  await expect(page).toHaveURL(/\/confirm-email-change$/);
+  await page.goto(link);
+  await expect(page.getByRole("alert")).toHaveText("This link has already been used. Each link works once.");
+
+  // The old address no longer signs in; the new one does, with a code mailed to it.
+  await page.goto("/profile");
+  await ready(page, true);
+  await signOut(page);
+  await submitPassword(page, true, email, PASSWORD);
+  await expect(page.getByRole("alert")).toContainText("The email or password is incorrect.");
+  await signIn(page, true, newEmail, PASSWORD);
+  await expect(page.getByRole("main")).toContainText(newEmail);
+});
+
+test("support switches a person who lost their authenticator app back to email codes", async ({ page, browser }) => {
+  const email = await newPerson(page, "Tom", "Vik");
+
+  // Tom enrols an authenticator app.
+  await page.goto("/profile/security");
+  await ready(page, true);
+  const card = page.getByRole("region", { name: "Sign-in protection" });
+  await card.getByRole("button", { name: "Set up an authenticator app" }).click();
+  await expect(card.locator("#setup-key")).toBeVisible();
+  const key = (await card.locator("#setup-key").textContent())!.trim();
+  const totp = new OTPAuth.TOTP({
+    secret: OTPAuth.Secret.fromBase32(key.replace(/ /g, "")),
+    algorithm: "SHA1",
+    digits: 6,
+    period: 30,
+  });
+  await card.getByLabel("Code from your app").fill(totp.generate());
+  await card.getByRole("button", { name: "Turn on" }).click();
+  await expect(card).toContainText("Current method: Authenticator app");
+
+  // Support finds Tom and switches him to email codes under a ticket.
+  const staff = await newSupportStaff(browser);
+  await openPerson(staff, email, "Tom Vik");
+  const switchCard = staff.getByRole("region", { name: "Switch sign-in to email codes" });
+  await expect(switchCard).toContainText("Sign-in method now: Authenticator app");
+  const ticket = switchCard.getByLabel("Ticket reference");
+  const start = switchCard.getByRole("button", { name: "Switch sign-in to email codes" });
+
+  await start.click();
+  await expect(ticket).toHaveAccessibleDescription(/Enter the ticket reference/);
+
+  // The confirmation names the person and the ticket; Cancel changes nothing.
+  await ticket.fill("INC-5150");
+  await start.click();
+  const yes = switchCard.getByRole("button", { name: "Yes, switch to email codes" });
+  await expect(yes).toBeFocused();
+  await expect(switchCard).toContainText("Switch Tom Vik to email codes under ticket INC-5150?");
+  await switchCard.getByRole("button", { name: "Cancel" }).click();
+  await expect(ticket).toHaveValue("INC-5150");
+  await expect(switchCard).toContainText("Sign-in method now: Authenticator app");
+
+  await start.click();
+  await yes.click();
+  await expect(switchCard.getByRole("status")).toHaveText(
+    `Tom Vik now signs in with a code mailed to ${email}. They were told by email.`
+  );
+  await expect(switchCard).toContainText("Sign-in method now: Email codes");
+  await expect(switchCard).toContainText("This person already signs in with email codes.");
+  await expect(staff.getByRole("region", { name: "Activity" })).toContainText("ticket INC-5150");
+  await expect
+    .poll(() => mailsTo(email).filter((m) => m.subject.includes("sign-in method was changed")).length)
+    .toBe(2);
+
+  // Tom signs in with a code mailed to him; the app is no longer asked for.
+  await page.goto("/profile");
+  await ready(page, true);
+  await signOut(page);
+  await submitPassword(page, true, email, PASSWORD);
+  await expect(page).toHaveURL(/\/login\/verify$/);
+  await ready(page, true);
+  await expect(page.getByLabel("Code from your app")).toHaveCount(0);
+  await page.getByLabel("Sign-in code").fill(await signInCode(email));
+  await page.getByRole("button", { name: "Verify and sign in" }).click();
+  await expect(page).toHaveURL(/\/profile$/);
+});
