@@ -475,8 +475,13 @@ fn SwitchMfaCard(
     let server_error = last_error(action.value());
     let local_error = RwSignal::new(None::<AppError>);
     let error: LastError = Signal::derive(move || local_error.get().or_else(|| server_error.get()));
-    let ticket = RwSignal::new(String::new());
-    let confirming = RwSignal::new(false);
+    // Without JavaScript the first step is a GET form: `?ticket=…` in the
+    // address opens the confirmation.
+    let asked = use_query_map()
+        .with_untracked(|q| q.get("ticket"))
+        .filter(|t| !t.trim().is_empty());
+    let confirming = RwSignal::new(asked.is_some());
+    let ticket = RwSignal::new(asked.unwrap_or_default());
     // Whatever the server answered, the confirmation closes: a refusal shows
     // under the ticket field again.
     Effect::new(move |_| {
@@ -514,7 +519,8 @@ fn SwitchMfaCard(
         confirming.set(true);
         request_animation_frame(|| focus("confirm-switch-yes"));
     };
-    let on_cancel = move |_| {
+    let on_cancel = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
         confirming.set(false);
         request_animation_frame(|| focus("switch-mfa-ticket"));
     };
@@ -539,14 +545,14 @@ fn SwitchMfaCard(
                         <button type="submit" id="confirm-switch-yes" class="danger" disabled=move || action.pending().get()>
                             "Yes, switch to email codes"
                         </button>
-                        <button type="button" on:click=on_cancel>"Cancel"</button>
+                        <a class="button" href=format!("/support/users/{user_id}") on:click=on_cancel>"Cancel"</a>
                     </p>
                 </ActionForm>
             }
                 .into_any()
         } else {
             view! {
-                <form class="form inline-form" novalidate=true on:submit=on_ticket>
+                <form method="get" class="form inline-form" novalidate=true on:submit=on_ticket>
                     <TicketField id="switch-mfa-ticket" error=error value=ticket.get_untracked()/>
                     <button type="submit">"Switch sign-in to email codes"</button>
                 </form>
