@@ -27,25 +27,25 @@ function grantSupport(email: string) {
 }
 
 /** Signs up a new person in `page` (which is then signed in); returns their email. */
-async function newPerson(page: Page, first: string, last: string): Promise<string> {
+async function newPerson(page: Page, first: string, last: string, js = true): Promise<string> {
   const email = uniqueEmail(first.toLowerCase());
-  await signUp(page, true, { first, last, email, password: PASSWORD });
+  await signUp(page, js, { first, last, email, password: PASSWORD });
   await expect(page).toHaveURL(/\/profile$/);
   return email;
 }
 
 /** A support staff member, signed in in a browser context of their own. */
-async function newSupportStaff(browser: Browser): Promise<Page> {
-  const staff = await (await browser.newContext()).newPage();
-  const email = await newPerson(staff, "Sam", "Helper");
+async function newSupportStaff(browser: Browser, js = true): Promise<Page> {
+  const staff = await (await browser.newContext({ javaScriptEnabled: js })).newPage();
+  const email = await newPerson(staff, "Sam", "Helper", js);
   grantSupport(email);
   return staff;
 }
 
 /** Finds a person in the console by email and opens their page. */
-async function openPerson(staff: Page, email: string, name: string) {
+async function openPerson(staff: Page, email: string, name: string, js = true) {
   await staff.goto("/support");
-  await ready(staff, true);
+  await ready(staff, js);
   await staff.getByLabel("Email or name").fill(email);
   await staff.getByRole("button", { name: "Search" }).click();
   await expect(staff).toHaveURL(/\/support\?query=/);
@@ -54,6 +54,25 @@ async function openPerson(staff: Page, email: string, name: string) {
   await hits.getByRole("link", { name }).click();
   await expect(staff).toHaveURL(/\/support\/users\/\d+$/);
   await expect(staff.getByRole("heading", { level: 1, name })).toBeVisible();
+}
+
+/** Enrols an authenticator app for the signed-in person, as the Security tab offers it. */
+async function enrolAuthenticator(page: Page) {
+  await page.goto("/profile/security");
+  await ready(page, true);
+  const card = page.getByRole("region", { name: "Sign-in protection" });
+  await card.getByRole("button", { name: "Set up an authenticator app" }).click();
+  await expect(card.locator("#setup-key")).toBeVisible();
+  const key = (await card.locator("#setup-key").textContent())!.trim();
+  const totp = new OTPAuth.TOTP({
+    secret: OTPAuth.Secret.fromBase32(key.replace(/ /g, "")),
+    algorithm: "SHA1",
+    digits: 6,
+    period: 30,
+  });
+  await card.getByLabel("Code from your app").fill(totp.generate());
+  await card.getByRole("button", { name: "Turn on" }).click();
+  await expect(card).toContainText("Current method: Authenticator app");
 }
 
 /** The link to confirm an email change mailed to `to`. */
@@ -176,22 +195,7 @@ test("a person is refused the console, asks for a new email address, and support
 test("support switches a person who lost their authenticator app back to email codes", async ({ page, browser }) => {
   const email = await newPerson(page, "Tom", "Vik");
 
-  // Tom enrols an authenticator app.
-  await page.goto("/profile/security");
-  await ready(page, true);
-  const card = page.getByRole("region", { name: "Sign-in protection" });
-  await card.getByRole("button", { name: "Set up an authenticator app" }).click();
-  await expect(card.locator("#setup-key")).toBeVisible();
-  const key = (await card.locator("#setup-key").textContent())!.trim();
-  const totp = new OTPAuth.TOTP({
-    secret: OTPAuth.Secret.fromBase32(key.replace(/ /g, "")),
-    algorithm: "SHA1",
-    digits: 6,
-    period: 30,
-  });
-  await card.getByLabel("Code from your app").fill(totp.generate());
-  await card.getByRole("button", { name: "Turn on" }).click();
-  await expect(card).toContainText("Current method: Authenticator app");
+  await enrolAuthenticator(page);
 
   // Support finds Tom and switches him to email codes under a ticket.
   const staff = await newSupportStaff(browser);
@@ -210,7 +214,7 @@ test("support switches a person who lost their authenticator app back to email c
   const yes = switchCard.getByRole("button", { name: "Yes, switch to email codes" });
   await expect(yes).toBeFocused();
   await expect(switchCard).toContainText("Switch Tom Vik to email codes under ticket INC-5150?");
-  await switchCard.getByRole("button", { name: "Cancel" }).click();
+  await switchCard.getByRole("link", { name: "Cancel" }).click();
   await expect(ticket).toHaveValue("INC-5150");
   await expect(switchCard).toContainText("Sign-in method now: Authenticator app");
 
@@ -237,4 +241,22 @@ test("support switches a person who lost their authenticator app back to email c
   await page.getByLabel("Sign-in code").fill(await signInCode(email));
   await page.getByRole("button", { name: "Verify and sign in" }).click();
   await expect(page).toHaveURL(/\/profile$/);
+});
+
+test("without JavaScript, support finds a person and switches them to email codes through the same two steps", async ({
+  page,
+  browser,
+}) => {
+  const email = await newPerson(page, "Una", "Dahl");
+  await enrolAuthenticator(page);
+
+  const staff = await newSupportStaff(browser, false);
+  await openPerson(staff, email, "Una Dahl", false);
+  const switchCard = staff.getByRole("region", { name: "Switch sign-in to email codes" });
+  await switchCard.getByLabel("Ticket reference").fill("INC-6060");
+  await switchCard.getByRole("button", { name: "Switch sign-in to email codes" }).click();
+  await expect(switchCard).toContainText("Switch Una Dahl to email codes under ticket INC-6060?");
+  await switchCard.getByRole("button", { name: "Yes, switch to email codes" }).click();
+  await expect(switchCard).toContainText("Sign-in method now: Email codes");
+  await expect(staff.getByRole("region", { name: "Activity" })).toContainText("ticket INC-6060");
 });
