@@ -84,6 +84,27 @@ pub fn check_ticket(raw: &str) -> Result<String> {
     Ok(v.to_string())
 }
 
+/// How support's actions appear in a person's activity: as Global Technical
+/// Support, without the staff member's IP address and browser (the detail
+/// names the staff member for the audit trail).
+fn as_support() -> RequestMeta {
+    RequestMeta {
+        ip: None,
+        user_agent: Some("Global Technical Support".into()),
+    }
+}
+
+/// The staff member's own address and browser go to the server log instead.
+fn log_action(actor: &User, meta: &RequestMeta, action: &str, user_id: i64) {
+    tracing::info!(
+        staff = actor.id,
+        ip = meta.ip.as_deref().unwrap_or("-"),
+        user_id,
+        action,
+        "support action"
+    );
+}
+
 impl Backend {
     pub async fn is_support(&self, user_id: i64) -> Result<bool> {
         let row: Option<(i64,)> =
@@ -174,6 +195,7 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<SupportUserView> {
         self.require_support(actor).await?;
+        log_action(actor, meta, "view", user_id);
         let user = user::store::find_by_id(&self.db.pool, user_id)
             .await?
             .ok_or(Error::NotFound)?;
@@ -184,7 +206,7 @@ impl Backend {
                 Some(user.id),
                 EventKind::SupportViewed,
                 Some(&actor.email),
-                meta,
+                &as_support(),
                 now,
             )
             .await?;
@@ -221,6 +243,7 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<()> {
         self.require_support(actor).await?;
+        log_action(actor, meta, "change email", user_id);
         let mut errors: Vec<FieldError> = Vec::new();
         let email = validate::email(new_email)
             .map_err(|mut e| {
@@ -282,7 +305,7 @@ impl Backend {
             Some(user.id),
             EventKind::EmailChangeRequested,
             Some(&format!("to {email}, ticket {ticket}, by {}", actor.email)),
-            meta,
+            &as_support(),
             now,
         )
         .await?;
@@ -370,8 +393,17 @@ impl Backend {
                 other => other,
             }
         })?;
-        // Links that prove the old address prove nothing now.
-        sqlx::query("DELETE FROM email_verification WHERE user_id = $1 AND used_at IS NULL")
+        // Whatever was mailed to the old address stops working: verification
+        // and reset links, and sign-in codes waiting to be typed.
+        for table in ["email_verification", "password_reset"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE user_id = $1 AND used_at IS NULL"
+            ))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
@@ -411,11 +443,12 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<()> {
         self.require_support(actor).await?;
+        log_action(actor, meta, "switch to email codes", user_id);
         let ticket = check_ticket(ticket)?;
         self.support_switch_mfa_to_email(
             user_id,
             &format!("ticket {ticket}, by {}", actor.email),
-            meta,
+            &as_support(),
         )
         .await
     }
@@ -511,6 +544,7 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<()> {
         self.require_support(actor).await?;
+        log_action(actor, meta, "close request", id);
         let now = self.clock.now();
         let mut tx = self.db.pool.begin().await?;
         let row: Option<(i64, String)> =
@@ -533,7 +567,7 @@ impl Backend {
             Some(user_id),
             EventKind::SupportRequestClosed,
             Some(&format!("#{id}, by {}", actor.email)),
-            meta,
+            &as_support(),
             now,
         )
         .await?;

@@ -922,6 +922,12 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
     assert!(view["events"].as_array().unwrap().len() >= 2);
     assert!(!view.to_string().contains("password_hash"));
     assert_eq!(app.audit_count("support.viewed").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'support.viewed' AND ip IS NULL")
+            .await,
+        1,
+        "the person's activity does not show the staff member's IP"
+    );
 
     let change = |email: &str, ticket: &str| {
         let form = [
@@ -970,6 +976,9 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
     let token = mail[at..at + 43].to_string();
     // Nothing changes until the link is opened.
     assert_eq!(app.me(&ann).await["email"], "ann@example.org");
+    // A reset link mailed to the old address meanwhile dies with the change.
+    assert_eq!(app.forgot("ann@example.org").await.status, StatusCode::OK);
+    let old_reset = app.reset_token("ann@example.org").await;
     let r = app
         .call("email/confirm-change", &[("token", &token)], None)
         .await;
@@ -984,6 +993,10 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
         .call("email/confirm-change", &[("token", &token)], None)
         .await;
     assert_eq!(again.status, StatusCode::GONE);
+    let r = app
+        .reset(&old_reset, "a brand new passphrase 77", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
 
     // The new address signs in; the old one no longer does.
     let r = app.sign_in("ann.new@example.org", PASSWORD, None).await;
