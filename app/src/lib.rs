@@ -26,7 +26,9 @@ use invitations::pages::InvitationsTab;
 use profile::details::ProfileDetails;
 use profile::layout::{PlainLayout, ProfileLayout};
 use profile::pages::{Dashboard, SecurityTab};
-use support::pages::{ConfirmEmailChangePage, SupportConsole, SupportContactPage, SupportUserPage};
+use support::pages::{
+    ConfirmEmailChangePage, PublicContactPage, SupportConsole, SupportContactPage, SupportUserPage,
+};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -86,6 +88,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/confirm-email-change") view=ConfirmEmailChangePage ssr=SsrMode::Async/>
+                <Route path=path!("/contact") view=PublicContactPage/>
                 <ParentRoute path=path!("/profile") view=ProfileLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=Dashboard/>
                     <Route path=path!("details") view=ProfileDetails/>

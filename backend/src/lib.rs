@@ -30,6 +30,18 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
+impl RequestMeta {
+    /// For an audit row written under someone other than the person acting:
+    /// names the kind of actor instead of revealing their IP address and
+    /// browser (the row's detail names who it was).
+    pub fn on_behalf(label: &str) -> Self {
+        RequestMeta {
+            ip: None,
+            user_agent: Some(label.to_string()),
+        }
+    }
+}
+
 /// Tunables that services read; parsed once at start-up by the server.
 #[derive(Clone, Debug)]
 pub struct Settings {

@@ -55,9 +55,11 @@ pub struct SupportUserView {
 #[derive(Clone, Debug, FromRow)]
 pub struct SupportRequest {
     pub id: i64,
-    pub user_id: i64,
-    pub first_name: String,
-    pub last_name: String,
+    /// The person with the request's address, if anyone has it.
+    pub user_id: Option<i64>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Where to answer.
     pub email: String,
     pub topic: String,
     pub message: String,
@@ -88,10 +90,19 @@ pub fn check_ticket(raw: &str) -> Result<String> {
 /// Support, without the staff member's IP address and browser (the detail
 /// names the staff member for the audit trail).
 fn as_support() -> RequestMeta {
-    RequestMeta {
-        ip: None,
-        user_agent: Some("Global Technical Support".into()),
+    RequestMeta::on_behalf("Global Technical Support")
+}
+
+/// Staff change their own email and sign-in method like everyone else
+/// (with their password), not through the console.
+fn refuse_own(actor: &User, user_id: i64) -> Result<()> {
+    if actor.id == user_id {
+        return Err(Error::Denied(
+            "Support cannot change their own sign-in details from the console; ask a colleague."
+                .into(),
+        ));
     }
+    Ok(())
 }
 
 /// The staff member's own address and browser go to the server log instead.
@@ -244,6 +255,7 @@ impl Backend {
     ) -> Result<()> {
         self.require_support(actor).await?;
         log_action(actor, meta, "change email", user_id);
+        refuse_own(actor, user_id)?;
         let mut errors: Vec<FieldError> = Vec::new();
         let email = validate::email(new_email)
             .map_err(|mut e| {
@@ -444,6 +456,7 @@ impl Backend {
     ) -> Result<()> {
         self.require_support(actor).await?;
         log_action(actor, meta, "switch to email codes", user_id);
+        refuse_own(actor, user_id)?;
         let ticket = check_ticket(ticket)?;
         self.support_switch_mfa_to_email(
             user_id,
@@ -454,14 +467,31 @@ impl Backend {
     }
 
     /// Files a request from the "Contact Global Technical Support" form.
+    /// Signed in (`user`), it is answered at their address; signed out
+    /// (someone locked out of their account), at the `email` typed, and the
+    /// answer looks the same whether or not anyone has that address. Five
+    /// per hour per person, and per address and per IP when signed out.
     pub async fn file_support_request(
         &self,
-        user: &User,
+        user: Option<&User>,
+        email: &str,
         topic: &str,
         message: &str,
         meta: &RequestMeta,
     ) -> Result<i64> {
         let mut errors = Vec::new();
+        let typed = match user {
+            Some(_) => None,
+            None => validate::email(email)
+                .map_err(|mut e| {
+                    e.message = e.message.replace(
+                        "Enter your email address.",
+                        "Enter the email address we should answer.",
+                    );
+                    errors.push(e)
+                })
+                .ok(),
+        };
         if !TOPICS.iter().any(|(t, _)| *t == topic) {
             errors.push(FieldError::new(
                 "topic",
@@ -482,29 +512,53 @@ impl Backend {
             return Err(Error::Validation(errors));
         }
         let now = self.clock.now();
-        rate_limit::hit(
-            &self.db.pool,
-            &format!("support-request:{}", user.id),
-            REQUEST_LIMIT,
-            now,
-        )
-        .await?;
+        let (person, answer_to) = match (user, typed) {
+            (Some(u), _) => (Some(u.clone()), u.email.clone()),
+            (None, Some((email, normalized))) => {
+                for key in [
+                    format!("support-request-email:{normalized}"),
+                    format!("support-request-ip:{}", meta.ip.as_deref().unwrap_or("-")),
+                ] {
+                    rate_limit::hit(&self.db.pool, &key, REQUEST_LIMIT, now).await?;
+                }
+                (
+                    user::store::find_by_email(&self.db.pool, &normalized).await?,
+                    email,
+                )
+            }
+            (None, None) => return Err(Error::field("email", "Enter your email address.")),
+        };
+        if let Some(u) = user {
+            rate_limit::hit(
+                &self.db.pool,
+                &format!("support-request:{}", u.id),
+                REQUEST_LIMIT,
+                now,
+            )
+            .await?;
+        }
         let mut tx = self.db.pool.begin().await?;
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO support_request (user_id, topic, message, status, created_at)
-             VALUES ($1, $2, $3, 'open', $4) RETURNING id",
+            "INSERT INTO support_request (user_id, email, topic, message, status, created_at)
+             VALUES ($1, $2, $3, $4, 'open', $5) RETURNING id",
         )
-        .bind(user.id)
+        .bind(person.as_ref().map(|p| p.id))
+        .bind(&answer_to)
         .bind(topic)
         .bind(message)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        let detail = if user.is_some() {
+            format!("#{id}")
+        } else {
+            format!("#{id}, sent without signing in")
+        };
         audit::record(
             &mut *tx,
-            Some(user.id),
+            person.as_ref().map(|p| p.id),
             EventKind::SupportRequestFiled,
-            Some(&format!("#{id}")),
+            Some(&detail),
             meta,
             now,
         )
@@ -512,13 +566,13 @@ impl Backend {
         tx.commit().await?;
         self.mailer.send_later(templates::notice(
             &self.settings.product_name,
-            &user.email,
-            Some(&user.first_name),
+            &answer_to,
+            person.as_ref().map(|p| p.first_name.as_str()),
             &format!("we received your support request #{id}"),
             &[
                 "Global Technical Support received your request and will answer by email."
                     .to_string(),
-                format!("Quote #{id} if you write to us about it."),
+                format!("Quote #{id} if you write to us about it. If you did not send it, ignore this mail."),
             ],
             None,
         ));
@@ -529,8 +583,8 @@ impl Backend {
     pub async fn open_support_requests(&self, actor: &User) -> Result<Vec<SupportRequest>> {
         self.require_support(actor).await?;
         Ok(sqlx::query_as(
-            r#"SELECT r.id, r.user_id, u.first_name, u.last_name, u.email, r.topic, r.message, r.created_at
-               FROM support_request r JOIN "user" u ON u.id = r.user_id
+            r#"SELECT r.id, r.user_id, u.first_name, u.last_name, r.email, r.topic, r.message, r.created_at
+               FROM support_request r LEFT JOIN "user" u ON u.id = r.user_id
                WHERE r.status = 'open' ORDER BY r.created_at, r.id"#,
         )
         .fetch_all(&self.db.pool)
@@ -547,24 +601,31 @@ impl Backend {
         log_action(actor, meta, "close request", id);
         let now = self.clock.now();
         let mut tx = self.db.pool.begin().await?;
-        let row: Option<(i64, String)> =
+        let row: Option<(Option<i64>, String)> =
             sqlx::query_as("SELECT user_id, status FROM support_request WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
         let (user_id, status) = row.ok_or(Error::NotFound)?;
+        let closed = || Error::Conflict("This request is already closed.".into());
         if status != "open" {
-            return Err(Error::Conflict("This request is already closed.".into()));
+            return Err(closed());
         }
-        sqlx::query("UPDATE support_request SET status = 'closed', closed_at = $2, closed_by = $3 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .bind(actor.id)
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE support_request SET status = 'closed', closed_at = $2, closed_by = $3
+             WHERE id = $1 AND status = 'open'",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(actor.id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(closed());
+        }
         audit::record(
             &mut *tx,
-            Some(user_id),
+            user_id,
             EventKind::SupportRequestClosed,
             Some(&format!("#{id}, by {}", actor.email)),
             &as_support(),

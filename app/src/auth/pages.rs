@@ -40,6 +40,7 @@ pub fn LoginPage() -> impl IntoView {
                 />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
                 <p class="form-link"><a href="/forgot-password">"Forgot password?"</a></p>
+                <p class="form-link"><a href="/contact">"Cannot sign in? Contact Global Technical Support"</a></p>
             </ActionForm>
             <p class="switch">"New here? " <a href="/signup">"Create an account"</a></p>
         </main>
@@ -455,7 +456,7 @@ pub fn LoginVerifyPage() -> impl IntoView {
                                         </div>
                                         <button type="submit">"Sign in with a recovery code"</button>
                                     </ActionForm>
-                                    <p class="muted">"Lost your phone and your codes? Contact Global Technical Support: they can switch you to email codes."</p>
+                                    <p class="muted">"Lost your phone and your codes? " <a href="/contact">"Contact Global Technical Support"</a> ": they can switch you to email codes."</p>
                                 </details>
                             })}
                             <div class="row-actions">

@@ -45,7 +45,8 @@ pub struct SupportUserView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestItem {
     pub id: i64,
-    pub user_id: i64,
+    /// The person with the request's address; `None` when nobody has it.
+    pub user_id: Option<i64>,
     pub name: String,
     pub email: String,
     pub topic: String,
@@ -169,7 +170,10 @@ pub async fn support_requests() -> Result<Vec<RequestItem>, AppError> {
         .map(|r| RequestItem {
             id: r.id,
             user_id: r.user_id,
-            name: format!("{} {}", r.first_name, r.last_name),
+            name: match (r.first_name, r.last_name) {
+                (Some(first), Some(last)) => format!("{first} {last}"),
+                _ => "No user with this address".into(),
+            },
             email: r.email,
             topic: topics()
                 .into_iter()
@@ -197,14 +201,23 @@ pub async fn close_support_request(ticket_id: i64) -> Result<(), AppError> {
         .map_err(fail)
 }
 
-/// Files a request from the contact form (any signed-in person); returns its number.
+/// Files a request from the contact form; returns its number. Signed in,
+/// the answer goes to the person's address; signed out (locked out of the
+/// account), to `email`.
 #[server(endpoint = "support/contact")]
-pub async fn contact_support(topic: String, message: String) -> Result<i64, AppError> {
+pub async fn contact_support(
+    topic: String,
+    message: String,
+    #[server(default)] email: String,
+) -> Result<i64, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
-    let user = require_user().await?;
+    let user = match session_token() {
+        Some(token) => backend.current_user(&token).await.map_err(fail)?,
+        None => None,
+    };
     backend
-        .file_support_request(&user, &topic, &message, &request_meta())
+        .file_support_request(user.as_ref(), &email, &topic, &message, &request_meta())
         .await
         .map_err(fail)
 }

@@ -194,9 +194,12 @@ fn requests_table(
                     .map(|r| {
                         view! {
                             <tr>
-                                <td>{format!("#{}", r.id)}</td>
+                                <th scope="row">{format!("#{}", r.id)}</th>
                                 <td>
-                                    <a href=format!("/support/users/{}", r.user_id)>{r.name}</a>
+                                    {match r.user_id {
+                                        Some(id) => view! { <a href=format!("/support/users/{id}")>{r.name}</a> }.into_any(),
+                                        None => view! { <span>{r.name}</span> }.into_any(),
+                                    }}
                                     <br/>
                                     <span class="muted">{r.email}</span>
                                 </td>
@@ -591,6 +594,31 @@ fn focus(id: &str) {
 /// `/support/contact`: any signed-in person files a request.
 #[component]
 pub fn SupportContactPage() -> impl IntoView {
+    view! {
+        <div class="support">
+            <ContactForm signed_in=true/>
+            <p><a href="/profile">"Back to My Profile"</a></p>
+        </div>
+    }
+}
+
+/// `/contact`: the same form for people who cannot sign in (a lost
+/// authenticator app, a forgotten address). Signed-in people are sent to
+/// `/support/contact` by the server.
+#[component]
+pub fn PublicContactPage() -> impl IntoView {
+    view! {
+        <main id="main" class="auth-page support">
+            <ContactForm signed_in=false/>
+            <p class="switch"><a href="/login">"Back to sign in"</a></p>
+        </main>
+    }
+}
+
+/// What support does, the request form, and where roles are changed.
+/// Signed out, the form also asks where to answer.
+#[component]
+fn ContactForm(signed_in: bool) -> impl IntoView {
     let send = ServerAction::<ContactSupport>::new();
     let error = last_error(send.value());
     let sent = move || send.value().get().and_then(|r| r.ok());
@@ -610,7 +638,6 @@ pub fn SupportContactPage() -> impl IntoView {
     let topic_error = move || error.get().and_then(|e| e.field("topic"));
     let message_error = move || error.get().and_then(|e| e.field("message"));
     view! {
-        <div class="support">
             <h1>"Contact Global Technical Support"</h1>
             <section class="card" aria-labelledby="support-can">
                 <h2 id="support-can">"What support can do"</h2>
@@ -630,6 +657,17 @@ pub fn SupportContactPage() -> impl IntoView {
                 </div>
                 <ActionForm action=send node_ref=form attr:class="form" attr:novalidate=true>
                     <FormError error=error/>
+                    {(!signed_in).then(|| view! {
+                        <TextField
+                            name="email"
+                            label="Your email address"
+                            kind="email"
+                            autocomplete="email"
+                            required=true
+                            hint="We answer here. If it is the address you sign in with, say so in your message."
+                            error=error
+                        />
+                    })}
                     <div class="field" class:invalid=move || topic_error().is_some()>
                         <label for="field-topic">"Topic"</label>
                         <select
@@ -678,9 +716,8 @@ pub fn SupportContactPage() -> impl IntoView {
                     "Each account has one Owner, and may have Administrators and Users. An account's Owner and Administrators change its members' roles on that account's page, and the Owner can hand ownership to someone else there. Support does not change roles."
                 </p>
             </section>
-            <p><a href="/profile">"Back to My Profile"</a></p>
-        </div>
     }
+    .into_any()
 }
 
 /// `/confirm-email-change?token=…`: the link support's email change mails

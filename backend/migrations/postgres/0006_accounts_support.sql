@@ -1,4 +1,4 @@
--- Accounts (organisations) and their members, invitations, the global
+-- (PostgreSQL) Accounts (organisations) and their members, invitations, the global
 -- Support role, support requests and email changes made by support.
 
 -- An organisation people belong to. Its name is what members see.
@@ -58,11 +58,14 @@ CREATE TABLE support_staff (
     CONSTRAINT support_staff_user_fk FOREIGN KEY (user_id) REFERENCES "user" (id) ON DELETE CASCADE
 );
 
--- A request filed from "Contact Global Technical Support"; support staff
+-- A request filed from "Contact Global Technical Support", signed in or not
+-- (someone who lost their authenticator cannot sign in). Answered by mail at
+-- `email`; `user_id` is the person with that address, if any. Support staff
 -- see open ones in the console and close them.
 CREATE TABLE support_request (
     id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    user_id    BIGINT  NOT NULL,
+    user_id    BIGINT,
+    email      TEXT    NOT NULL,
     topic      TEXT    NOT NULL,  -- 'email', 'mfa', 'roles' or 'other'
     message    TEXT    NOT NULL,
     status     TEXT    NOT NULL DEFAULT 'open',
@@ -70,7 +73,7 @@ CREATE TABLE support_request (
     closed_at  BIGINT,
     closed_by  BIGINT,
     CONSTRAINT support_request_status_check CHECK (status IN ('open', 'closed')),
-    CONSTRAINT support_request_user_fk FOREIGN KEY (user_id) REFERENCES "user" (id) ON DELETE CASCADE,
+    CONSTRAINT support_request_user_fk FOREIGN KEY (user_id) REFERENCES "user" (id) ON DELETE SET NULL,
     CONSTRAINT support_request_closed_by_fk FOREIGN KEY (closed_by) REFERENCES "user" (id) ON DELETE SET NULL
 );
 CREATE INDEX support_request_status_idx ON support_request (status, created_at);

@@ -8,6 +8,7 @@ use super::service::parse_assignable_role;
 use super::{store, AccountAction, Role};
 use crate::audit::{self, EventKind};
 use crate::clock::{to_long_date, UnixTime};
+use crate::error::unique_violation_as_field;
 use crate::mail::templates;
 use crate::rate_limit::{self, Limit};
 use crate::secret::Token;
@@ -223,7 +224,15 @@ impl Backend {
         .bind(now)
         .bind(now + INVITATION_LIFETIME_SECS)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| {
+            unique_violation_as_field(
+                e,
+                "invitation_one_pending_idx",
+                "email",
+                "An invitation to this address was sent at the same moment.",
+            )
+        })?;
         let detail = format!("{email} as {} to {}", role.label(), account.name);
         audit::record(
             &mut *tx,
@@ -416,7 +425,13 @@ impl Backend {
                 .await?
                 .is_none()
         {
-            store::insert_member(&mut *tx, inv.account_id, user.id, role, now).await?;
+            store::insert_member(&mut *tx, inv.account_id, user.id, role, now)
+                .await
+                .map_err(|_| {
+                    Error::Conflict(
+                        "You joined this account at the same moment; reload the page.".into(),
+                    )
+                })?;
         }
         let kind = if accept {
             EventKind::InvitationAccepted

@@ -127,7 +127,20 @@ impl Backend {
         if current == role {
             return Ok(());
         }
-        store::set_role(&mut *tx, account_id, member_id, role, now).await?;
+        tracing::info!(
+            actor = user.id,
+            ip = meta.ip.as_deref().unwrap_or("-"),
+            account_id,
+            member_id,
+            "role change"
+        );
+        if !store::set_role(&mut *tx, account_id, member_id, current, role, now).await? {
+            return Err(changed_meanwhile());
+        }
+        if role == Role::User {
+            // Invitations they sent as an Administrator no longer stand.
+            store::revoke_invitations_by(&mut *tx, account_id, member_id, now).await?;
+        }
         let detail = format!(
             "{}: {} → {}, by {}",
             account.name,
@@ -140,7 +153,7 @@ impl Backend {
             Some(member_id),
             EventKind::RoleChanged,
             Some(&detail),
-            meta,
+            &RequestMeta::on_behalf(BY_MEMBER),
             now,
         )
         .await?;
@@ -196,7 +209,10 @@ impl Backend {
                 "The Owner cannot be removed: every account keeps its Owner. The Owner can transfer ownership first.".into(),
             ));
         }
-        store::delete_member(&mut *tx, account_id, member_id).await?;
+        if !store::delete_member(&mut *tx, account_id, member_id).await? {
+            return Err(changed_meanwhile());
+        }
+        store::revoke_invitations_by(&mut *tx, account_id, member_id, now).await?;
         let (kind, detail) = if leaving {
             (EventKind::MemberLeft, account.name.clone())
         } else {
@@ -205,6 +221,8 @@ impl Backend {
                 format!("{}, by {}", account.name, user.email),
             )
         };
+        let by_member = RequestMeta::on_behalf(BY_MEMBER);
+        let meta = if leaving { meta } else { &by_member };
         audit::record(&mut *tx, Some(member_id), kind, Some(&detail), meta, now).await?;
         tx.commit().await?;
         if !leaving {
@@ -253,24 +271,33 @@ impl Backend {
                 "Ownership can only go to a member of this account. Invite them first.",
             ));
         }
-        if !self.passwords.verify(password, &user.password_hash).await? {
-            return Err(Error::field("password", "That password is not right."));
-        }
+        self.check_password(user, password, "password for an ownership transfer", meta)
+            .await?;
         let now = self.clock.now();
         let mut tx = self.db.pool.begin().await?;
         let account = store::find_account(&mut *tx, account_id)
             .await?
             .ok_or(Error::NotFound)?;
         // Re-read inside the transaction: the target may have left meanwhile.
-        if store::role_in(&mut *tx, account_id, new_owner_id)
-            .await?
-            .is_none()
-        {
+        let Some(target_role) = store::role_in(&mut *tx, account_id, new_owner_id).await? else {
             return Err(not_a_member());
+        };
+        // The old Owner steps down first: one owner per account at every
+        // moment. Either update finding its row changed means another request
+        // got there first; returning drops the transaction, undoing both.
+        if !store::set_role(&mut *tx, account_id, user.id, Role::Owner, Role::Admin, now).await?
+            || !store::set_role(
+                &mut *tx,
+                account_id,
+                new_owner_id,
+                target_role,
+                Role::Owner,
+                now,
+            )
+            .await?
+        {
+            return Err(changed_meanwhile());
         }
-        // The old Owner steps down first: one owner per account at every moment.
-        store::set_role(&mut *tx, account_id, user.id, Role::Admin, now).await?;
-        store::set_role(&mut *tx, account_id, new_owner_id, Role::Owner, now).await?;
         let new_owner = user::store::find_by_id(&mut *tx, new_owner_id)
             .await?
             .ok_or(Error::NotFound)?;
@@ -288,7 +315,7 @@ impl Backend {
             Some(new_owner_id),
             EventKind::OwnershipTransferred,
             Some(&format!("{}: from {}", account.name, user.email)),
-            meta,
+            &RequestMeta::on_behalf(BY_MEMBER),
             now,
         )
         .await?;
@@ -336,6 +363,17 @@ pub fn parse_assignable_role(raw: &str) -> Result<Role> {
         Some(role) => Ok(role),
         None => Err(Error::field("role", "Choose Administrator or User.")),
     }
+}
+
+/// How another member's action on a person appears in that person's
+/// activity (the detail names them; their IP address is not shown).
+const BY_MEMBER: &str = "Another member of the account";
+
+fn changed_meanwhile() -> Error {
+    Error::Conflict(
+        "Someone changed this account's members at the same moment. Reload the page and try again."
+            .into(),
+    )
 }
 
 fn not_a_member() -> Error {

@@ -99,23 +99,48 @@ pub async fn role_in<'e, E: Executor<'e, Database = Any>>(
     row.map(|(r,)| role_of(&r)).transpose()
 }
 
+/// Changes a member's role from `from` to `to`; false when their role was
+/// no longer `from` (another request changed it first).
 pub async fn set_role<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     account_id: i64,
     user_id: i64,
-    role: Role,
+    from: Role,
+    to: Role,
     now: UnixTime,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE membership SET role = $3, updated_at = $4 WHERE account_id = $1 AND user_id = $2",
+        "UPDATE membership SET role = $4, updated_at = $5
+         WHERE account_id = $1 AND user_id = $2 AND role = $3",
     )
     .bind(account_id)
     .bind(user_id)
-    .bind(role.as_str())
+    .bind(from.as_str())
+    .bind(to.as_str())
     .bind(now)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Withdraws the pending invitations `user_id` sent for an account (when
+/// they lose the right to invite); returns how many.
+pub async fn revoke_invitations_by<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    account_id: i64,
+    user_id: i64,
+    now: UnixTime,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE invitation SET status = 'revoked', responded_at = $3
+         WHERE account_id = $1 AND invited_by = $2 AND status = 'pending'",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn delete_member<'e, E: Executor<'e, Database = Any>>(

@@ -115,6 +115,26 @@ impl Backend {
         password: &Password,
         meta: &RequestMeta,
     ) -> Result<()> {
+        self.check_password(user, password, "password re-entry", meta)
+            .await?;
+        sqlx::query("UPDATE session SET password_confirmed_at = $2 WHERE id_hash = $1")
+            .bind(session_token.hash())
+            .bind(self.clock.now())
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Checks the signed-in person's password before a sensitive change.
+    /// Wrong passwords count in the sign-in throttle and are audited (`why`
+    /// says where), so a stolen session cannot guess it here without limit.
+    pub(crate) async fn check_password(
+        &self,
+        user: &User,
+        password: &Password,
+        why: &str,
+        meta: &RequestMeta,
+    ) -> Result<()> {
         let now = self.clock.now();
         let key = throttle::account_key(&user.email_normalized);
         let wait =
@@ -130,18 +150,13 @@ impl Backend {
                 &self.db.pool,
                 Some(user.id),
                 EventKind::SignInFailed,
-                Some("password re-entry"),
+                Some(why),
                 meta,
                 now,
             )
             .await?;
             return Err(Error::field("password", "That password is not right."));
         }
-        sqlx::query("UPDATE session SET password_confirmed_at = $2 WHERE id_hash = $1")
-            .bind(session_token.hash())
-            .bind(now)
-            .execute(&self.db.pool)
-            .await?;
         Ok(())
     }
 

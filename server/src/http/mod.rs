@@ -18,7 +18,7 @@ use crate::state::AppState;
 pub mod avatar;
 
 /// Pages whose URL carries a secret token: no Referer leaves them at all.
-const TOKEN_PAGES: [&str; 2] = ["/verify-email", "/reset-password"];
+const TOKEN_PAGES: [&str; 3] = ["/verify-email", "/reset-password", "/confirm-email-change"];
 
 fn new_nonce() -> String {
     let mut bytes = [0u8; 16];
@@ -174,7 +174,8 @@ pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next)
                 .strip_prefix(p)
                 .is_some_and(|rest| rest.starts_with('/'))
     });
-    let for_guests = path == "/login" || path == "/login/verify" || path == "/signup";
+    let for_guests =
+        path == "/login" || path == "/login/verify" || path == "/signup" || path == "/contact";
     if req.method() != Method::GET || !(home || needs_session || for_guests) {
         return next.run(req).await;
     }
@@ -196,6 +197,8 @@ pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next)
         Some(if signed_in { "/profile" } else { "/login" })
     } else if needs_session && !signed_in {
         Some("/login")
+    } else if path == "/contact" && signed_in {
+        Some("/support/contact")
     } else if for_guests && signed_in {
         Some("/profile")
     } else {

@@ -136,7 +136,13 @@ async fn snapshot(app: &TestApp) -> String {
     let authenticators = app
         .count("SELECT COUNT(*) FROM mfa_authenticator WHERE secret IS NOT NULL")
         .await;
-    format!("{accounts:?}\n{members:?}\n{invitations:?}\n{users:?}\n{requests:?}\n{changes:?}\n{authenticators}")
+    let audit = app.count("SELECT COUNT(*) FROM audit_event").await;
+    let sessions = app.count("SELECT COUNT(*) FROM session").await;
+    let mails = app.mails().await.len();
+    format!(
+        "{accounts:?}\n{members:?}\n{invitations:?}\n{users:?}\n{requests:?}\n{changes:?}\n\
+         authenticators {authenticators}, audit rows {audit}, sessions {sessions}, mails {mails}"
+    )
 }
 
 async fn members_roles_and_the_owner_rules(app: &TestApp) {
@@ -464,12 +470,17 @@ async fn ownership_transfer_needs_the_password_and_a_member(app: &TestApp) {
             .await
         }
     };
-    let before = snapshot(app).await;
     let r = transfer(&ann, bob_id, "wrong password entirely").await;
     assert_eq!(
         r.field_error("password").as_deref(),
         Some("That password is not right.")
     );
+    assert_eq!(
+        app.audit_count("session.sign_in_failed").await,
+        1,
+        "a wrong password is audited (and throttled) as at sign-in"
+    );
+    let before = snapshot(app).await;
     let r = transfer(&ann, bob_id, "").await;
     assert!(r.field_error("password").is_some());
     let r = transfer(&ann, dan_id, PASSWORD).await;
@@ -719,11 +730,13 @@ async fn the_authorisation_matrix(app: &TestApp) {
             "accounts/change-role",
             Box::new({
                 let a = a.clone();
-                move |_| {
+                // Allowed callers really change it: Admin up, Owner back down.
+                move |c| {
+                    let role = if c == Owner { "user" } else { "admin" };
                     vec![
                         ("account_id".into(), a.clone()),
                         ("user_id".into(), user_id_.to_string()),
-                        ("role".into(), "user".into()),
+                        ("role".into(), role.into()),
                     ]
                 }
             }),
@@ -761,13 +774,15 @@ async fn the_authorisation_matrix(app: &TestApp) {
         ),
         (
             "support/contact",
+            // Open to everyone: people locked out of their account write too.
             Box::new(|_| {
                 vec![
                     ("topic".into(), "other".into()),
                     ("message".into(), "Hello".into()),
+                    ("email".into(), "someone@example.org".into()),
                 ]
             }),
-            signed_in.to_vec(),
+            callers.to_vec(),
         ),
         (
             "support/search",
@@ -857,6 +872,24 @@ async fn the_authorisation_matrix(app: &TestApp) {
         Some("owner")
     );
 
+    // The public contact page; signed in, the one inside My Profile's frame.
+    let res = app
+        .send(Request::get("/contact").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .send(
+            Request::get("/contact")
+                .header(header::COOKIE, format!("atrium_session={support}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        res.headers().get(header::LOCATION).unwrap(),
+        "/support/contact"
+    );
+
     // Pages: without a session they send people to sign in.
     for page in [
         "/accounts",
@@ -920,7 +953,26 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
     assert_eq!(view["email"], "ann@example.org");
     assert_eq!(view["mfa_method"], "email");
     assert!(view["events"].as_array().unwrap().len() >= 2);
-    assert!(!view.to_string().contains("password_hash"));
+    let keys: Vec<&String> = view.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "email",
+            "email_verified",
+            "events",
+            "id",
+            "is_support",
+            "member_since",
+            "memberships",
+            "mfa_method",
+            "name",
+            "password_changed",
+            "pending_email",
+            "phone"
+        ],
+        "only these, never a hash or secret"
+    );
+    assert!(!view.to_string().contains("$argon2"));
     assert_eq!(app.audit_count("support.viewed").await, 1);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_event WHERE kind = 'support.viewed' AND ip IS NULL")
@@ -1148,6 +1200,56 @@ async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {
     );
     assert_eq!(close(id).await.status, StatusCode::CONFLICT);
     assert_eq!(close(999_999).await.status, StatusCode::NOT_FOUND);
+
+    // Signed out (locked out of the account), the form asks where to answer.
+    let anon = |email: &str| {
+        let email = email.to_string();
+        async move {
+            app.call(
+                "support/contact",
+                &[
+                    ("topic", "mfa"),
+                    ("message", "I lost my phone."),
+                    ("email", &email),
+                ],
+                None,
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        anon("").await.field_error("email").as_deref(),
+        Some("Enter the email address we should answer.")
+    );
+    let r = anon("ANN@example.org").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let known = r.json().as_i64().unwrap();
+    app.new_mail("ANN@example.org", &format!("support request #{known}"))
+        .await;
+    let r = anon("stranger@example.org").await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the same answer for an unknown address"
+    );
+    let list = app.call("support/requests", &[], Some(&sue)).await.json();
+    assert_eq!(list[0]["name"], "Ann Tester");
+    assert_eq!(
+        list[0]["user_id"].as_i64(),
+        Some(user_id(app, "ann@example.org").await)
+    );
+    assert_eq!(list[1]["name"], "No user with this address");
+    assert_eq!(list[1]["user_id"], Value::Null);
+    assert_eq!(list[1]["email"], "stranger@example.org");
+    for n in 0..3 {
+        let r = anon(&format!("other{n}@example.org")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    assert_eq!(
+        anon("sixth@example.org").await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "five per hour from one IP address"
+    );
 
     // Five per hour per person.
     for n in 0..4 {
