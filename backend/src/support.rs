@@ -189,7 +189,7 @@ impl Backend {
         Ok(sqlx::query_as(
             r#"SELECT id, first_name, last_name, email FROM "user"
                WHERE email_normalized LIKE $1 ESCAPE '\'
-                  OR LOWER(first_name || ' ' || last_name) LIKE $1 ESCAPE '\'
+                  OR name_search LIKE $1 ESCAPE '\'
                ORDER BY email_normalized LIMIT 25"#,
         )
         .bind(pattern)

@@ -50,6 +50,12 @@ CREATE TABLE invitation (
 CREATE UNIQUE INDEX invitation_one_pending_idx ON invitation (account_id, email_normalized) WHERE status = 'pending';
 CREATE INDEX invitation_email_idx ON invitation (email_normalized, status);
 
+-- "First Last" lower-cased by the server (full Unicode rules), so that
+-- support's name search behaves the same on SQLite, whose LOWER() knows only
+-- ASCII, and PostgreSQL. Existing rows get the database's LOWER() once.
+ALTER TABLE "user" ADD COLUMN name_search TEXT NOT NULL DEFAULT '';
+UPDATE "user" SET name_search = LOWER(first_name || ' ' || last_name);
+
 -- People with the global Support role. Granted only by the server's
 -- `grant-support` command, never from the web.
 CREATE TABLE support_staff (

@@ -97,8 +97,8 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
 ) -> Result<i64> {
     let row: (i64,) = sqlx::query_as(
         r#"INSERT INTO "user" (email, email_normalized, first_name, last_name, phone, password_hash,
-                              password_changed_at, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) RETURNING id"#,
+                              password_changed_at, created_at, updated_at, name_search)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8) RETURNING id"#,
     )
     .bind(new.email)
     .bind(new.email_normalized)
@@ -107,6 +107,7 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     .bind(new.phone)
     .bind(new.password_hash.as_phc())
     .bind(now)
+    .bind(name_search(new.first_name, new.last_name))
     .fetch_one(ex)
     .await
     .map_err(|e| unique_violation_as_field(e, "user_email_normalized_key", "email", EMAIL_TAKEN))?;
@@ -186,7 +187,7 @@ pub async fn update_profile<'e, E: Executor<'e, Database = Any>>(
 ) -> Result<bool> {
     let done = sqlx::query(
         r#"UPDATE "user" SET first_name = $3, last_name = $4, phone = $5, updated_at = $6,
-                             version = version + 1
+                             name_search = $7, version = version + 1
            WHERE id = $1 AND version = $2"#,
     )
     .bind(id)
@@ -195,7 +196,14 @@ pub async fn update_profile<'e, E: Executor<'e, Database = Any>>(
     .bind(last_name)
     .bind(phone)
     .bind(now)
+    .bind(name_search(first_name, last_name))
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// What support's name search matches: "first last", lower-cased in Rust so
+/// both databases compare the same text.
+pub fn name_search(first_name: &str, last_name: &str) -> String {
+    format!("{first_name} {last_name}").to_lowercase()
 }

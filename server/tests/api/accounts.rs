@@ -929,6 +929,30 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
         .json();
     assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
     assert_eq!(hits[0]["email"], "ann@example.org");
+    // Accented names match in any letter case on both databases.
+    let (emile, _) = person(app, "Émile", "emile@example.org").await;
+    let hits = app
+        .call("support/search", &[("query", "ÉMILE tes")], Some(&sue))
+        .await
+        .json();
+    assert_eq!(hits[0]["email"], "emile@example.org", "{hits}");
+    let r = app
+        .call(
+            "profile/update",
+            &[
+                ("first_name", "Émilie"),
+                ("last_name", "Ñúñez"),
+                ("version", "1"),
+            ],
+            Some(&emile),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let hits = app
+        .call("support/search", &[("query", "émilie ñúñ")], Some(&sue))
+        .await
+        .json();
+    assert_eq!(hits[0]["email"], "emile@example.org", "{hits}");
     let hits = app
         .call("support/search", &[("query", "%")], Some(&sue))
         .await;
