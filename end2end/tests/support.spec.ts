@@ -197,8 +197,23 @@ test("support switches a person who lost their authenticator app back to email c
 
   await enrolAuthenticator(page);
 
-  // Support finds Tom and switches him to email codes under a ticket.
+  // Tom loses his phone: signed out, he reaches support from the sign-in page.
+  await signOut(page);
+  await page.getByRole("link", { name: "Cannot sign in? Contact Global Technical Support" }).click();
+  await expect(page).toHaveURL(/\/contact$/);
+  await ready(page, true);
+  await page.getByLabel("Your email address").fill(email);
+  await page.getByLabel("Topic").selectOption("mfa");
+  await page.getByLabel("Message").fill("I lost my phone with the authenticator app.");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page.getByRole("status")).toContainText(/Request #\d+ sent/);
+
+  // Support sees the request under Tom's name and switches him to email codes under a ticket.
   const staff = await newSupportStaff(browser);
+  await staff.goto("/support");
+  await ready(staff, true);
+  const request = staff.getByRole("row").filter({ hasText: "I lost my phone with the authenticator app." });
+  await expect(request).toContainText("Tom Vik");
   await openPerson(staff, email, "Tom Vik");
   const switchCard = staff.getByRole("region", { name: "Switch sign-in to email codes" });
   await expect(switchCard).toContainText("Sign-in method now: Authenticator app");
@@ -231,9 +246,6 @@ test("support switches a person who lost their authenticator app back to email c
     .toBe(2);
 
   // Tom signs in with a code mailed to him; the app is no longer asked for.
-  await page.goto("/profile");
-  await ready(page, true);
-  await signOut(page);
   await submitPassword(page, true, email, PASSWORD);
   await expect(page).toHaveURL(/\/login\/verify$/);
   await ready(page, true);
