@@ -137,7 +137,7 @@ pub async fn recent_for_user<'e, E: Executor<'e, Database = Any>>(
 /// The words the Dashboard uses for an event kind.
 pub fn describe(kind: &str) -> &'static str {
     match kind {
-        "user.signed_up" => "Account created",
+        "user.signed_up" => "Signed up",
         "session.signed_in" => "Signed in",
         "session.sign_in_failed" => "Failed sign-in attempt",
         "session.sign_in_throttled" => "Sign-in attempt while slowed down",
@@ -154,7 +154,7 @@ pub fn describe(kind: &str) -> &'static str {
         "profile.updated" => "Profile details changed",
         "avatar.changed" => "Profile picture changed",
         "avatar.removed" => "Profile picture removed",
-        "account.created" => "Created an account",
+        "account.created" => "Created an organisation account",
         "account.member_invited" => "Invitation sent",
         "account.invitation_revoked" => "Invitation revoked",
         "invitation.accepted" => "Invitation accepted",
