@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::auth::api::{current_user, Me, ResendVerification, SignOut};
 use crate::error::AppError;
-use crate::ui::last_error;
+use crate::ui::{focus_element, last_error};
 
 /// The signed-in person as first loaded.
 pub type MeResource = Resource<Result<Option<Me>, AppError>>;
@@ -280,16 +280,4 @@ fn ProfileTabs() -> impl IntoView {
             </div>
         </nav>
     }
-}
-
-fn focus_element(id: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(el) = document().get_element_by_id(id) {
-        use wasm_bindgen::JsCast;
-        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-            let _ = el.focus();
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = id;
 }

@@ -16,7 +16,9 @@ use super::api::{
 };
 use crate::error::{AppError, FieldMessage, LinkIssue};
 use crate::profile::layout::use_me;
-use crate::ui::{field_value, last_error, ErrorCard, FormError, LastError, TextField};
+use crate::ui::{
+    field_value, focus_element, last_error, ErrorCard, FormError, LastError, TextField,
+};
 
 /// The contact form's message limit (the backend's `MESSAGE_MAX_CHARS`).
 const MESSAGE_MAX: u32 = 4000;
@@ -520,12 +522,12 @@ fn SwitchMfaCard(
         local_error.set(None);
         ticket.set(value);
         confirming.set(true);
-        request_animation_frame(|| focus("confirm-switch-yes"));
+        request_animation_frame(|| focus_element("confirm-switch-yes"));
     };
     let on_cancel = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         confirming.set(false);
-        request_animation_frame(|| focus("switch-mfa-ticket"));
+        request_animation_frame(|| focus_element("switch-mfa-ticket"));
     };
     let already_email = method == "email";
     let question_name = name.clone();
@@ -577,18 +579,6 @@ fn SwitchMfaCard(
             {step}
         </section>
     }
-}
-
-fn focus(id: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(el) = document().get_element_by_id(id) {
-        use wasm_bindgen::JsCast;
-        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-            let _ = el.focus();
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = id;
 }
 
 /// `/support/contact`: any signed-in person files a request.

@@ -144,3 +144,18 @@ pub fn set_field_value(selector: &str, value: &str) {
     #[cfg(not(feature = "hydrate"))]
     let _ = (selector, value);
 }
+
+/// Moves keyboard focus to the element with `id` (in the browser; on the
+/// server there is nothing to focus). Call it from `request_animation_frame`
+/// when the element has only just been rendered.
+pub fn focus_element(id: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = document().get_element_by_id(id) {
+        use wasm_bindgen::JsCast;
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}

@@ -113,12 +113,7 @@ impl Backend {
         let role = parse_assignable_role(role)?;
         let now = self.clock.now();
         let mut tx = self.db.pool.begin().await?;
-        let account = store::find_account(&mut *tx, account_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let current = store::role_in(&mut *tx, account_id, member_id)
-            .await?
-            .ok_or_else(not_a_member)?;
+        let (account, current) = account_and_role(&mut tx, account_id, member_id).await?;
         if current == Role::Owner {
             return Err(Error::Conflict(
                 "The Owner's role cannot be changed. The Owner can transfer ownership to another member, and then becomes an Administrator.".into(),
@@ -198,12 +193,7 @@ impl Backend {
         self.authorize(user, account_id, action).await?;
         let now = self.clock.now();
         let mut tx = self.db.pool.begin().await?;
-        let account = store::find_account(&mut *tx, account_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let current = store::role_in(&mut *tx, account_id, member_id)
-            .await?
-            .ok_or_else(not_a_member)?;
+        let (account, current) = account_and_role(&mut tx, account_id, member_id).await?;
         if current == Role::Owner {
             return Err(Error::Conflict(
                 "The Owner cannot be removed: every account keeps its Owner. The Owner can transfer ownership first.".into(),
@@ -368,6 +358,21 @@ pub fn parse_assignable_role(raw: &str) -> Result<Role> {
 /// How another member's action on a person appears in that person's
 /// activity (the detail names them; their IP address is not shown).
 const BY_MEMBER: &str = "Another member of the account";
+
+/// The account and `member_id`'s role in it, read inside `tx`.
+async fn account_and_role(
+    tx: &mut sqlx::AnyConnection,
+    account_id: i64,
+    member_id: i64,
+) -> Result<(Account, Role)> {
+    let account = store::find_account(&mut *tx, account_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let role = store::role_in(&mut *tx, account_id, member_id)
+        .await?
+        .ok_or_else(not_a_member)?;
+    Ok((account, role))
+}
 
 fn changed_meanwhile() -> Error {
     Error::Conflict(
