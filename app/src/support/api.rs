@@ -233,3 +233,11 @@ pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
         .map_err(fail)?;
     Ok(user.email)
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn the_form_offers_exactly_the_topics_the_backend_accepts() {
+        assert_eq!(super::topics(), backend::support::TOPICS.to_vec());
+    }
+}
