@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 ensure_build_tools
 ensure_wasm_opt
 say "building Atrium (release)"
-cargo leptos build --release
+cargo leptos build --release --split
 
 # Settings from .env (see .env.example), if there is one.
 if [ -f .env ]; then set -a; . ./.env; set +a; fi

@@ -27,7 +27,7 @@ fi
 cargo test -p backend -p app -p server --features app/ssr
 
 say "building the site (debug) for the end-to-end tests"
-cargo leptos build
+cargo leptos build --split
 
 say "end-to-end tests (Playwright, Chromium; hydrated and without JavaScript)"
 (cd end2end && npx playwright test)

@@ -16,7 +16,7 @@ pub mod ui;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 use accounts::pages::{AccountPage, AccountsPage};
 use auth::pages::{
@@ -88,26 +88,57 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/confirm-email-change") view=ConfirmEmailChangePage ssr=SsrMode::Async/>
-                <Route path=path!("/contact") view=PublicContactPage/>
+                <Route path=path!("/contact") view={Lazy::<PublicContactRoute>::new()}/>
                 <ParentRoute path=path!("/profile") view=ProfileLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=Dashboard/>
                     <Route path=path!("details") view=ProfileDetails/>
                     <Route path=path!("security") view=SecurityTab/>
-                    <Route path=path!("invitations") view=InvitationsTab/>
+                    <Route path=path!("invitations") view={Lazy::<InvitationsRoute>::new()}/>
                 </ParentRoute>
                 <ParentRoute path=path!("/accounts") view=PlainLayout ssr=SsrMode::Async>
-                    <Route path=path!("") view=AccountsPage/>
-                    <Route path=path!(":id") view=AccountPage/>
+                    <Route path=path!("") view={Lazy::<AccountsRoute>::new()}/>
+                    <Route path=path!(":id") view={Lazy::<AccountRoute>::new()}/>
                 </ParentRoute>
                 <ParentRoute path=path!("/support") view=PlainLayout ssr=SsrMode::Async>
-                    <Route path=path!("") view=SupportConsole/>
-                    <Route path=path!("contact") view=SupportContactPage/>
-                    <Route path=path!("users/:id") view=SupportUserPage/>
+                    <Route path=path!("") view={Lazy::<SupportConsoleRoute>::new()}/>
+                    <Route path=path!("contact") view={Lazy::<SupportContactRoute>::new()}/>
+                    <Route path=path!("users/:id") view={Lazy::<SupportUserRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
+
+// Pages most visits never open are loaded on demand: with `cargo leptos
+// build --split` each one's code is its own WASM chunk, fetched when the
+// route is first matched (in parallel with nothing: they load their data
+// themselves). Without `--split` they are ordinary async views.
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page!(
+    AccountsRoute => AccountsPage,
+    AccountRoute => AccountPage,
+    InvitationsRoute => InvitationsTab,
+    SupportConsoleRoute => SupportConsole,
+    SupportUserRoute => SupportUserPage,
+    SupportContactRoute => SupportContactPage,
+    PublicContactRoute => PublicContactPage,
+);
 
 #[component]
 fn NotFound() -> impl IntoView {

@@ -50,3 +50,22 @@ test("security headers and no inline script without the nonce", async ({ page })
   // It still hydrates under that policy.
   await ready(page, true);
 });
+
+test("account and support pages are separate WASM chunks, fetched when first opened", async ({ page }) => {
+  const chunks: string[] = [];
+  page.on("request", (r) => {
+    const name = new URL(r.url()).pathname;
+    if (/^\/pkg\/split_.*\.wasm$/.test(name)) chunks.push(name);
+  });
+  await signUp(page, true, { first: "Cho", last: "Chunk", email: uniqueEmail("cho"), password: "violet tractor mango 42" });
+  await expect(page).toHaveURL(/\/profile$/);
+  await ready(page, true);
+  expect(chunks.filter((c) => /accounts?_route|support_/.test(c))).toEqual([]);
+
+  await page.getByRole("banner").getByRole("button", { name: /^Account menu for / }).click();
+  await page.getByRole("link", { name: "Accounts", exact: true }).click();
+  await expect(page).toHaveURL(/\/accounts$/);
+  await expect(page.getByRole("button", { name: "Create account" })).toBeVisible();
+  expect(chunks.some((c) => c.includes("split___accounts_route_view"))).toBe(true);
+  expect(chunks.some((c) => c.includes("support_"))).toBe(false);
+});
