@@ -91,8 +91,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/contact") view={Lazy::<PublicContactRoute>::new()}/>
                 <ParentRoute path=path!("/profile") view=ProfileLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=Dashboard/>
-                    <Route path=path!("details") view={Lazy::<ProfileDetailsRoute>::new()}/>
-                    <Route path=path!("security") view={Lazy::<SecurityRoute>::new()}/>
+                    <Route path=path!("details") view=ProfileDetails/>
+                    <Route path=path!("security") view=SecurityTab/>
                     <Route path=path!("invitations") view={Lazy::<InvitationsRoute>::new()}/>
                 </ParentRoute>
                 <ParentRoute path=path!("/accounts") view=PlainLayout ssr=SsrMode::Async>
@@ -131,8 +131,6 @@ macro_rules! lazy_page {
 }
 
 lazy_page!(
-    ProfileDetailsRoute => ProfileDetails,
-    SecurityRoute => SecurityTab,
     AccountsRoute => AccountsPage,
     AccountRoute => AccountPage,
     InvitationsRoute => InvitationsTab,
