@@ -64,12 +64,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     // Runs only in the browser: marks the page as interactive (end-to-end
-    // tests wait for it) and registers the service worker.
+    // tests wait for it; a lazy page marks itself once its own part has
+    // hydrated) and registers the service worker.
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         {
-            if let Some(body) = document().body() {
-                let _ = body.set_attribute("data-hydrated", "true");
+            let path = window().location().pathname().unwrap_or_default();
+            if !LAZY_PATHS.iter().any(|p| lazy_path_matches(p, &path)) {
+                mark_hydrated();
             }
             let _ = window().navigator().service_worker().register("/sw.js");
         }
@@ -124,10 +126,56 @@ macro_rules! lazy_page {
             }
 
             fn view(_this: Self) -> AnyView {
+                // Runs once this page's own part has hydrated (or rendered).
+                Effect::new(|_| mark_hydrated());
                 view! { <$page/> }.into_any()
             }
         }
     )*};
+}
+
+/// The routes below whose code is loaded lazily: on these, the page is
+/// interactive only when the lazy part has hydrated, so the shell does not
+/// mark it. `*` matches the rest of the path.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const LAZY_PATHS: [&str; 4] = [
+    "/contact",
+    "/profile/invitations",
+    "/accounts*",
+    "/support*",
+];
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn lazy_path_matches(pattern: &str, path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    match pattern.strip_suffix('*') {
+        Some(prefix) => path == prefix || path.starts_with(&format!("{prefix}/")),
+        None => path == pattern,
+    }
+}
+
+/// Sets `data-hydrated` on `<body>`: end-to-end tests wait for it before
+/// they click.
+fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lazy_path_matches;
+
+    #[test]
+    fn lazy_paths_match_whole_segments() {
+        assert!(lazy_path_matches("/accounts*", "/accounts"));
+        assert!(lazy_path_matches("/accounts*", "/accounts/7/"));
+        assert!(!lazy_path_matches("/accounts*", "/accountsx"));
+        assert!(lazy_path_matches("/contact", "/contact"));
+        assert!(!lazy_path_matches("/contact", "/contact/more"));
+        assert!(!lazy_path_matches("/profile/invitations", "/profile"));
+    }
 }
 
 lazy_page!(
