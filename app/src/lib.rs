@@ -93,8 +93,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/contact") view={Lazy::<PublicContactRoute>::new()}/>
                 <ParentRoute path=path!("/profile") view=ProfileLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=Dashboard/>
-                    <Route path=path!("details") view=ProfileDetails/>
-                    <Route path=path!("security") view=SecurityTab/>
+                    <Route path=path!("details") view={Lazy::<ProfileDetailsRoute>::new()}/>
+                    <Route path=path!("security") view={Lazy::<SecurityRoute>::new()}/>
                     <Route path=path!("invitations") view={Lazy::<InvitationsRoute>::new()}/>
                 </ParentRoute>
                 <ParentRoute path=path!("/accounts") view=PlainLayout ssr=SsrMode::Async>
@@ -138,8 +138,10 @@ macro_rules! lazy_page {
 /// interactive only when the lazy part has hydrated, so the shell does not
 /// mark it. `*` matches the rest of the path.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-const LAZY_PATHS: [&str; 4] = [
+const LAZY_PATHS: [&str; 6] = [
     "/contact",
+    "/profile/details",
+    "/profile/security",
     "/profile/invitations",
     "/accounts*",
     "/support*",
@@ -179,6 +181,8 @@ mod tests {
 }
 
 lazy_page!(
+    ProfileDetailsRoute => ProfileDetails,
+    SecurityRoute => SecurityTab,
     AccountsRoute => AccountsPage,
     AccountRoute => AccountPage,
     InvitationsRoute => InvitationsTab,
