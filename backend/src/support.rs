@@ -152,16 +152,12 @@ impl Backend {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
-            let meta = RequestMeta {
-                ip: None,
-                user_agent: Some("server grant-support".into()),
-            };
             audit::record(
                 &mut *tx,
                 Some(user.id),
                 EventKind::SupportGranted,
                 None,
-                &meta,
+                &RequestMeta::on_behalf("server grant-support"),
                 now,
             )
             .await?;
@@ -257,13 +253,8 @@ impl Backend {
         log_action(actor, meta, "change email", user_id);
         refuse_own(actor, user_id)?;
         let mut errors: Vec<FieldError> = Vec::new();
-        let email = validate::email(new_email)
-            .map_err(|mut e| {
-                e.message = e
-                    .message
-                    .replace("Enter your email address.", "Enter the new email address.");
-                errors.push(e)
-            })
+        let email = validate::email_or(new_email, "Enter the new email address.")
+            .map_err(|e| errors.push(e))
             .ok();
         let ticket = check_ticket(ticket)
             .map_err(|e| {
@@ -482,14 +473,8 @@ impl Backend {
         let mut errors = Vec::new();
         let typed = match user {
             Some(_) => None,
-            None => validate::email(email)
-                .map_err(|mut e| {
-                    e.message = e.message.replace(
-                        "Enter your email address.",
-                        "Enter the email address we should answer.",
-                    );
-                    errors.push(e)
-                })
+            None => validate::email_or(email, "Enter the email address we should answer.")
+                .map_err(|e| errors.push(e))
                 .ok(),
         };
         if !TOPICS.iter().any(|(t, _)| *t == topic) {

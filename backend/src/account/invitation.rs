@@ -78,10 +78,6 @@ struct InvitationRow {
     expires_at: i64,
 }
 
-fn role_of(s: &str) -> Result<Role> {
-    Role::parse(s).ok_or_else(|| Error::Internal(format!("unknown role {s:?} in invitation")))
-}
-
 pub(crate) async fn pending_for_account<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     account_id: i64,
@@ -102,7 +98,7 @@ pub(crate) async fn pending_for_account<'e, E: Executor<'e, Database = Any>>(
             Ok(SentInvitation {
                 id,
                 email,
-                role: role_of(&role)?,
+                role: Role::stored(&role)?,
                 invited_by: full_name(first, last),
                 created_at,
                 expires_at,
@@ -133,17 +129,9 @@ impl Backend {
         self.authorize(user, account_id, AccountAction::Invite)
             .await?;
         let mut errors = Vec::new();
-        let email = match validate::email(email) {
-            Ok(e) => Some(e),
-            Err(mut e) => {
-                e.message = e.message.replace(
-                    "Enter your email address.",
-                    "Enter the email address to invite.",
-                );
-                errors.push(e);
-                None
-            }
-        };
+        let email = validate::email_or(email, "Enter the email address to invite.")
+            .map_err(|e| errors.push(e))
+            .ok();
         let role = parse_assignable_role(role)
             .map_err(|e| {
                 if let Error::Validation(v) = e {
@@ -351,7 +339,7 @@ impl Backend {
                     Ok(ReceivedInvitation {
                         id,
                         account_name,
-                        role: role_of(&role)?,
+                        role: Role::stored(&role)?,
                         invited_by: full_name(first, last),
                         created_at,
                         expires_at,
@@ -405,7 +393,7 @@ impl Backend {
         let account = store::find_account(&mut *tx, inv.account_id)
             .await?
             .ok_or(Error::NotFound)?;
-        let role = role_of(&inv.role)?;
+        let role = Role::stored(&inv.role)?;
         let status = if accept { "accepted" } else { "declined" };
         let done = sqlx::query(
             "UPDATE invitation SET status = $2, responded_at = $3 WHERE id = $1 AND status = 'pending'",

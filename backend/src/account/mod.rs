@@ -35,6 +35,13 @@ impl Role {
         }
     }
 
+    /// A role read from the database, where the schema's CHECK allows only
+    /// the three; anything else is an internal error, not a user's mistake.
+    pub fn stored(s: &str) -> crate::Result<Self> {
+        Self::parse(s)
+            .ok_or_else(|| crate::Error::Internal(format!("unknown role {s:?} in the database")))
+    }
+
     /// The word people see: "Owner", "Administrator", "User".
     pub fn label(self) -> &'static str {
         match self {

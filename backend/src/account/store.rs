@@ -4,7 +4,7 @@ use sqlx::{Any, Executor, FromRow};
 
 use super::Role;
 use crate::clock::UnixTime;
-use crate::{Error, Result};
+use crate::Result;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Account {
@@ -31,10 +31,6 @@ pub struct Membership {
     pub account_name: String,
     pub role: Role,
     pub since: UnixTime,
-}
-
-fn role_of(s: &str) -> Result<Role> {
-    Role::parse(s).ok_or_else(|| Error::Internal(format!("unknown role {s:?} in membership")))
 }
 
 pub async fn insert_account<'e, E: Executor<'e, Database = Any>>(
@@ -96,7 +92,7 @@ pub async fn role_in<'e, E: Executor<'e, Database = Any>>(
             .bind(user_id)
             .fetch_optional(ex)
             .await?;
-    row.map(|(r,)| role_of(&r)).transpose()
+    row.map(|(r,)| Role::stored(&r)).transpose()
 }
 
 /// Changes a member's role from `from` to `to`; false when their role was
@@ -180,7 +176,7 @@ pub async fn members<'e, E: Executor<'e, Database = Any>>(
                 first_name,
                 last_name,
                 email,
-                role: role_of(&role)?,
+                role: Role::stored(&role)?,
                 since,
             })
         })
@@ -219,7 +215,7 @@ pub async fn memberships_of<'e, E: Executor<'e, Database = Any>>(
             Ok(Membership {
                 account_id,
                 account_name,
-                role: role_of(&role)?,
+                role: Role::stored(&role)?,
                 since,
             })
         })

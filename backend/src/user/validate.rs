@@ -40,9 +40,15 @@ fn is_invisible_format(c: char) -> bool {
 /// A syntactically valid address of at most 254 characters. Returns the
 /// address as typed (trimmed) and its lower-cased form used for uniqueness.
 pub fn email(raw: &str) -> Result<(String, String), FieldError> {
+    email_or(raw, "Enter your email address.")
+}
+
+/// `email`, saying `when_empty` when nothing was typed: forms that ask for
+/// someone else's address word it their own way.
+pub fn email_or(raw: &str, when_empty: &str) -> Result<(String, String), FieldError> {
     let v = raw.trim();
     if v.is_empty() {
-        return Err(FieldError::new("email", "Enter your email address."));
+        return Err(FieldError::new("email", when_empty));
     }
     if v.chars().count() > EMAIL_MAX_CHARS {
         return Err(FieldError::new(
