@@ -11,9 +11,11 @@ use super::api::{
     check_reset_link, password_strength, pending_sign_in, CancelSignIn, ForgotPassword, ResendCode,
     ResetPassword, SignIn, SignUp, StrengthView, VerifyCode,
 };
-use crate::error::AppError;
 use crate::invitations::api::{invitation_preview, InvitationSummary};
-use crate::ui::{field_value, last_error, ErrorCard, FormError, TextField};
+use crate::ui::{
+    confirm_link_from_query, field_value, forget_token_in_address_bar, last_error, ErrorCard,
+    FormError, TextField,
+};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -213,20 +215,6 @@ fn use_password_meter() -> (RwSignal<Option<StrengthView>>, Callback<String>) {
     (strength, on_password)
 }
 
-/// Once a page has read the token in its URL (it is in the page now), the
-/// address bar shows `path` alone: the token stays out of history,
-/// bookmarks and screenshots.
-fn forget_token_in_address_bar(path: &'static str) {
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Ok(history) = window().history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = path;
-    });
-}
-
 /// The `password` field of a form that sets one (sign-up, reset), with its
 /// strength meter.
 #[component]
@@ -281,21 +269,7 @@ fn StrengthMeter(strength: RwSignal<Option<StrengthView>>) -> impl IntoView {
 
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
-    let query = use_query_map();
-    let token = query.with_untracked(|q| q.get("token").unwrap_or_default());
-    let result = Resource::new_blocking(
-        move || token.clone(),
-        |token| async move {
-            if token.is_empty() {
-                Err(AppError::Link {
-                    issue: crate::error::LinkIssue::Unknown,
-                })
-            } else {
-                super::api::verify_email(token).await
-            }
-        },
-    );
-    forget_token_in_address_bar("/verify-email");
+    let result = confirm_link_from_query("/verify-email", super::api::verify_email);
     view! {
         <main class="auth-page" id="main">
             <h1>"Confirm your email"</h1>

@@ -14,10 +14,11 @@ use super::api::{
     CloseSupportRequest, ContactSupport, RequestItem, SupportChangeEmail, SupportSwitchMfa,
     SupportUserView, UserHit,
 };
-use crate::error::{AppError, FieldMessage, LinkIssue};
+use crate::error::{AppError, FieldMessage};
 use crate::profile::layout::use_me;
 use crate::ui::{
-    field_value, focus_element, last_error, ErrorCard, FormError, LastError, TextField,
+    confirm_link_from_query, field_value, focus_element, last_error, ErrorCard, FormError,
+    LastError, TextField,
 };
 
 /// The contact form's message limit (the backend's `MESSAGE_MAX_CHARS`).
@@ -715,21 +716,7 @@ fn ContactForm(signed_in: bool) -> impl IntoView {
 /// rendering, so it works without JavaScript).
 #[component]
 pub fn ConfirmEmailChangePage() -> impl IntoView {
-    let query = use_query_map();
-    let token = query.with_untracked(|q| q.get("token").unwrap_or_default());
-    let result = Resource::new_blocking(
-        move || token.clone(),
-        |token| async move {
-            if token.is_empty() {
-                Err(AppError::Link {
-                    issue: LinkIssue::Unknown,
-                })
-            } else {
-                confirm_email_change(token).await
-            }
-        },
-    );
-    forget_token_in_address_bar("/confirm-email-change");
+    let result = confirm_link_from_query("/confirm-email-change", confirm_email_change);
     view! {
         <main class="auth-page" id="main">
             <h1>"Confirm your new email address"</h1>
@@ -761,17 +748,4 @@ pub fn ConfirmEmailChangePage() -> impl IntoView {
             </Suspense>
         </main>
     }
-}
-
-/// Once the page has read the token in its URL, the address bar shows
-/// `path` alone: the token stays out of history, bookmarks and screenshots.
-fn forget_token_in_address_bar(path: &'static str) {
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Ok(history) = window().history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = path;
-    });
 }

@@ -1,6 +1,7 @@
 //! Small shared widgets: labelled fields with their errors, form alerts.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use crate::error::AppError;
 
@@ -158,4 +159,47 @@ pub fn focus_element(id: &str) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
+}
+
+/// Once a page has read the token in its URL (it is in the page now), the
+/// address bar shows `path` alone: the token stays out of history,
+/// bookmarks and screenshots.
+pub fn forget_token_in_address_bar(path: &'static str) {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = path;
+    });
+}
+
+/// For a page opened from a single-use link in a mail (`path?token=…`):
+/// `confirm` runs with the token while the page renders on the server, a
+/// missing token is refused as an unknown link, and the token then leaves
+/// the address bar.
+pub fn confirm_link_from_query<F, Fut>(
+    path: &'static str,
+    confirm: F,
+) -> Resource<Result<String, AppError>>
+where
+    F: Fn(String) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<String, AppError>> + Send + 'static,
+{
+    let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
+    let result = Resource::new_blocking(
+        move || token.clone(),
+        move |token| async move {
+            if token.is_empty() {
+                Err(AppError::Link {
+                    issue: crate::error::LinkIssue::Unknown,
+                })
+            } else {
+                confirm(token).await
+            }
+        },
+    );
+    forget_token_in_address_bar(path);
+    result
 }
