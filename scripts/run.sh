@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/tools.sh
 
-ensure_build_tools
-ensure_wasm_opt
-say "building Atrium (release)"
-cargo leptos build --release --split
+step "checking build tools" ensure_build_tools
+step "checking wasm-opt (npm binaryen)" ensure_wasm_opt
+step "building Atrium (release)" cargo leptos build --release --split
+step "compressing static assets" scripts/compress-site.sh target/site
 
 # Settings from .env (see .env.example), if there is one.
 if [ -f .env ]; then set -a; . ./.env; set +a; fi
@@ -17,4 +17,5 @@ export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
 export DATABASE_URL="${DATABASE_URL:-sqlite://data/atrium.db}"
 export MAIL_OUTBOX_DIR="${MAIL_OUTBOX_DIR:-data/outbox}"
+say "serving on http://${LEPTOS_SITE_ADDR}"
 exec target/release/server

@@ -2,20 +2,47 @@
 # missing or at the wrong version, and says nothing when all is in place.
 # Nothing here downloads a browser or a binary from outside the package
 # registries (crates.io, npm, Debian).
+#
+# The callers run under `set -euo pipefail`. A tool that is not installed yet
+# must never end the script, only lead to its install: every version probe
+# goes through `tool_version`, which cannot fail. scripts/check-tools.sh runs
+# each ensure_* step with the tool absent from PATH to prove it.
 
 CARGO_LEPTOS_VERSION=0.3.10
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 
+# Runs a step and prints how long it took, so a long first run shows progress.
+step() {
+  local what=$1 started
+  shift
+  say "$what"
+  started=$(date +%s)
+  "$@"
+  say "$what: done in $(($(date +%s) - started)) s"
+}
+
+# The version word a tool prints (the second field of its first line by
+# default), or nothing when the tool is missing or fails. Never fails itself.
+tool_version() {
+  local out
+  out=$("$@" 2>/dev/null) || true
+  printf '%s\n' "$out" | awk 'NR == 1 { print $2 }'
+}
+
 ensure_wasm_target() {
-  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  if ! command -v rustup >/dev/null 2>&1; then
+    echo "Atrium needs rustup (https://rustup.rs) to add the wasm32-unknown-unknown target." >&2
+    exit 1
+  fi
+  if ! { rustup target list --installed 2>/dev/null || true; } | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
   fi
 }
 
 ensure_cargo_leptos() {
-  if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+  if [ "$(tool_version cargo-leptos --version)" != "$CARGO_LEPTOS_VERSION" ]; then
     say "installing cargo-leptos $CARGO_LEPTOS_VERSION (once; about 15 minutes)"
     # Without LTO the install needs 1 GB instead of 3 GB and is no slower.
     CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
@@ -23,12 +50,16 @@ ensure_cargo_leptos() {
   fi
 }
 
+# The exact wasm-bindgen crate version in Cargo.lock.
+locked_wasm_bindgen() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
 # The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 ensure_wasm_bindgen() {
-  local want have
-  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
-  have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')
-  if [ "$have" != "$want" ]; then
+  local want
+  want=$(locked_wasm_bindgen)
+  if [ "$(tool_version wasm-bindgen --version)" != "$want" ]; then
     say "installing wasm-bindgen-cli $want (once; about 5 minutes)"
     # --locked fails for this crate (a pinned dependency is gone from the registry).
     cargo install wasm-bindgen-cli --version "$want"
@@ -37,12 +68,18 @@ ensure_wasm_bindgen() {
 
 # npm ci in $1 when its lockfile changed since the last install.
 ensure_npm_packages() {
-  local dir=$1 stamp
+  local dir=$1 stamp want have=""
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "Atrium needs Node.js 20 and npm (Debian: apt-get install -y nodejs npm)." >&2
+    exit 1
+  fi
   stamp="$dir/node_modules/.atrium-lock-sha256"
-  if [ ! -f "$stamp" ] || [ "$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)" != "$(cat "$stamp")" ]; then
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ]; then have=$(cat "$stamp"); fi
+  if [ "$have" != "$want" ]; then
     say "installing npm packages in $dir"
     (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-    sha256sum "$dir/package-lock.json" | cut -d' ' -f1 > "$stamp"
+    echo "$want" >"$stamp"
   fi
 }
 
@@ -54,13 +91,27 @@ ensure_wasm_opt() {
 }
 
 ensure_chromium() {
-  if [ -x /usr/bin/chromium ]; then return; fi
+  if [ -x "${ATRIUM_CHROMIUM:-/usr/bin/chromium}" ]; then return; fi
   if [ "$(id -u)" = 0 ]; then
     say "installing Debian's chromium for the end-to-end tests"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "The end-to-end tests need Debian's Chromium at /usr/bin/chromium. Install it with:" >&2
     echo "  sudo apt-get install -y chromium" >&2
+    exit 1
+  fi
+}
+
+# wrk for scripts/bench.sh, from Debian.
+ensure_wrk() {
+  if command -v wrk >/dev/null 2>&1; then return; fi
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Debian's wrk for the benchmarks"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  else
+    echo "The benchmarks need wrk. Install it with: sudo apt-get install -y wrk" >&2
     exit 1
   fi
 }
