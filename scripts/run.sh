@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 step "checking build tools" ensure_build_tools
 step "checking wasm-opt (npm binaryen)" ensure_wasm_opt
-step "building Atrium (release)" cargo leptos build --release --split
-step "compressing static assets" scripts/compress-site.sh target/site
+# --precompress writes a .br and a .gz beside every static file; the server
+# serves them to browsers that accept them.
+step "building Atrium (release)" cargo leptos build --release --split --precompress
 
 # Settings from .env (see .env.example), if there is one.
 if [ -f .env ]; then set -a; . ./.env; set +a; fi
