@@ -14,7 +14,7 @@ pub mod support;
 pub mod ui;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
@@ -50,6 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="icon" href="/favicon.ico" sizes="any"/>
                 <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+                <HashedStylesheet id="leptos" options=options.clone()/>
                 <HydrationScripts options/>
                 <leptos_meta::MetaTags/>
             </head>
@@ -77,22 +78,21 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/atrium.css"/>
         <Title text="Atrium"/>
         <a class="skip-link" href="#main">"Skip to content"</a>
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/profile"/> }/>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/login/verify") view=LoginVerifyPage ssr=SsrMode::Async/>
-                <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async/>
-                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
-                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
-                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
-                <Route path=path!("/confirm-email-change") view=ConfirmEmailChangePage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<LoginPageRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/login/verify") view={Lazy::<LoginVerifyPageRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view={Lazy::<SignUpPageRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/verify-email") view={Lazy::<VerifyEmailPageRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordPageRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/reset-password") view={Lazy::<ResetPasswordPageRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/confirm-email-change") view={Lazy::<ConfirmEmailChangePageRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/contact") view={Lazy::<PublicContactRoute>::new()}/>
                 <ParentRoute path=path!("/profile") view=ProfileLayout ssr=SsrMode::Async>
-                    <Route path=path!("") view=Dashboard/>
+                    <Route path=path!("") view={Lazy::<DashboardRoute>::new()}/>
                     <Route path=path!("details") view={Lazy::<ProfileDetailsRoute>::new()}/>
                     <Route path=path!("security") view={Lazy::<SecurityRoute>::new()}/>
                     <Route path=path!("invitations") view={Lazy::<InvitationsRoute>::new()}/>
@@ -111,10 +111,12 @@ pub fn App() -> impl IntoView {
     }
 }
 
-// Pages most visits never open are loaded on demand: with `cargo leptos
-// build --split` each one's code is its own WASM chunk, fetched when the
-// route is first matched (in parallel with nothing: they load their data
-// themselves). Without `--split` they are ordinary async views.
+// Every page's own code is loaded on demand: with `cargo leptos build
+// --split` each one is its own WASM chunk, fetched when the route is first
+// matched (the chunk of the page being loaded is fetched before hydration).
+// The main module keeps only what all pages share: the router, the layouts
+// and the server-function plumbing. Without `--split` they are ordinary
+// async views.
 macro_rules! lazy_page {
     ($($route:ident => $page:ident),* $(,)?) => {$(
         struct $route;
@@ -138,8 +140,16 @@ macro_rules! lazy_page {
 /// interactive only when the lazy part has hydrated, so the shell does not
 /// mark it. `*` matches the rest of the path.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-const LAZY_PATHS: [&str; 6] = [
+const LAZY_PATHS: [&str; 14] = [
+    "/login",
+    "/login/verify",
+    "/signup",
+    "/verify-email",
+    "/forgot-password",
+    "/reset-password",
+    "/confirm-email-change",
     "/contact",
+    "/profile",
     "/profile/details",
     "/profile/security",
     "/profile/invitations",
@@ -181,6 +191,14 @@ mod tests {
 }
 
 lazy_page!(
+    LoginPageRoute => LoginPage,
+    LoginVerifyPageRoute => LoginVerifyPage,
+    SignUpPageRoute => SignUpPage,
+    VerifyEmailPageRoute => VerifyEmailPage,
+    ForgotPasswordPageRoute => ForgotPasswordPage,
+    ResetPasswordPageRoute => ResetPasswordPage,
+    ConfirmEmailChangePageRoute => ConfirmEmailChangePage,
+    DashboardRoute => Dashboard,
     ProfileDetailsRoute => ProfileDetails,
     SecurityRoute => SecurityTab,
     AccountsRoute => AccountsPage,

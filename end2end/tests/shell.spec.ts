@@ -30,6 +30,44 @@ test("installable: manifest, icons and a service worker", async ({ page, request
     return reg.active?.scriptURL ?? "";
   });
   expect(registered).toMatch(/\/sw\.js$/);
+  // The worker precached this build's bundle under its content-hashed name,
+  // in a cache named after the build.
+  const wasm = await page.evaluate(() =>
+    (performance.getEntriesByType("resource") as PerformanceResourceTiming[])
+      .map((e) => new URL(e.name).pathname)
+      .find((p) => /^\/pkg\/atrium\.[A-Za-z0-9_-]{22}\.wasm$/.test(p)) ?? ""
+  );
+  expect(wasm).not.toBe("");
+  const cached = await page.evaluate(async () => {
+    const keys = await caches.keys();
+    const urls: string[] = [];
+    for (const k of keys) {
+      for (const r of await (await caches.open(k)).keys()) urls.push(`${k} ${new URL(r.url).pathname}`);
+    }
+    return urls;
+  });
+  expect(cached).toContainEqual(expect.stringMatching(new RegExp(`^atrium-shell-[0-9a-f]{16} ${wasm.replace(/\./g, "\\.")}$`)));
+});
+
+test("bundle files are immutable under hashed names; pages are not cached", async ({ page, request }) => {
+  const response = await page.goto("/login");
+  expect(response!.headers()["cache-control"]).toBe("no-store");
+  const assets = await page.evaluate(() =>
+    (performance.getEntriesByType("resource") as PerformanceResourceTiming[])
+      .map((e) => new URL(e.name).pathname)
+      .filter((p) => p.startsWith("/pkg/"))
+  );
+  expect(assets.length).toBeGreaterThanOrEqual(2);
+  for (const path of assets) {
+    expect(path).toMatch(/\.[A-Za-z0-9_-]{22}\.(js|wasm|css)$/);
+    const res = await request.get(path, { headers: { "accept-encoding": "br, gzip" } });
+    expect(res.status()).toBe(200);
+    expect(res.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+    expect(res.headers()["vary"]).toMatch(/accept-encoding/i);
+  }
+  const sw = await request.get("/sw.js");
+  expect(sw.headers()["cache-control"]).toBe("no-cache");
+  expect(await sw.text()).not.toContain("__ATRIUM_ASSETS__");
 });
 
 test("security headers and no inline script without the nonce", async ({ page }) => {

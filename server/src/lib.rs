@@ -19,6 +19,7 @@ use backend::{Backend, Clock, Db, Settings};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -85,8 +86,17 @@ pub async fn build_backend(
 }
 
 pub fn app_state(config: &Config, backend: Backend) -> AppState {
+    let output_name = option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("atrium");
+    // Content-hashed names when cargo-leptos wrote its hash file beside this
+    // binary (`hash-files`); Leptos then links the hashed files.
+    let assets = http::assets::SiteAssets::load(
+        output_name,
+        http::assets::SiteAssets::default_hash_file().as_deref(),
+    );
+    let service_worker = http::assets::render_service_worker(&config.site_root, &assets);
     let leptos_options = LeptosOptions::builder()
-        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("atrium"))
+        .output_name(output_name)
+        .hash_files(assets.hashed)
         .site_root(config.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(config.site_addr)
@@ -104,6 +114,7 @@ pub fn app_state(config: &Config, backend: Backend) -> AppState {
         leptos_options,
         public_origin,
         trust_proxy_headers: config.trust_proxy_headers,
+        service_worker,
     }
 }
 
@@ -117,8 +128,14 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let context_state = state.clone();
+    let site_root = std::path::PathBuf::from(&*options.site_root);
+    let not_found = Router::new()
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state.clone());
     Router::new()
         .route("/healthz", get(http::healthz))
+        .route("/sw.js", get(http::assets::service_worker))
+        .nest("/pkg", http::assets::pkg_router(&site_root))
         .route(
             "/api/avatar",
             post(http::avatar::upload)
@@ -130,10 +147,19 @@ pub fn router(state: AppState) -> Router {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback_service(http::assets::public_files(&site_root, not_found))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::page_guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::api_guard))
         .layer(axum::middleware::from_fn(http::security_headers))
+        // Pages and server-function answers, compressed on the fly at a fast
+        // level. Precompressed files already carry Content-Encoding and are
+        // left alone; images (the avatars) are never recompressed.
+        .layer(
+            CompressionLayer::new()
+                .br(true)
+                .gzip(true)
+                .quality(CompressionLevel::Precise(4)),
+        )
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::client_ip))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

@@ -14,6 +14,8 @@ pub struct AppState {
     /// scheme://host[:port] of PUBLIC_URL, for the cross-origin check.
     pub public_origin: String,
     pub trust_proxy_headers: bool,
+    /// `/sw.js` with this build's file names, when the site has one.
+    pub service_worker: Option<std::sync::Arc<str>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -71,7 +71,12 @@ impl TestApp {
     }
 
     async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::sqlite_in(tempfile::tempdir().unwrap()).await
+    }
+
+    /// On SQLite, with `dir` as the site folder too (so a test can put
+    /// built files in it first).
+    async fn sqlite_in(dir: tempfile::TempDir) -> Self {
         let url = format!("sqlite://{}", dir.path().join("atrium.db").display());
         Self::with_database(url, dir, None).await
     }
@@ -444,6 +449,8 @@ macro_rules! on_both_databases {
 
 #[path = "api/accounts.rs"]
 mod accounts;
+#[path = "api/assets.rs"]
+mod assets;
 
 on_both_databases!(
     sign_up_signs_in_and_mails_a_verification_link,

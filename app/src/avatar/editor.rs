@@ -1,5 +1,11 @@
 //! The "Edit avatar" button and its dialog: three ways to add a picture
 //! (file, camera, generated initials), removal, and the crop-frame editor.
+//!
+//! Only the button is in the page's own code. The dialog (the editor, its
+//! geometry and the browser glue for files, camera and upload) is loaded the
+//! first time the button is pressed: under `cargo leptos build --split` it
+//! is its own WASM chunk, and it is never rendered on the server, so there is
+//! nothing of it to hydrate.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -22,8 +28,38 @@ enum Step {
     Crop,
 }
 
+/// The "Edit avatar" button, the status line that announces what the dialog
+/// did, and (once asked for) the dialog itself.
 #[component]
-pub fn AvatarEditor() -> AnyView {
+pub fn AvatarEditor() -> impl IntoView {
+    // How many times the button was pressed: the dialog opens on each change.
+    let open_requests = RwSignal::new(0u32);
+    let announce = RwSignal::new(None::<String>);
+    view! {
+        <button
+            type="button"
+            class="avatar-edit-button"
+            aria-label="Edit avatar"
+            on:click=move |_| open_requests.update(|n| *n += 1)
+        >
+            <span aria-hidden="true">"✎"</span>
+        </button>
+        <p role="status" class="avatar-status">{move || announce.get()}</p>
+        {move || {
+            (open_requests.get() > 0)
+                .then(|| Suspend::new(async move { avatar_dialog(open_requests, announce).await }))
+        }}
+    }
+}
+
+/// The dialog's code, fetched on first use.
+#[lazy]
+fn avatar_dialog(open_requests: RwSignal<u32>, announce: RwSignal<Option<String>>) -> AnyView {
+    view! { <AvatarDialog open_requests announce/> }.into_any()
+}
+
+#[component]
+fn AvatarDialog(open_requests: RwSignal<u32>, announce: RwSignal<Option<String>>) -> AnyView {
     let me = use_me();
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     let video = NodeRef::<leptos::html::Video>::new();
@@ -38,7 +74,6 @@ pub fn AvatarEditor() -> AnyView {
     let busy = RwSignal::new(false);
     let camera_note = RwSignal::new(None::<String>);
     let camera_ok = RwSignal::new(false);
-    let announce = RwSignal::new(None::<String>);
     let pointers = StoredValue::new(Vec::<(i32, f64, f64)>::new());
     let color = RwSignal::new(
         me.with_untracked(|m| m.avatar.color.clone())
@@ -71,7 +106,7 @@ pub fn AvatarEditor() -> AnyView {
             d.close();
         }
     };
-    let open = move |_| {
+    let open = move || {
         error.set(None);
         announce.set(None);
         step.set(Step::Choose);
@@ -85,6 +120,12 @@ pub fn AvatarEditor() -> AnyView {
             camera_note.set(why);
         });
     };
+    // Opens now (the first press loaded this code) and on every later press.
+    Effect::new(move |_| {
+        if open_requests.get() > 0 {
+            open();
+        }
+    });
     // Focus follows the step, so keyboard and screen reader users land in it.
     let focus_heading = move || {
         request_animation_frame(move || {
@@ -397,10 +438,6 @@ pub fn AvatarEditor() -> AnyView {
     let has_picture = move || me.with(|m| m.avatar.hash.is_some());
 
     view! {
-        <button type="button" class="avatar-edit-button" aria-label="Edit avatar" on:click=open>
-            <span aria-hidden="true">"✎"</span>
-        </button>
-        <p role="status" class="avatar-status">{move || announce.get()}</p>
         <dialog
             node_ref=dialog
             class="avatar-dialog"

@@ -15,6 +15,7 @@ use app::ssr::{ClientIp, CspNonce};
 
 use crate::state::AppState;
 
+pub mod assets;
 pub mod avatar;
 
 /// Pages whose URL carries a secret token: no Referer leaves them at all.

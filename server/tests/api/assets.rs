@@ -1,0 +1,158 @@
+//! Static files and compression: precompressed bundle files by the
+//! browser's Accept-Encoding, immutable caching for content-hashed names,
+//! on-the-fly compression of pages, the service worker naming this build.
+//! Not database-dependent, so SQLite only.
+
+use std::io::Read;
+
+use super::*;
+
+const HASHED_WASM: &str = "atrium.Jb0Xw1sJ9pL0sTz8Qv2x3A.wasm";
+
+fn get(path: &str, accept_encoding: Option<&str>) -> Request<Body> {
+    let mut req = Request::get(path);
+    if let Some(enc) = accept_encoding {
+        req = req.header(header::ACCEPT_ENCODING, enc);
+    }
+    req.body(Body::empty()).unwrap()
+}
+
+fn header_of(res: &Response<Body>, name: header::HeaderName) -> String {
+    res.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+async fn bytes(res: Response<Body>) -> Vec<u8> {
+    res.into_body().collect().await.unwrap().to_bytes().to_vec()
+}
+
+/// A site folder as `cargo leptos build --release --precompress` leaves it.
+fn built_site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join(HASHED_WASM), b"\0asm plain").unwrap();
+    std::fs::write(pkg.join(format!("{HASHED_WASM}.br")), b"brotli bytes").unwrap();
+    std::fs::write(pkg.join(format!("{HASHED_WASM}.gz")), b"gzip bytes").unwrap();
+    std::fs::write(pkg.join("atrium.js"), b"export default 1;").unwrap();
+    std::fs::write(dir.path().join("manifest.webmanifest"), b"{}").unwrap();
+    std::fs::write(
+        dir.path().join("sw.js"),
+        b"const ASSETS = \"__ATRIUM_ASSETS__\";\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn static_files_are_precompressed_and_cached_by_name() {
+    let app = TestApp::sqlite_in(built_site()).await;
+    let path = format!("/pkg/{HASHED_WASM}");
+
+    for (accept, encoding, body) in [
+        ("br, gzip", "br", &b"brotli bytes"[..]),
+        ("gzip", "gzip", &b"gzip bytes"[..]),
+    ] {
+        let res = app.send(get(&path, Some(accept))).await;
+        assert_eq!(res.status(), StatusCode::OK, "{accept}");
+        assert_eq!(header_of(&res, header::CONTENT_ENCODING), encoding);
+        assert_eq!(
+            header_of(&res, header::CACHE_CONTROL),
+            "public, max-age=31536000, immutable"
+        );
+        assert!(header_of(&res, header::VARY).contains("accept-encoding"));
+        assert_eq!(header_of(&res, header::CONTENT_TYPE), "application/wasm");
+        assert_eq!(bytes(res).await, body);
+    }
+
+    // A client that accepts nothing compressed gets the file as it is.
+    let plain = app.send(get(&path, None)).await;
+    assert_eq!(header_of(&plain, header::CONTENT_ENCODING), "");
+    assert!(header_of(&plain, header::VARY).contains("accept-encoding"));
+    assert_eq!(bytes(plain).await, b"\0asm plain");
+
+    // Names without a content hash, and the public files, are revalidated.
+    for unhashed in ["/pkg/atrium.js", "/manifest.webmanifest"] {
+        let res = app.send(get(unhashed, Some("br"))).await;
+        assert_eq!(res.status(), StatusCode::OK, "{unhashed}");
+        assert_eq!(
+            header_of(&res, header::CACHE_CONTROL),
+            "no-cache",
+            "{unhashed}"
+        );
+    }
+
+    // A missing bundle file is a 404 that nobody may cache for a year.
+    let missing = app
+        .send(get("/pkg/atrium.AAAAAAAAAAAAAAAAAAAAAA.wasm", Some("br")))
+        .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_ne!(
+        header_of(&missing, header::CACHE_CONTROL),
+        "public, max-age=31536000, immutable"
+    );
+
+    // Any other unknown path is still Leptos's "Page not found".
+    let page = app.send(get("/no-such-page", None)).await;
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(String::from_utf8(bytes(page).await)
+        .unwrap()
+        .contains("Page not found"));
+
+    // The service worker lists this build's files and is revalidated.
+    let sw = app.send(get("/sw.js", None)).await;
+    assert_eq!(header_of(&sw, header::CACHE_CONTROL), "no-cache");
+    let sw = String::from_utf8(bytes(sw).await).unwrap();
+    assert!(sw.contains("\"/pkg/atrium.wasm\""), "{sw}");
+    assert!(!sw.contains("__ATRIUM_ASSETS__"));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn pages_and_answers_are_compressed_on_the_fly() {
+    let app = TestApp::sqlite().await;
+
+    let br = app.send(get("/login", Some("br"))).await;
+    assert_eq!(br.status(), StatusCode::OK);
+    assert_eq!(header_of(&br, header::CONTENT_ENCODING), "br");
+    assert!(header_of(&br, header::VARY).contains("accept-encoding"));
+    assert_eq!(header_of(&br, header::CACHE_CONTROL), "no-store");
+    let compressed = bytes(br).await;
+    let mut html = String::new();
+    brotli::Decompressor::new(&compressed[..], 4096)
+        .read_to_string(&mut html)
+        .unwrap();
+    assert!(html.contains("Sign in"), "decoded page: {html}");
+    assert!(
+        compressed.len() * 2 < html.len(),
+        "compressed to less than half"
+    );
+
+    let gz = app.send(get("/login", Some("gzip"))).await;
+    assert_eq!(header_of(&gz, header::CONTENT_ENCODING), "gzip");
+    let mut html = String::new();
+    flate2::read::GzDecoder::new(&bytes(gz).await[..])
+        .read_to_string(&mut html)
+        .unwrap();
+    assert!(html.contains("Sign in"));
+
+    // A server function's JSON answer too.
+    let mut req = Request::post("/api/auth/password-strength")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT_ENCODING, "br")
+        .body(Body::from("password=password"))
+        .unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 40000))));
+    let answer = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(header_of(&answer, header::CONTENT_ENCODING), "br");
+    let mut json = String::new();
+    brotli::Decompressor::new(&bytes(answer).await[..], 4096)
+        .read_to_string(&mut json)
+        .unwrap();
+    assert!(json.contains("breached"), "{json}");
+    app.finish().await;
+}
