@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use clap::Parser;
 use server::{app_state, build_backend, router, Command, Config, PasswordHashing};
 use tracing_subscriber::EnvFilter;
@@ -60,6 +61,14 @@ async fn main() {
         }
     });
 
+    // Without TCP_NODELAY a response written in two parts (headers, then a
+    // file body) waits for the client's delayed ACK: 40 ms per static file
+    // on a kept-alive connection.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
