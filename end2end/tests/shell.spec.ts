@@ -107,3 +107,20 @@ test("account and support pages are separate WASM chunks, fetched when first ope
   expect(chunks.some((c) => c.includes("split___accounts_route_view"))).toBe(true);
   expect(chunks.some((c) => c.includes("support_"))).toBe(false);
 });
+
+test("the avatar dialog's code is fetched only when Edit avatar is pressed", async ({ page }) => {
+  const chunks: string[] = [];
+  page.on("request", (r) => {
+    const name = new URL(r.url()).pathname;
+    if (/^\/pkg\/split_.*\.wasm$/.test(name)) chunks.push(name);
+  });
+  await signUp(page, true, { first: "Ada", last: "Lazy", email: uniqueEmail("ada"), password: "violet tractor mango 42" });
+  await expect(page).toHaveURL(/\/profile$/);
+  await ready(page, true);
+  // The Dashboard is its own chunk; the dialog is not loaded with it.
+  expect(chunks.some((c) => c.includes("split___dashboard_route_view"))).toBe(true);
+  expect(chunks.filter((c) => c.includes("avatar_dialog"))).toEqual([]);
+  await page.getByRole("button", { name: "Edit avatar" }).click();
+  await expect(page.getByRole("dialog", { name: "Profile picture" })).toBeVisible();
+  expect(chunks.filter((c) => c.includes("avatar_dialog")).length).toBe(1);
+});

@@ -121,9 +121,11 @@ fn AvatarDialog(open_requests: RwSignal<u32>, announce: RwSignal<Option<String>>
         });
     };
     // Opens now (the first press loaded this code) and on every later press.
+    // On the first, the dialog is built before it is in the document, where
+    // showModal would fail: wait a frame.
     Effect::new(move |_| {
         if open_requests.get() > 0 {
-            open();
+            request_animation_frame(open);
         }
     });
     // Focus follows the step, so keyboard and screen reader users land in it.
