@@ -970,6 +970,57 @@ async fn http_guards_and_headers(app: &TestApp) {
 
 const NEW_PASSWORD: &str = "quiet harbour lantern 7";
 
+/// The status lines after a reset link is sent show only a clock time from
+/// the address, never other words put there by whoever made the link.
+#[tokio::test]
+async fn a_sent_time_in_the_address_is_shown_only_when_it_is_a_time() {
+    let app = TestApp::sqlite().await;
+    let page = |path: &str| {
+        let path = path.to_string();
+        let app = &app;
+        async move {
+            let res = app
+                .send(Request::get(path.as_str()).body(Body::empty()).unwrap())
+                .await;
+            // Without Leptos's markers between text nodes.
+            Reply::from(res).await.body.replace("<!>", "")
+        }
+    };
+    let shown = page("/forgot-password?sent=00:30+UTC").await;
+    assert!(
+        shown.contains("expires in 30 minutes (at 00:30 UTC)"),
+        "{shown}"
+    );
+    let forged = page("/forgot-password?sent=00:30+UTC.+Call+555-0100+to+keep+your+account").await;
+    assert!(!forged.contains("555-0100"), "{forged}");
+    assert!(
+        forged.contains("The link expires in 30 minutes."),
+        "{forged}"
+    );
+
+    let cookie = app.sign_up_ann().await;
+    let security = |query: &'static str| {
+        let cookie = cookie.clone();
+        let app = &app;
+        async move {
+            let req = Request::get(format!("/profile/security?reset_sent={query}"))
+                .header(header::COOKIE, format!("atrium_session={cookie}"))
+                .body(Body::empty())
+                .unwrap();
+            Reply::from(app.send(req).await)
+                .await
+                .body
+                .replace("<!>", "")
+        }
+    };
+    let shown = security("00:30+UTC").await;
+    assert!(shown.contains("at 00:30 UTC"), "{shown}");
+    let forged = security("00:30+UTC.+Call+555-0100").await;
+    assert!(!forged.contains("555-0100"), "{forged}");
+    assert!(forged.contains("in 30 minutes"), "{forged}");
+    app.finish().await;
+}
+
 async fn reset_link_sets_a_new_password_once(app: &TestApp) {
     app.sign_up_ann().await;
     let r = app.forgot("Ann@Example.org").await;

@@ -297,6 +297,19 @@ pub fn VerifyEmailPage() -> impl IntoView {
 }
 
 /// The note that sits next to every password change (from the seed's Security table).
+/// `HH:MM UTC` as the forgot-password answer writes it into the address
+/// (`?sent=`), or None for anything else.
+pub fn clock_time(s: &str) -> Option<&str> {
+    let (hm, zone) = s.split_once(' ')?;
+    let (h, m) = hm.split_once(':')?;
+    let two_digits = |x: &str, max: u8| {
+        x.len() == 2
+            && x.bytes().all(|b| b.is_ascii_digit())
+            && x.parse::<u8>().is_ok_and(|n| n <= max)
+    };
+    (zone == "UTC" && two_digits(h, 23) && two_digits(m, 59)).then_some(s)
+}
+
 pub const SHARED_PASSWORD_NOTE: &str = "This password is shared by every platform that uses this email (for example ConnectivityPro and SecurityPro): changing it here changes it there too.";
 
 #[component]
@@ -305,13 +318,24 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let error = last_error(action.value());
     let query = use_query_map();
     let sent = move || query.with(|q| q.get("sent"));
+    // Only a clock time is shown from the address: anything else in `sent`
+    // could put someone else's words in our status line.
+    let expires = move || {
+        sent()
+            .as_deref()
+            .and_then(clock_time)
+            .map(|t| format!(" (at {t})"))
+            .unwrap_or_default()
+    };
     view! {
         <main class="auth-page" id="main">
             <h1>"Reset your password"</h1>
             <Show when=move || sent().is_some()>
                 <p role="status" class="alert alert-ok">
-                    "If an account exists for that address, we sent it a link to choose a new password. The link expires in 30 minutes (at "
-                    {sent} ")."
+                    {move || format!(
+                        "If an account exists for that address, we sent it a link to choose a new password. The link expires in 30 minutes{}.",
+                        expires(),
+                    )}
                 </p>
             </Show>
             <ActionForm action=action attr:class="card form" attr:novalidate=true>
@@ -451,5 +475,25 @@ pub fn LoginVerifyPage() -> impl IntoView {
                 })}
             </Suspense>
         </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock_time;
+
+    #[test]
+    fn only_a_clock_time_is_taken_from_the_address() {
+        assert_eq!(clock_time("14:05 UTC"), Some("14:05 UTC"));
+        assert_eq!(clock_time("00:00 UTC"), Some("00:00 UTC"));
+        assert_eq!(clock_time("24:00 UTC"), None);
+        assert_eq!(clock_time("12:60 UTC"), None);
+        assert_eq!(clock_time("1:05 UTC"), None);
+        assert_eq!(clock_time("14:05 CET"), None);
+        assert_eq!(
+            clock_time("14:05 UTC. Call +1 555 0100 to keep your account"),
+            None
+        );
+        assert_eq!(clock_time(""), None);
     }
 }

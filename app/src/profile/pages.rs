@@ -213,7 +213,14 @@ pub fn SecurityTab() -> impl IntoView {
                 </Show>
                 <Show when=move || sent().is_some()>
                     <p role="status" class="alert alert-ok">
-                        "We sent a reset link to your email. It expires at " {sent} "."
+                        {move || {
+                            let when = sent()
+                                .as_deref()
+                                .and_then(crate::auth::pages::clock_time)
+                                .map(|t| format!("at {t}"))
+                                .unwrap_or_else(|| "in 30 minutes".into());
+                            format!("We sent a reset link to your email. It expires {when}.")
+                        }}
                     </p>
                 </Show>
                 <FormError error=error/>
