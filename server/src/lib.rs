@@ -150,7 +150,7 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(http::assets::public_files(&site_root, not_found))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::page_guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::api_guard))
-        .layer(axum::middleware::from_fn(http::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::security_headers))
         // Pages and server-function answers, compressed on the fly at a fast
         // level. Precompressed files already carry Content-Encoding and are
         // left alone; images (the avatars) are never recompressed.

@@ -29,8 +29,12 @@ fn new_nonce() -> String {
 
 /// Adds the security headers to every response. Scripts run only from our
 /// origin or with this response's nonce (the hydration script); WASM needs
-/// 'wasm-unsafe-eval'. Nothing may frame the app.
-pub async fn security_headers(mut req: Request, next: Next) -> Response {
+/// 'wasm-unsafe-eval'. Nothing may frame the app. HSTS when served over HTTPS.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let nonce = new_nonce();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let path = req.uri().path().to_string();
@@ -52,6 +56,14 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
         }
     };
     set("content-security-policy", &csp);
+    if state.cookies.secure {
+        // Served over HTTPS (PUBLIC_URL): browsers must never fall back to
+        // plain HTTP, where the session cookie could be taken.
+        set(
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        );
+    }
     set("x-content-type-options", "nosniff");
     set("x-frame-options", "DENY");
     set("referrer-policy", referrer);

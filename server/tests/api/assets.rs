@@ -156,3 +156,44 @@ async fn pages_and_answers_are_compressed_on_the_fly() {
     assert!(json.contains("breached"), "{json}");
     app.finish().await;
 }
+
+/// Strict-Transport-Security only when PUBLIC_URL is https: a plain-HTTP
+/// deployment (or a test) must not pin browsers to an HTTPS it lacks.
+#[tokio::test]
+async fn hsts_only_over_https() {
+    for (public_url, want) in [
+        (
+            "https://id.example.org",
+            Some("max-age=63072000; includeSubDomains"),
+        ),
+        ("http://127.0.0.1:3000", None),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse_from([
+            "atrium",
+            "--database-url",
+            &format!("sqlite://{}", dir.path().join("atrium.db").display()),
+            "--mail-outbox-dir",
+            dir.path().join("outbox").to_str().unwrap(),
+            "--sms-outbox-dir",
+            dir.path().join("sms").to_str().unwrap(),
+            "--password-hashing",
+            "insecure-minimal",
+            "--public-url",
+            public_url,
+            "--site-root",
+            dir.path().to_str().unwrap(),
+        ]);
+        let clock = Arc::new(TestClock::new(START));
+        let backend = build_backend(&config, clock).await.unwrap();
+        let app = router(app_state(&config, backend.clone()));
+        let res = app.oneshot(get("/login", None)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let hsts = res
+            .headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(hsts.as_deref(), want, "{public_url}");
+        backend.db.pool.close().await;
+    }
+}
