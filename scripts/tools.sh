@@ -90,29 +90,31 @@ ensure_wasm_opt() {
   export PATH="$PWD/node_modules/.bin:$PATH"
 }
 
-ensure_chromium() {
-  if [ -x "${ATRIUM_CHROMIUM:-/usr/bin/chromium}" ]; then return; fi
+# apt_install PACKAGE WHAT: installs a Debian package when running as root;
+# otherwise stops and prints the command to run.
+apt_install() {
+  local package=$1 what=$2
   if [ "$(id -u)" = 0 ]; then
-    say "installing Debian's chromium for the end-to-end tests"
+    say "installing Debian's $package for $what"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
   else
-    echo "The end-to-end tests need Debian's Chromium at /usr/bin/chromium. Install it with:" >&2
-    echo "  sudo apt-get install -y chromium" >&2
+    echo "Atrium needs Debian's $package for $what. Install it with:" >&2
+    echo "  sudo apt-get install -y $package" >&2
     exit 1
   fi
 }
 
-# wrk for scripts/bench.sh, from Debian.
+ensure_chromium() {
+  if [ ! -x "${ATRIUM_CHROMIUM:-/usr/bin/chromium}" ]; then
+    apt_install chromium "the end-to-end tests"
+  fi
+}
+
+# wrk for scripts/bench.sh.
 ensure_wrk() {
-  if command -v wrk >/dev/null 2>&1; then return; fi
-  if [ "$(id -u)" = 0 ]; then
-    say "installing Debian's wrk for the benchmarks"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-  else
-    echo "The benchmarks need wrk. Install it with: sudo apt-get install -y wrk" >&2
-    exit 1
+  if ! command -v wrk >/dev/null 2>&1; then
+    apt_install wrk "the benchmarks"
   fi
 }
 

@@ -410,11 +410,17 @@ impl Backend {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // Every session ends: whoever signed in under the old address signs
+        // in again with the new one.
+        let ended = crate::auth::session::delete_others(&mut *tx, user_id, None).await?;
         audit::record(
             &mut *tx,
             Some(user_id),
             EventKind::EmailChanged,
-            Some(&format!("from {} to {email}, ticket {ticket}", old.email)),
+            Some(&format!(
+                "from {} to {email}, ticket {ticket}; {ended} session(s) signed out",
+                old.email
+            )),
             meta,
             now,
         )

@@ -32,6 +32,26 @@ struct TestApp {
     seen_mails: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
+/// The server's settings for a test: everything under `dir` (which is also
+/// the site folder), cheap password hashing.
+fn test_config(dir: &std::path::Path, database_url: &str, public_url: &str) -> Config {
+    Config::parse_from([
+        "atrium",
+        "--database-url",
+        database_url,
+        "--mail-outbox-dir",
+        dir.join("outbox").to_str().unwrap(),
+        "--sms-outbox-dir",
+        dir.join("sms").to_str().unwrap(),
+        "--password-hashing",
+        "insecure-minimal",
+        "--public-url",
+        public_url,
+        "--site-root",
+        dir.to_str().unwrap(),
+    ])
+}
+
 impl TestApp {
     async fn with_database(
         database_url: String,
@@ -39,21 +59,7 @@ impl TestApp {
         pg_cleanup: Option<(String, String)>,
     ) -> Self {
         let outbox = dir.path().join("outbox");
-        let config = Config::parse_from([
-            "atrium",
-            "--database-url",
-            &database_url,
-            "--mail-outbox-dir",
-            outbox.to_str().unwrap(),
-            "--sms-outbox-dir",
-            dir.path().join("sms").to_str().unwrap(),
-            "--password-hashing",
-            "insecure-minimal",
-            "--public-url",
-            "http://127.0.0.1:3000",
-            "--site-root",
-            dir.path().to_str().unwrap(),
-        ]);
+        let config = test_config(dir.path(), &database_url, "http://127.0.0.1:3000");
         let clock = Arc::new(TestClock::new(START));
         let backend = build_backend(&config, clock.clone())
             .await
@@ -1605,9 +1611,29 @@ async fn authenticator_enrolment_sign_in_replay_and_recovery_codes(app: &TestApp
     );
 }
 
+/// Whether `cookie` still names a session (`session/me` answers null for
+/// anyone signed out).
+async fn signed_in(app: &TestApp, cookie: &str) -> bool {
+    let r = app.call("session/me", &[], Some(cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    !r.json().is_null()
+}
+
+/// A second browser's session for Ann (who signs in with emailed codes).
+async fn another_session(app: &TestApp) -> String {
+    app.sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .expect("signed in")
+}
+
 async fn back_to_email_codes_and_the_support_fallback(app: &TestApp) {
     let cookie = app.sign_up_ann().await;
+    let laptop = another_session(app).await;
     enrol_authenticator(app, &cookie).await;
+    // A change of sign-in method ends the other sessions, not this one.
+    assert!(!signed_in(app, &laptop).await, "enrolment ends the others");
+    assert!(signed_in(app, &cookie).await);
     app.clock.advance(10 * 60);
     assert_eq!(
         app.call("security/use-email", &[], Some(&cookie))
@@ -1630,6 +1656,18 @@ async fn back_to_email_codes_and_the_support_fallback(app: &TestApp) {
     assert_eq!(mfa_state(app, &cookie).await["method"], "email");
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_code").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM mfa_authenticator").await, 0);
+    let phone = another_session(app).await;
+    assert_eq!(
+        app.call("security/use-email", &[], Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert!(
+        !signed_in(app, &phone).await,
+        "a switch to codes ends the others"
+    );
+    assert!(signed_in(app, &cookie).await);
 
     // Support's fallback for a lost phone: switch to email without the password.
     enrol_authenticator(app, &cookie).await;
@@ -1641,11 +1679,12 @@ async fn back_to_email_codes_and_the_support_fallback(app: &TestApp) {
         .support_switch_mfa_to_email(user_id, "ticket T-1", &backend::RequestMeta::default())
         .await
         .unwrap();
-    assert_eq!(mfa_state(app, &cookie).await["method"], "email");
+    // Support's switch ends every session of the person.
+    assert!(!signed_in(app, &cookie).await);
     assert_eq!(
         app.mails_with_subject("Atrium: your sign-in method was changed")
             .await,
-        4
+        5
     );
     let r = app.sign_in("ann@example.org", PASSWORD, None).await;
     assert_eq!(
@@ -1654,7 +1693,8 @@ async fn back_to_email_codes_and_the_support_fallback(app: &TestApp) {
         "an emailed code signs in again: {}",
         r.body
     );
-    assert!(r.session_cookie().is_some());
+    let fresh = r.session_cookie().unwrap();
+    assert_eq!(mfa_state(app, &fresh).await["method"], "email");
 }
 
 async fn text_messages_only_for_phones_in_allowed_regions(app: &TestApp) {

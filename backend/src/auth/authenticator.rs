@@ -292,11 +292,16 @@ impl Backend {
         .execute(&mut *tx)
         .await?;
         replace_recovery_codes(&mut tx, user.id, &codes, now).await?;
+        // Whoever signed in elsewhere under the old method must prove it again.
+        let ended =
+            crate::auth::session::delete_others(&mut *tx, user.id, Some(session_token)).await?;
         audit::record(
             &mut *tx,
             Some(user.id),
             EventKind::MfaChanged,
-            Some("authenticator"),
+            Some(&format!(
+                "authenticator; {ended} other session(s) signed out"
+            )),
             meta,
             now,
         )
@@ -345,8 +350,14 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<()> {
         self.require_recent_password(session_token).await?;
-        self.switch_to_code_method(user, MfaMethod::Email, "chosen by you", meta)
-            .await
+        self.switch_to_code_method(
+            user,
+            MfaMethod::Email,
+            "chosen by you",
+            Some(session_token),
+            meta,
+        )
+        .await
     }
 
     /// Codes by text message, where the phone on the profile is in an allowed region.
@@ -364,8 +375,14 @@ impl Backend {
                 "Text messages cannot be used: {reason}"
             )));
         }
-        self.switch_to_code_method(user, MfaMethod::Sms, "chosen by you", meta)
-            .await
+        self.switch_to_code_method(
+            user,
+            MfaMethod::Sms,
+            "chosen by you",
+            Some(session_token),
+            meta,
+        )
+        .await
     }
 
     /// The seed's fallback: a person who lost their authenticator asks Global
@@ -381,16 +398,20 @@ impl Backend {
             .await?
             .ok_or(Error::NotFound)?;
         let why = format!("by Global Technical Support ({reason})");
-        self.switch_to_code_method(&user, MfaMethod::Email, &why, meta)
+        // Every session ends: the person is not the one making the change.
+        self.switch_to_code_method(&user, MfaMethod::Email, &why, None, meta)
             .await
     }
 
-    /// Makes emailed or texted codes the method, forgetting any authenticator.
+    /// Makes emailed or texted codes the method, forgetting any authenticator,
+    /// and ends every session of the person but `keep` (the browser making
+    /// the change, if it is theirs).
     async fn switch_to_code_method(
         &self,
         user: &User,
         method: MfaMethod,
         why: &str,
+        keep: Option<&Token>,
         meta: &RequestMeta,
     ) -> Result<()> {
         let now = self.clock.now();
@@ -414,7 +435,11 @@ impl Backend {
             .bind(user.id)
             .execute(&mut *tx)
             .await?;
-        let detail = format!("{}, {why}", method.as_str());
+        let ended = crate::auth::session::delete_others(&mut *tx, user.id, keep).await?;
+        let detail = format!(
+            "{}, {why}; {ended} other session(s) signed out",
+            method.as_str()
+        );
         audit::record(
             &mut *tx,
             Some(user.id),

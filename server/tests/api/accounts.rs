@@ -622,7 +622,7 @@ async fn the_authorisation_matrix(app: &TestApp) {
     let (user, user_id_) = person(app, "Ursula", "user@example.org").await;
     let (unrelated, unrelated_id) = person(app, "Una", "unrelated@example.org").await;
     let (support, _) = person(app, "Sue", "support@example.org").await;
-    let (_ivy, _) = person(app, "Ivy", "ivy@example.org").await;
+    let (_ivy, ivy_id) = person(app, "Ivy", "ivy@example.org").await;
     app.backend
         .grant_support("support@example.org")
         .await
@@ -808,9 +808,10 @@ async fn the_authorisation_matrix(app: &TestApp) {
         ),
         (
             "support/switch-mfa",
+            // Ivy, who makes no calls here: the switch ends the person's sessions.
             Box::new(move |_| {
                 vec![
-                    ("user_id".into(), unrelated_id.to_string()),
+                    ("user_id".into(), ivy_id.to_string()),
                     ("ticket".into(), "INC-2".into()),
                 ]
             }),
@@ -1060,6 +1061,13 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json(), "ann.new@example.org");
+    // Every session ends with the old address; the new one signs in.
+    assert!(!signed_in(app, &ann).await);
+    let ann = app
+        .sign_in("ann.new@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .expect("the new address signs in");
     assert_eq!(app.me(&ann).await["email"], "ann.new@example.org");
     assert_eq!(app.me(&ann).await["email_verified"], true);
     app.new_mail("ann@example.org", "your email address was changed")
@@ -1127,7 +1135,8 @@ async fn support_switches_the_sign_in_method_to_email(app: &TestApp) {
     assert_eq!(snapshot(app).await, before);
     let r = switch("INC-42").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(mfa_state(app, &ann).await["method"], "email");
+    // Every session of Ann's ends: whoever holds one signs in again.
+    assert!(!signed_in(app, &ann).await);
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) FROM mfa_authenticator WHERE user_id = {ann_id}"
@@ -1157,11 +1166,10 @@ async fn support_switches_the_sign_in_method_to_email(app: &TestApp) {
         .await;
     assert_eq!(mails, 2, "enrolment and the switch");
     let r = app.sign_in("ann@example.org", PASSWORD, None).await;
-    assert!(
-        r.session_cookie().is_some(),
-        "an emailed code signs in: {}",
-        r.body
-    );
+    let fresh = r
+        .session_cookie()
+        .unwrap_or_else(|| panic!("an emailed code signs in: {}", r.body));
+    assert_eq!(mfa_state(app, &fresh).await["method"], "email");
 }
 
 async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {

@@ -169,21 +169,11 @@ async fn hsts_only_over_https() {
         ("http://127.0.0.1:3000", None),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config::parse_from([
-            "atrium",
-            "--database-url",
+        let config = test_config(
+            dir.path(),
             &format!("sqlite://{}", dir.path().join("atrium.db").display()),
-            "--mail-outbox-dir",
-            dir.path().join("outbox").to_str().unwrap(),
-            "--sms-outbox-dir",
-            dir.path().join("sms").to_str().unwrap(),
-            "--password-hashing",
-            "insecure-minimal",
-            "--public-url",
             public_url,
-            "--site-root",
-            dir.path().to_str().unwrap(),
-        ]);
+        );
         let clock = Arc::new(TestClock::new(START));
         let backend = build_backend(&config, clock).await.unwrap();
         let app = router(app_state(&config, backend.clone()));
