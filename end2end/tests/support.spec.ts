@@ -182,10 +182,10 @@ test("a person is refused the console, asks for a new email address, and support
   await page.goto(link);
   await expect(page.getByRole("alert")).toHaveText("This link has already been used. Each link works once.");
 
-  // The old address no longer signs in; the new one does, with a code mailed to it.
+  // The change ended the person's sessions: this browser is signed out too.
   await page.goto("/profile");
-  await ready(page, true);
-  await signOut(page);
+  await expect(page).toHaveURL(/\/login/);
+  // The old address no longer signs in; the new one does, with a code mailed to it.
   await submitPassword(page, true, email, PASSWORD);
   await expect(page.getByRole("alert")).toContainText("The email or password is incorrect.");
   await signIn(page, true, newEmail, PASSWORD);
