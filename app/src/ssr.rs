@@ -35,6 +35,15 @@ impl CookieSettings {
         }
     }
 
+    /// The cookie of a platform sign-in waiting for Atrium's (10 minutes).
+    pub fn oauth_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-atrium_oauth"
+        } else {
+            "atrium_oauth"
+        }
+    }
+
     /// The cookie of a sign-in whose second step is pending (10 minutes).
     pub fn challenge_name(&self) -> &'static str {
         if self.secure {
@@ -43,6 +52,71 @@ impl CookieSettings {
             "atrium_signin"
         }
     }
+}
+
+/// A sign-in for a platform (OpenID Connect) waiting while the person signs
+/// in to Atrium: the authorization request's query and when it was sent to
+/// sign-in. Kept in a short-lived HttpOnly cookie; `/oauth/resume` checks
+/// the request again from scratch, so the cookie grants nothing by itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuthContinue {
+    pub issued_at: i64,
+    pub query: String,
+    pub client_id: String,
+}
+
+/// The pending platform sign-in lasts as long as a sign-in's second step.
+pub const OAUTH_CONTINUE_SECS: u64 = 10 * 60;
+
+impl OAuthContinue {
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{}\n{}", self.issued_at, self.query))
+    }
+
+    pub fn decode(value: &str) -> Option<Self> {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(value)
+            .ok()?;
+        let raw = String::from_utf8(raw).ok()?;
+        let (at, query) = raw.split_once('\n')?;
+        let client_id = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "client_id")
+            .map(|(_, v)| v.into_owned())?;
+        Some(OAuthContinue {
+            issued_at: at.parse().ok()?,
+            query: query.to_string(),
+            client_id,
+        })
+    }
+
+    /// The pending platform sign-in in `headers`' cookies, if any.
+    pub fn from_headers(
+        headers: &axum::http::HeaderMap,
+        settings: &CookieSettings,
+    ) -> Option<Self> {
+        cookie_value(headers, settings.oauth_name()).and_then(|v| Self::decode(&v))
+    }
+
+    /// The Set-Cookie value that keeps `this` (or, with `None`, forgets it).
+    pub fn cookie(this: Option<&Self>, settings: &CookieSettings) -> String {
+        match this {
+            Some(c) => cookie(
+                settings.oauth_name(),
+                &c.encode(),
+                OAUTH_CONTINUE_SECS,
+                settings.secure,
+            ),
+            None => cookie(settings.oauth_name(), "", 0, settings.secure),
+        }
+    }
+}
+
+/// The platform sign-in waiting for this browser's sign-in, if any.
+pub fn oauth_request() -> Option<OAuthContinue> {
+    OAuthContinue::from_headers(&parts()?.headers, &cookie_settings())
 }
 
 pub fn backend() -> Result<Backend, AppError> {
@@ -248,7 +322,7 @@ pub fn return_to_page_on_error(page: &str, server_fn_path: &str, err: &AppError)
 
 /// A plain HTML form post (no JavaScript) is answered with a redirect that
 /// carries the error; setting a status would break that redirect.
-fn is_form_post() -> bool {
+pub fn is_form_post() -> bool {
     parts()
         .and_then(|p| {
             p.headers

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod db;
 pub mod error;
 pub mod mail;
+pub mod oidc;
 pub mod rate_limit;
 pub mod secret;
 pub mod sms;

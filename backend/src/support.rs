@@ -412,7 +412,8 @@ impl Backend {
             .await?;
         // Every session ends: whoever signed in under the old address signs
         // in again with the new one.
-        let ended = crate::auth::session::delete_others(&mut *tx, user_id, None).await?;
+        let ended_sessions = crate::auth::session::delete_others(&mut *tx, user_id, None).await?;
+        let ended = ended_sessions.len();
         audit::record(
             &mut *tx,
             Some(user_id),
@@ -429,6 +430,7 @@ impl Backend {
             .await?
             .ok_or(Error::NotFound)?;
         tx.commit().await?;
+        self.sessions_ended(user_id, &ended_sessions).await;
         self.mailer.send_later(templates::notice(
             &self.settings.product_name,
             &old.email,

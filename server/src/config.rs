@@ -129,6 +129,53 @@ pub enum Command {
         /// The email address the person signs in with.
         email: String,
     },
+    /// Register, list and remove the platforms (OpenID Connect clients)
+    /// that sign people in through Atrium.
+    Platform {
+        #[command(subcommand)]
+        command: PlatformCommand,
+    },
+    /// The keys that sign ID tokens.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum PlatformCommand {
+    /// Registers a platform and prints it as one JSON object, with its
+    /// client_id and client_secret (shown this once).
+    Add {
+        /// The name people see: "Sign in to continue to NAME".
+        #[arg(long)]
+        name: String,
+        /// Where Atrium may send the person back with a code (exact match;
+        /// https, or http on localhost). Repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where the platform may ask to land after signing out. Repeatable.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Receives a signed logout token when a session that signed in to
+        /// the platform ends (Back-Channel Logout 1.0).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// Receives profile change events (kept for the sync work).
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
+    /// Prints the registered platforms as a JSON array (no secrets).
+    List,
+    /// Removes a platform and every code and token issued to it.
+    Remove { client_id: String },
+}
+
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Adds a new signing key; the old one stays published until the tokens
+    /// it signed have expired.
+    Rotate,
 }
 
 impl Config {

@@ -143,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/avatar/original", get(http::avatar::original))
         .route("/avatars/{hash}/{size}", get(http::avatar::rendition))
+        .merge(http::oidc::routes())
         .leptos_routes_with_context(&state, routes, move || provide_app_context(&context_state), {
             let options = options.clone();
             move || shell(options.clone())

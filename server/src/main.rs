@@ -2,13 +2,16 @@ use std::sync::Arc;
 
 use axum::serve::ListenerExt;
 use clap::Parser;
+use server::config::{KeysCommand, PlatformCommand};
 use server::{app_state, build_backend, router, Command, Config, PasswordHashing};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() {
     let config = Config::parse();
+    // Logs go to stderr: the commands print JSON on stdout.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info")),
         )
@@ -105,6 +108,72 @@ async fn run_command(backend: &backend::Backend, command: &Command) -> i32 {
                 1
             }
         },
+        Command::Platform { command } => run_platform_command(backend, command).await,
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => match backend.rotate_signing_key().await {
+            Ok(kid) => {
+                println!("New signing key {kid}; the previous key stays published until its tokens expire.");
+                0
+            }
+            Err(e) => {
+                eprintln!("atrium: cannot rotate the signing key: {e}");
+                1
+            }
+        },
+    }
+}
+
+async fn run_platform_command(backend: &backend::Backend, command: &PlatformCommand) -> i32 {
+    let printed = match command {
+        PlatformCommand::Add {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            webhook_url,
+        } => backend
+            .add_platform(backend::oidc::platform::NewPlatform {
+                name: name.clone(),
+                redirect_uris: redirect_uris.clone(),
+                post_logout_redirect_uris: post_logout_redirect_uris.clone(),
+                backchannel_logout_uri: backchannel_logout_uri.clone(),
+                webhook_url: webhook_url.clone(),
+            })
+            .await
+            .map(|registered| serde_json::to_string_pretty(&registered)),
+        PlatformCommand::List => backend
+            .platforms()
+            .await
+            .map(|list| serde_json::to_string_pretty(&list)),
+        PlatformCommand::Remove { client_id } => backend
+            .remove_platform(client_id)
+            .await
+            .map(|p| Ok(format!("Removed {} ({}).", p.name, p.client_id))),
+    };
+    match printed {
+        Ok(Ok(text)) => {
+            println!("{text}");
+            0
+        }
+        Ok(Err(e)) => {
+            eprintln!("atrium: {e}");
+            1
+        }
+        Err(backend::Error::NotFound) => {
+            eprintln!("atrium: no platform has that client_id.");
+            2
+        }
+        Err(backend::Error::Validation(errors)) => {
+            for e in errors {
+                eprintln!("atrium: {}", e.message);
+            }
+            2
+        }
+        Err(e) => {
+            eprintln!("atrium: {e}");
+            1
+        }
     }
 }
 

@@ -457,6 +457,8 @@ macro_rules! on_both_databases {
 mod accounts;
 #[path = "api/assets.rs"]
 mod assets;
+#[path = "api/oidc.rs"]
+mod oidc;
 
 on_both_databases!(
     sign_up_signs_in_and_mails_a_verification_link,

@@ -164,6 +164,21 @@ pub async fn sign_up(
     Ok(())
 }
 
+/// The platform this sign-in continues to, by name ("Sign in to continue
+/// to ConnectivityPro"), when a platform sent the person here.
+#[server(endpoint = "auth/continue-to")]
+pub async fn continue_to() -> Result<Option<String>, AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let Some(pending) = oauth_request() else {
+        return Ok(None);
+    };
+    backend
+        .platform_name(&pending.client_id)
+        .await
+        .map_err(fail)
+}
+
 /// First step of sign-in: the password. Continues at `/login/verify`, where
 /// the second factor is asked for; no session exists until then.
 #[server(endpoint = "auth/login")]
@@ -206,8 +221,11 @@ pub async fn pending_sign_in() -> Result<ChallengeView, AppError> {
 }
 
 /// Second step of sign-in: the code. A new session id is issued only now.
+/// Answers `Some(url)` when the browser must leave the app for `url` with a
+/// full page load (back to a platform through `/oauth/resume`, which the
+/// app's router does not know); without JavaScript that is a redirect.
 #[server(endpoint = "auth/verify-code")]
-pub async fn verify_code(code: String) -> Result<(), AppError> {
+pub async fn verify_code(code: String) -> Result<Option<String>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     let token = challenge_token().ok_or_else(|| fail(backend::Error::SignInExpired))?;
@@ -230,12 +248,21 @@ pub async fn verify_code(code: String) -> Result<(), AppError> {
     // As the seed describes, a sign-in after choosing an authenticator app
     // shows its QR code: once the current method has proven who this is.
     let unfinished = backend.has_unfinished_setup(&user).await.map_err(fail)?;
+    if !unfinished && oauth_request().is_some() {
+        // Signing in for a platform: back to it, through the request's checks.
+        const RESUME: &str = "/oauth/resume";
+        if is_form_post() {
+            leptos_axum::redirect(RESUME);
+            return Ok(None);
+        }
+        return Ok(Some(RESUME.to_string()));
+    }
     leptos_axum::redirect(if unfinished {
         "/profile/security?finish_setup=1"
     } else {
         "/profile"
     });
-    Ok(())
+    Ok(None)
 }
 
 /// Sends a new code for the pending sign-in.

@@ -8,8 +8,8 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    check_reset_link, password_strength, pending_sign_in, CancelSignIn, ForgotPassword, ResendCode,
-    ResetPassword, SignIn, SignUp, StrengthView, VerifyCode,
+    check_reset_link, continue_to, password_strength, pending_sign_in, CancelSignIn,
+    ForgotPassword, ResendCode, ResetPassword, SignIn, SignUp, StrengthView, VerifyCode,
 };
 use crate::invitations::api::{invitation_preview, InvitationSummary};
 use crate::ui::{
@@ -23,9 +23,22 @@ pub fn LoginPage() -> impl IntoView {
     let error = last_error(action.value());
     let query = use_query_map();
     let changed = move || query.with(|q| q.get("password").as_deref() == Some("changed"));
+    // A platform (OpenID Connect) sent the person here: say which.
+    let platform = Resource::new(|| (), |_| continue_to());
     view! {
         <main class="auth-page" id="main">
             <h1>"Sign in to Atrium"</h1>
+            <Suspense>
+                {move || {
+                    platform
+                        .get()
+                        .and_then(Result::ok)
+                        .flatten()
+                        .map(|name| {
+                            view! { <p class="lead" id="continue-to">{format!("Sign in to continue to {name}")}</p> }
+                        })
+                }}
+            </Suspense>
             <Show when=changed>
                 <p role="status" class="alert alert-ok">"Your password was changed. Sign in with your new password."</p>
             </Show>
@@ -398,6 +411,17 @@ pub fn LoginVerifyPage() -> impl IntoView {
     let resend = ServerAction::<ResendCode>::new();
     let cancel = ServerAction::<CancelSignIn>::new();
     let error = last_error(verify.value());
+    // Signed in for a platform: a full page load back to it.
+    Effect::new(move || {
+        if let Some(Ok(Some(url))) = verify.value().get() {
+            #[cfg(feature = "hydrate")]
+            {
+                let _ = window().location().set_href(&url);
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = url;
+        }
+    });
     let resend_error = last_error(resend.value());
     let query = use_query_map();
     let resent = move || query.with(|q| q.get("resent").is_some());

@@ -293,8 +293,9 @@ impl Backend {
         .await?;
         replace_recovery_codes(&mut tx, user.id, &codes, now).await?;
         // Whoever signed in elsewhere under the old method must prove it again.
-        let ended =
+        let ended_sessions =
             crate::auth::session::delete_others(&mut *tx, user.id, Some(session_token)).await?;
+        let ended = ended_sessions.len();
         audit::record(
             &mut *tx,
             Some(user.id),
@@ -307,6 +308,7 @@ impl Backend {
         )
         .await?;
         tx.commit().await?;
+        self.sessions_ended(user.id, &ended_sessions).await;
         self.mail_mfa_notice(user, "an authenticator app", now)
             .await;
         Ok(codes)
@@ -435,7 +437,8 @@ impl Backend {
             .bind(user.id)
             .execute(&mut *tx)
             .await?;
-        let ended = crate::auth::session::delete_others(&mut *tx, user.id, keep).await?;
+        let ended_sessions = crate::auth::session::delete_others(&mut *tx, user.id, keep).await?;
+        let ended = ended_sessions.len();
         let detail = format!(
             "{}, {why}; {ended} other session(s) signed out",
             method.as_str()
@@ -450,6 +453,7 @@ impl Backend {
         )
         .await?;
         tx.commit().await?;
+        self.sessions_ended(user.id, &ended_sessions).await;
         let words = if method == MfaMethod::Sms {
             "a code texted to your phone"
         } else {

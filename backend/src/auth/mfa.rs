@@ -414,6 +414,7 @@ impl Backend {
             self.lifetimes(),
             meta,
             row.created_at,
+            crate::oidc::amr_for(Some(proof)),
             now,
         )
         .await?;

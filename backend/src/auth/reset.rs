@@ -192,7 +192,8 @@ impl Backend {
             return Err(Error::LinkRejected(LinkProblem::Used));
         }
         user::store::set_password(&mut *tx, user.id, &hash, now).await?;
-        let ended = session::delete_others(&mut *tx, user.id, current).await?;
+        let ended_sessions = session::delete_others(&mut *tx, user.id, current).await?;
+        let ended = ended_sessions.len();
         // A sign-in that got past the old password must not finish either.
         sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1")
             .bind(user.id)
@@ -212,6 +213,7 @@ impl Backend {
             .await?
             .ok_or(Error::NotFound)?;
         tx.commit().await?;
+        self.sessions_ended(user.id, &ended_sessions).await;
 
         let when = format!("{} at {}", to_long_date(now), to_clock_time(now));
         let mail = templates::password_changed(

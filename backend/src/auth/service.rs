@@ -104,7 +104,16 @@ impl Backend {
             password_hash: &hash,
         };
         let user_id = user::store::insert(&mut *tx, &new, now).await?;
-        let token = session::create(&mut *tx, user_id, self.lifetimes(), meta, now, now).await?;
+        let token = session::create(
+            &mut *tx,
+            user_id,
+            self.lifetimes(),
+            meta,
+            now,
+            crate::oidc::amr_for(None),
+            now,
+        )
+        .await?;
         let link_token = verification::issue(
             &mut tx,
             user_id,
@@ -262,7 +271,8 @@ impl Backend {
     pub async fn sign_out(&self, token: &Token, meta: &RequestMeta) -> Result<()> {
         let now = self.clock.now();
         let mut tx = self.db.pool.begin().await?;
-        if let Some(row) = session::find(&mut *tx, token).await? {
+        let ended = session::find(&mut *tx, token).await?;
+        if let Some(row) = &ended {
             session::delete(&mut *tx, token).await?;
             audit::record(
                 &mut *tx,
@@ -275,6 +285,10 @@ impl Backend {
             .await?;
         }
         tx.commit().await?;
+        if let Some(row) = ended {
+            // Platforms this browser signed in to through Atrium sign out too.
+            self.sessions_ended(row.user_id, &[token.hash()]).await;
+        }
         Ok(())
     }
 

@@ -21,6 +21,8 @@ pub struct Lifetimes {
 #[derive(Clone, Debug, FromRow)]
 pub struct SessionRow {
     pub user_id: i64,
+    /// How the sign-in was proven, as OpenID Connect `amr` values ("pwd mfa").
+    pub amr: String,
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
@@ -34,19 +36,21 @@ impl SessionRow {
 }
 
 /// Starts a session for `user_id` and returns the token for the cookie.
-/// `password_at` is when the password was typed for this sign-in.
+/// `password_at` is when the password was typed for this sign-in; `amr`
+/// how it was proven (`oidc::amr_for`).
 pub async fn create<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     user_id: i64,
     lifetimes: Lifetimes,
     meta: &RequestMeta,
     password_at: UnixTime,
+    amr: &str,
     now: UnixTime,
 ) -> Result<Token> {
     let token = Token::generate();
     sqlx::query(
-        "INSERT INTO session (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, password_confirmed_at)
-         VALUES ($1, $2, $3, $3, $4, $5, $6, $7)",
+        "INSERT INTO session (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, password_confirmed_at, amr)
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)",
     )
     .bind(token.hash())
     .bind(user_id)
@@ -55,6 +59,7 @@ pub async fn create<'e, E: Executor<'e, Database = Any>>(
     .bind(meta.ip.as_deref())
     .bind(meta.user_agent.as_deref().map(|s| s.chars().take(512).collect::<String>()))
     .bind(password_at)
+    .bind(amr)
     .execute(ex)
     .await?;
     Ok(token)
@@ -65,7 +70,7 @@ pub async fn find<'e, E: Executor<'e, Database = Any>>(
     token: &Token,
 ) -> Result<Option<SessionRow>> {
     Ok(sqlx::query_as(
-        "SELECT user_id, created_at, last_seen_at, expires_at FROM session WHERE id_hash = $1",
+        "SELECT user_id, amr, created_at, last_seen_at, expires_at FROM session WHERE id_hash = $1",
     )
     .bind(token.hash())
     .fetch_optional(ex)
@@ -93,19 +98,22 @@ pub async fn delete<'e, E: Executor<'e, Database = Any>>(ex: E, token: &Token) -
     Ok(done.rows_affected() > 0)
 }
 
-/// Ends every session of `user_id` except `keep` (the browser making the change).
+/// Ends every session of `user_id` except `keep` (the browser making the
+/// change). Returns the ended sessions' hashes, for `Backend::sessions_ended`.
 pub async fn delete_others<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     user_id: i64,
     keep: Option<&Token>,
-) -> Result<u64> {
+) -> Result<Vec<String>> {
     let keep_hash = keep.map(Token::hash).unwrap_or_default();
-    let done = sqlx::query("DELETE FROM session WHERE user_id = $1 AND id_hash <> $2")
-        .bind(user_id)
-        .bind(keep_hash)
-        .execute(ex)
-        .await?;
-    Ok(done.rows_affected())
+    let ended: Vec<(String,)> = sqlx::query_as(
+        "DELETE FROM session WHERE user_id = $1 AND id_hash <> $2 RETURNING id_hash",
+    )
+    .bind(user_id)
+    .bind(keep_hash)
+    .fetch_all(ex)
+    .await?;
+    Ok(ended.into_iter().map(|(h,)| h).collect())
 }
 
 /// Removes sessions that can no longer be used; run from time to time.
@@ -129,6 +137,7 @@ mod tests {
     fn row(created: i64, seen: i64, expires: i64) -> SessionRow {
         SessionRow {
             user_id: 1,
+            amr: "pwd mfa".into(),
             created_at: created,
             last_seen_at: seen,
             expires_at: expires,

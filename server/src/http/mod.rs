@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 pub mod assets;
 pub mod avatar;
+pub mod oidc;
 
 /// Pages whose URL carries a secret token: no Referer leaves them at all.
 const TOKEN_PAGES: [&str; 3] = ["/verify-email", "/reset-password", "/confirm-email-change"];
@@ -206,13 +207,17 @@ pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next)
         },
         None => false,
     };
+    // A platform asked for a fresh sign-in (prompt=login, max_age): the
+    // sign-in pages stay open to a signed-in person then.
+    let continuing_for_platform =
+        app::ssr::OAuthContinue::from_headers(req.headers(), &state.cookies).is_some();
     let target = if home {
         Some(if signed_in { "/profile" } else { "/login" })
     } else if needs_session && !signed_in {
         Some("/login")
     } else if path == "/contact" && signed_in {
         Some("/support/contact")
-    } else if for_guests && signed_in {
+    } else if for_guests && signed_in && !continuing_for_platform {
         Some("/profile")
     } else {
         None
