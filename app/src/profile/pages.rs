@@ -229,6 +229,7 @@ pub fn SecurityTab() -> impl IntoView {
                 </ActionForm>
             </div>
             <SignInMethod/>
+            <crate::security::devices::Devices/>
         },
     )
 }

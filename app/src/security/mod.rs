@@ -2,4 +2,5 @@
 //! changed only after the password was re-entered within 10 minutes.
 
 pub mod api;
+pub mod devices;
 pub mod method;

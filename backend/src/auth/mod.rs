@@ -1,6 +1,7 @@
 //! Sign-up, sign-in, sessions and email verification.
 
 pub mod authenticator;
+pub mod devices;
 pub mod mfa;
 pub mod password;
 pub mod reset;

@@ -29,6 +29,7 @@ on_both_databases!(
     signed_in_people_go_straight_back_unless_a_fresh_sign_in_is_asked,
     a_rotated_key_stays_published_until_its_tokens_expire,
     signing_out_of_atrium_signs_the_platforms_out,
+    the_devices_list_shows_and_ends_other_sessions,
 );
 
 const CALLBACK: &str = "https://cp.example/callback";
@@ -863,4 +864,110 @@ fn operators_register_list_and_remove_platforms_from_the_command_line() {
     assert!(stderr.contains("no platform"), "{stderr}");
     let (_, stdout, _) = run(&["platform", "list"]);
     assert_eq!(stdout.trim(), "[]");
+}
+
+async fn the_devices_list_shows_and_ends_other_sessions(app: &TestApp) {
+    let (client_id, secret) = register(app, None).await;
+    let here = app.sign_up_ann().await;
+    // A second browser signs in, and to ConnectivityPro through Atrium.
+    let there = app
+        .sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    let verifier = "d".repeat(43);
+    let code = code_for(
+        app,
+        &client_id,
+        &format!("atrium_session={there}"),
+        &verifier,
+    )
+    .await;
+    let r = token_post(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", &verifier),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let list = app.call("security/devices", &[], Some(&here)).await.json();
+    let devices = list.as_array().unwrap();
+    assert_eq!(devices.len(), 2, "{list}");
+    assert_eq!(devices[0]["current"], true);
+    assert_eq!(devices[0]["platforms"], serde_json::json!([]));
+    assert_eq!(devices[1]["current"], false);
+    assert_eq!(
+        devices[1]["platforms"],
+        serde_json::json!(["ConnectivityPro"])
+    );
+    assert_eq!(devices[1]["ip"], "203.0.113.7");
+    assert!(
+        !list.to_string().contains(&there),
+        "no session token in the list"
+    );
+    let other_id = devices[1]["id"].as_str().unwrap().to_string();
+    let my_id = devices[0]["id"].as_str().unwrap().to_string();
+
+    // Not this device, not an unknown one, not someone else's.
+    let r = app
+        .call("security/sign-out-device", &[("id", &my_id)], Some(&here))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = app
+        .call("security/sign-out-device", &[("id", "nope")], Some(&here))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let bob = app
+        .sign_up("Bob", "Ray", "bob@example.org", PASSWORD)
+        .await
+        .session_cookie()
+        .unwrap();
+    let r = app
+        .call("security/sign-out-device", &[("id", &other_id)], Some(&bob))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert!(signed_in(app, &there).await);
+
+    // Signing the other browser out ends it and its platform tokens.
+    let r = app
+        .call(
+            "security/sign-out-device",
+            &[("id", &other_id)],
+            Some(&here),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!signed_in(app, &there).await);
+    assert!(signed_in(app, &here).await);
+    assert_eq!(app.count("SELECT COUNT(*) FROM oidc_token").await, 0);
+
+    // Everywhere else: two more browsers, both signed out; this one stays.
+    let a = app
+        .sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    let b = app
+        .sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    let r = app
+        .call("security/sign-out-other-devices", &[], Some(&here))
+        .await;
+    assert_eq!(r.json(), 2);
+    assert!(!signed_in(app, &a).await && !signed_in(app, &b).await);
+    assert!(signed_in(app, &here).await);
+    let list = app.call("security/devices", &[], Some(&here)).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    // Signed out, the list is refused.
+    let r = app.call("security/devices", &[], None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
