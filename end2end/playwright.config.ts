@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import * as fs from "node:fs";
 import * as path from "node:path";
 
 // One server for the whole run, built beforehand by scripts/test.sh
@@ -6,8 +7,23 @@ import * as path from "node:path";
 const port = Number(process.env.E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, "..");
+const server = path.join(root, "target", "debug", "server");
 export const runDir = path.join(root, "target", "e2e");
 export const outboxDir = path.join(runDir, "outbox");
+// ConnectivityPro, the sister platform that signs in through Atrium.
+const cpPort = Number(process.env.E2E_CP_PORT ?? 4100);
+export const cpURL = `http://127.0.0.1:${cpPort}`;
+const cpCredentials = path.join(runDir, "connectivitypro.json");
+
+// A fresh run folder, made once, before the servers start. This file is
+// loaded again by the test files (for outboxDir) and by workers, which must
+// not wipe the servers' data under them: the variable marks it done, for
+// this process and every process it starts.
+if (!process.env.ATRIUM_E2E_RUN_DIR_READY) {
+  fs.rmSync(runDir, { recursive: true, force: true });
+  fs.mkdirSync(runDir, { recursive: true });
+  process.env.ATRIUM_E2E_RUN_DIR_READY = "1";
+}
 
 export default defineConfig({
   testDir: "./tests",
@@ -38,8 +54,15 @@ export default defineConfig({
     // Forms must work before hydration and without JavaScript at all.
     { name: "no-js", use: { javaScriptEnabled: false }, testMatch: /(auth|security|authenticator)\.spec\.ts/ },
   ],
-  webServer: {
-    command: `rm -rf "${runDir}" && mkdir -p "${runDir}" && exec "${path.join(root, "target", "debug", "server")}"`,
+  webServer: [
+  {
+    // ConnectivityPro is registered first (its credentials go to a file
+    // that its own server waits for), then Atrium serves.
+    command: [
+      `"${server}" platform add --name ConnectivityPro --redirect-uri ${cpURL}/callback`,
+      `--post-logout-redirect-uri ${cpURL}/ --backchannel-logout-uri ${cpURL}/backchannel-logout`,
+      `> "${cpCredentials}.tmp" && mv "${cpCredentials}.tmp" "${cpCredentials}" && exec "${server}"`,
+    ].join(" "),
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
@@ -56,4 +79,19 @@ export default defineConfig({
       LOG_LEVEL: "warn",
     },
   },
+  {
+    command: `exec "${path.join(root, "target", "debug", "connectivitypro")}"`,
+    url: `${cpURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 90_000,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: {
+      CP_ADDR: `127.0.0.1:${cpPort}`,
+      ATRIUM_URL: baseURL,
+      CP_CREDENTIALS: cpCredentials,
+      CP_DATABASE: path.join(runDir, "connectivitypro.db"),
+    },
+  },
+  ],
 });

@@ -14,8 +14,8 @@ step "checking npm packages (Playwright)" ensure_npm_packages end2end
 step "checking Chromium" ensure_chromium
 
 step "formatting" cargo fmt --all -- --check
-step "clippy: server side (ssr)" \
-  cargo clippy -p backend -p app -p server --features app/ssr --all-targets -- -D warnings
+step "clippy: server side (ssr) and ConnectivityPro" \
+  cargo clippy -p backend -p app -p server -p connectivitypro --features app/ssr --all-targets -- -D warnings
 step "clippy: browser side (wasm32, hydrate)" \
   cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -27,6 +27,8 @@ fi
 step "$what" cargo test -p backend -p app -p server --features app/ssr
 
 step "building the site (debug) for the end-to-end tests" cargo leptos build --split
+step "building ConnectivityPro, the sister platform the end-to-end tests sign in to" \
+  cargo build -p connectivitypro
 
 step "end-to-end tests (Playwright, Chromium; hydrated and without JavaScript)" \
   bash -c 'cd end2end && npx playwright test'

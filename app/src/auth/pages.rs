@@ -24,7 +24,7 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let changed = move || query.with(|q| q.get("password").as_deref() == Some("changed"));
     // A platform (OpenID Connect) sent the person here: say which.
-    let platform = Resource::new(|| (), |_| continue_to());
+    let platform = Resource::new_blocking(|| (), |_| continue_to());
     view! {
         <main class="auth-page" id="main">
             <h1>"Sign in to Atrium"</h1>

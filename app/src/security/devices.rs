@@ -75,7 +75,7 @@ pub fn Devices() -> impl IntoView {
     let others = ServerAction::<SignOutOtherDevices>::new();
     let one_error = last_error(one.value());
     let others_error = last_error(others.value());
-    let list = Resource::new(
+    let list = Resource::new_blocking(
         move || (one.version().get(), others.version().get()),
         |_| devices(),
     );
@@ -112,19 +112,24 @@ pub fn Devices() -> impl IntoView {
 fn device_item(d: DeviceView, one: ServerAction<SignOutDevice>) -> impl IntoView {
     let label = format!("{} on {}", d.browser, d.system);
     let button_label = format!("Sign out {label}");
+    // Each line is one string: adjacent text nodes would merge in the
+    // server's HTML and no longer match what hydration expects.
+    let times = format!(
+        "{}Signed in {} · Last active {}",
+        d.ip.map(|ip| format!("{ip} · ")).unwrap_or_default(),
+        d.signed_in,
+        d.last_active
+    );
+    let platforms =
+        (!d.platforms.is_empty()).then(|| format!("Signed in to {}", d.platforms.join(", ")));
     view! {
         <li class="device">
             <p>
                 <strong>{label}</strong>
-                {d.current.then(|| view! { " " <span class="badge">"This device"</span> })}
+                {d.current.then(|| view! { <span class="badge">"This device"</span> })}
             </p>
-            <p class="muted">
-                {d.ip.map(|ip| format!("{ip} · "))}
-                "Signed in " {d.signed_in} " · Last active " {d.last_active}
-            </p>
-            {(!d.platforms.is_empty()).then(|| view! {
-                <p class="muted">"Signed in to " {d.platforms.join(", ")}</p>
-            })}
+            <p class="muted">{times}</p>
+            {platforms.map(|p| view! { <p class="muted">{p}</p> })}
             {(!d.current).then(|| view! {
                 <ActionForm action=one>
                     <input type="hidden" name="id" value=d.id/>

@@ -61,6 +61,8 @@ pub fn SignInMethod() -> impl IntoView {
 
     let query = use_query_map();
     let finish_setup = move || query.with(|q| q.get("finish_setup").is_some());
+    // Signed in on the way to a platform: it waits while the setup is finished.
+    let platform = Resource::new_blocking(|| (), |_| crate::auth::api::continue_to());
     view! {
         <section class="card" aria-labelledby="sign-in-method" id="sign-in-protection">
             <h2 id="sign-in-method">"Sign-in protection"</h2>
@@ -68,6 +70,15 @@ pub fn SignInMethod() -> impl IntoView {
                 <p role="status" class="alert alert-ok">
                     "You chose an authenticator app last time. Scan the QR code below with it and enter its code to finish; until then your current method stays on."
                 </p>
+                <Suspense>
+                    {move || platform.get().and_then(Result::ok).flatten().map(|name| view! {
+                        <p>
+                            // A full page load: /oauth/resume is the server's, not a page of the app.
+                            <a class="button" href="/oauth/resume" rel="external">{format!("Continue to {name}")}</a>
+                            " when you are done here."
+                        </p>
+                    })}
+                </Suspense>
             </Show>
             <p class="muted">
                 "After your password, you prove it is you with a second step. This holds wherever this email signs in."

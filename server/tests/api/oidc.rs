@@ -613,29 +613,20 @@ async fn a_rotated_key_stays_published_until_its_tokens_expire(app: &TestApp) {
     let rp = discover(app, &client_id, &secret).await;
     let session = signed_in_person(app).await;
     let cookies = format!("atrium_session={session}");
-    let sign_in = |rp: &Rp| {
-        let s = start(rp);
+    let sign_in = |rp: Rp| {
         let cookies = cookies.clone();
-        let rp = rp.clone();
         async move {
-            let code = param(&location(&browse(app, &s.url, &cookies).await), "code").unwrap();
-            let tokens = rp
-                .exchange_code(AuthorizationCode::new(code))
-                .unwrap()
-                .set_pkce_verifier(s.verifier)
-                .request_async(&rp_http(app))
-                .await
-                .unwrap();
-            (tokens.id_token().unwrap().clone(), s.nonce)
+            let (tokens, nonce) = rp_sign_in(app, &rp, &cookies).await;
+            (tokens.id_token().unwrap().clone(), nonce)
         }
     };
-    let (old_token, old_nonce) = sign_in(&rp).await;
+    let (old_token, old_nonce) = sign_in(rp).await;
     let old_kid = jwt_header_kid(&old_token.to_string());
 
     let new_kid = app.backend.rotate_signing_key().await.unwrap();
     assert_ne!(new_kid, old_kid);
     let rp = discover(app, &client_id, &secret).await;
-    let (new_token, new_nonce) = sign_in(&rp).await;
+    let (new_token, new_nonce) = sign_in(rp.clone()).await;
     assert_eq!(jwt_header_kid(&new_token.to_string()), new_kid);
     // Both verify against the JWKS published now.
     old_token
@@ -660,6 +651,25 @@ async fn a_rotated_key_stays_published_until_its_tokens_expire(app: &TestApp) {
     assert!(!kids.contains(&old_kid.as_str()));
     assert!(kids.contains(&new_kid.as_str()));
     assert!(jwks.to_string().find("private").is_none());
+}
+
+/// The whole code flow for the browser holding `cookies`: the tokens and
+/// the nonce their ID token must carry.
+async fn rp_sign_in(
+    app: &TestApp,
+    rp: &Rp,
+    cookies: &str,
+) -> (openidconnect::core::CoreTokenResponse, Nonce) {
+    let s = start(rp);
+    let code = param(&location(&browse(app, &s.url, cookies).await), "code").unwrap();
+    let tokens = rp
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(s.verifier)
+        .request_async(&rp_http(app))
+        .await
+        .unwrap();
+    (tokens, s.nonce)
 }
 
 fn jwt_header_kid(jwt: &str) -> String {
@@ -701,15 +711,7 @@ async fn signing_out_of_atrium_signs_the_platforms_out(app: &TestApp) {
     let rp = discover(app, &client_id, &secret).await;
     let session = signed_in_person(app).await;
     let cookies = format!("atrium_session={session}");
-    let s = start(&rp);
-    let code = param(&location(&browse(app, &s.url, &cookies).await), "code").unwrap();
-    let tokens = rp
-        .exchange_code(AuthorizationCode::new(code))
-        .unwrap()
-        .set_pkce_verifier(s.verifier)
-        .request_async(&rp_http(app))
-        .await
-        .unwrap();
+    let (tokens, _) = rp_sign_in(app, &rp, &cookies).await;
     let id_token = tokens.id_token().unwrap().to_string();
     let id_claims = jwt_payload(&id_token);
 
