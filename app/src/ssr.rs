@@ -54,59 +54,28 @@ impl CookieSettings {
     }
 }
 
-/// A sign-in for a platform (OpenID Connect) waiting while the person signs
-/// in to Atrium: the authorization request's query and when it was sent to
-/// sign-in. Kept in a short-lived HttpOnly cookie; `/oauth/resume` checks
-/// the request again from scratch, so the cookie grants nothing by itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OAuthContinue {
-    pub issued_at: i64,
-    pub query: String,
-    pub client_id: String,
-}
-
-/// The pending platform sign-in lasts as long as a sign-in's second step.
-pub const OAUTH_CONTINUE_SECS: u64 = 10 * 60;
+/// The cookie of a sign-in for a platform (OpenID Connect) waiting while
+/// the person signs in to Atrium: a random id only. The request itself is
+/// kept by the backend (`backend::oidc::pending`), and `/oauth/resume`
+/// checks it again from scratch, so the cookie grants nothing by itself.
+pub struct OAuthContinue;
 
 impl OAuthContinue {
-    pub fn encode(&self) -> String {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(format!("{}\n{}", self.issued_at, self.query))
-    }
-
-    pub fn decode(value: &str) -> Option<Self> {
-        use base64::Engine;
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(value)
-            .ok()?;
-        let raw = String::from_utf8(raw).ok()?;
-        let (at, query) = raw.split_once('\n')?;
-        let client_id = url::form_urlencoded::parse(query.as_bytes())
-            .find(|(k, _)| k == "client_id")
-            .map(|(_, v)| v.into_owned())?;
-        Some(OAuthContinue {
-            issued_at: at.parse().ok()?,
-            query: query.to_string(),
-            client_id,
-        })
-    }
-
-    /// The pending platform sign-in in `headers`' cookies, if any.
+    /// The id of the pending platform sign-in in `headers`' cookies, if any.
     pub fn from_headers(
         headers: &axum::http::HeaderMap,
         settings: &CookieSettings,
-    ) -> Option<Self> {
-        cookie_value(headers, settings.oauth_name()).and_then(|v| Self::decode(&v))
+    ) -> Option<Token> {
+        named_token(headers, settings.oauth_name())
     }
 
-    /// The Set-Cookie value that keeps `this` (or, with `None`, forgets it).
-    pub fn cookie(this: Option<&Self>, settings: &CookieSettings) -> String {
-        match this {
-            Some(c) => cookie(
+    /// The Set-Cookie value that keeps `id` (or, with `None`, forgets it).
+    pub fn cookie(id: Option<&Token>, settings: &CookieSettings) -> String {
+        match id {
+            Some(id) => cookie(
                 settings.oauth_name(),
-                &c.encode(),
-                OAUTH_CONTINUE_SECS,
+                id.expose(),
+                backend::oidc::pending::PENDING_LIFETIME_SECS as u64,
                 settings.secure,
             ),
             None => cookie(settings.oauth_name(), "", 0, settings.secure),
@@ -115,8 +84,14 @@ impl OAuthContinue {
 }
 
 /// The platform sign-in waiting for this browser's sign-in, if any.
-pub fn oauth_request() -> Option<OAuthContinue> {
-    OAuthContinue::from_headers(&parts()?.headers, &cookie_settings())
+pub async fn oauth_request(
+) -> Result<Option<backend::oidc::pending::PendingAuthorization>, AppError> {
+    let Some(id) =
+        parts().and_then(|p| OAuthContinue::from_headers(&p.headers, &cookie_settings()))
+    else {
+        return Ok(None);
+    };
+    backend()?.pending_authorization(&id).await.map_err(fail)
 }
 
 pub fn backend() -> Result<Backend, AppError> {

@@ -173,9 +173,14 @@ pub enum PlatformCommand {
 
 #[derive(Clone, Debug, clap::Subcommand)]
 pub enum KeysCommand {
-    /// Adds a new signing key; the old one stays published until the tokens
-    /// it signed have expired.
-    Rotate,
+    /// Publishes a new signing key, which signs once platforms' cached JWKS
+    /// copies have expired (6 minutes); the old key stays published for 30
+    /// days so that its ID tokens still work as sign-out hints.
+    Rotate {
+        /// Sign with the new key at once (the old one leaked).
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 impl Config {

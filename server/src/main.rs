@@ -110,10 +110,15 @@ async fn run_command(backend: &backend::Backend, command: &Command) -> i32 {
         },
         Command::Platform { command } => run_platform_command(backend, command).await,
         Command::Keys {
-            command: KeysCommand::Rotate,
-        } => match backend.rotate_signing_key().await {
-            Ok(kid) => {
-                println!("New signing key {kid}; the previous key stays published until its tokens expire.");
+            command: KeysCommand::Rotate { now },
+        } => match backend.rotate_signing_key(*now).await {
+            Ok((kid, active_from)) => {
+                let wait = active_from - backend.clock.now();
+                if wait > 0 {
+                    println!("New signing key {kid}, published now; it signs in {wait} seconds, once platforms have refetched the JWKS. The previous key stays published for 30 days.");
+                } else {
+                    println!("New signing key {kid}; it signs now. The previous key stays published for 30 days.");
+                }
                 0
             }
             Err(e) => {

@@ -87,9 +87,15 @@ impl TestApp {
         Self::with_database(url, dir, None).await
     }
 
-    /// None (and a note on stderr) when TEST_POSTGRES_URL is not set.
+    /// None (and a note on stderr) when TEST_POSTGRES_URL is not set;
+    /// a failure instead when `CI` is set.
     async fn postgres() -> Option<Self> {
         let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
+            // In CI a missing database is a failure, never a quiet pass.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but TEST_POSTGRES_URL is not: the PostgreSQL variants cannot run"
+            );
             eprintln!("TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
             return None;
         };

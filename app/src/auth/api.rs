@@ -170,7 +170,7 @@ pub async fn sign_up(
 pub async fn continue_to() -> Result<Option<String>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
-    let Some(pending) = oauth_request() else {
+    let Some(pending) = oauth_request().await? else {
         return Ok(None);
     };
     backend
@@ -248,7 +248,7 @@ pub async fn verify_code(code: String) -> Result<Option<String>, AppError> {
     // As the seed describes, a sign-in after choosing an authenticator app
     // shows its QR code: once the current method has proven who this is.
     let unfinished = backend.has_unfinished_setup(&user).await.map_err(fail)?;
-    if !unfinished && oauth_request().is_some() {
+    if !unfinished && oauth_request().await?.is_some() {
         // Signing in for a platform: back to it, through the request's checks.
         const RESUME: &str = "/oauth/resume";
         if is_form_post() {

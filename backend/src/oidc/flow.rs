@@ -254,13 +254,18 @@ impl Backend {
                 ))
             }
         }
+        let mut interactive = false;
         for prompt in p.prompt.as_deref().unwrap_or("").split(' ') {
             match prompt {
                 "" => {}
                 "none" => req.prompt_none = true,
-                "login" => req.prompt_login = true,
-                // First-party platforms: consent is given by registration.
-                "consent" | "select_account" => {}
+                "login" => {
+                    req.prompt_login = true;
+                    interactive = true;
+                }
+                // First-party platforms: consent is given by registration,
+                // and a browser holds one Atrium session at a time.
+                "consent" | "select_account" => interactive = true,
                 other => {
                     return Err(req.error(
                         "invalid_request",
@@ -269,7 +274,7 @@ impl Backend {
                 }
             }
         }
-        if req.prompt_none && req.prompt_login {
+        if req.prompt_none && interactive {
             return Err(req.error(
                 "invalid_request",
                 "prompt=none cannot be combined with other values.",
@@ -493,18 +498,15 @@ struct IdTokenClaims<'a> {
 #[derive(Clone, Debug, FromRow)]
 struct Grant {
     family: String,
-    client_id: String,
     user_id: i64,
     session_hash: String,
     scope: String,
     auth_time: i64,
     amr: String,
-    expires_at: i64,
 }
 
 #[derive(Clone, Debug, FromRow)]
 struct CodeRow {
-    client_id: String,
     user_id: i64,
     session_hash: String,
     redirect_uri: String,
@@ -513,7 +515,6 @@ struct CodeRow {
     code_challenge: String,
     auth_time: i64,
     amr: String,
-    expires_at: i64,
 }
 
 /// The stable, opaque subject of `user_id`, made on first use.
@@ -540,17 +541,26 @@ pub async fn subject_of(
 
 impl Backend {
     /// The token endpoint: authenticates the platform, then exchanges a code
-    /// or rotates a refresh token.
+    /// or rotates a refresh token. Each exchange is one transaction: the
+    /// code or refresh token is spent only if tokens are issued.
     pub async fn token(
         &self,
         auth: ClientAuth,
         params: TokenParams,
     ) -> std::result::Result<TokenResponse, TokenError> {
         let now = self.clock.now();
-        let key: String = auth.client_id.chars().take(64).collect();
+        // Client secrets are 256 random bits, so failed attempts need no
+        // throttle; counting them per client_id would let anyone lock a
+        // platform out. Authenticated platforms are limited.
+        let Some(platform) = self
+            .authenticate_platform(&auth.client_id, &auth.client_secret)
+            .await?
+        else {
+            return Err(TokenError::InvalidClient { basic: auth.basic });
+        };
         rate_limit::hit(
             &self.db.pool,
-            &format!("oidc-token:{key}"),
+            &format!("oidc-token:{}", platform.client_id),
             Limit {
                 limit: TOKEN_REQUESTS_PER_MINUTE,
                 window_secs: 60,
@@ -558,12 +568,9 @@ impl Backend {
             now,
         )
         .await?;
-        let Some(platform) = self
-            .authenticate_platform(&auth.client_id, &auth.client_secret)
-            .await?
-        else {
-            return Err(TokenError::InvalidClient { basic: auth.basic });
-        };
+        // Made before the transaction: on SQLite a key written from another
+        // connection would wait for this transaction's write lock.
+        self.ensure_signing_key().await?;
         match params.grant_type.as_deref() {
             Some("authorization_code") => self.exchange_code(&platform, params, now).await,
             Some("refresh_token") => self.refresh(&platform, params, now).await,
@@ -588,30 +595,37 @@ impl Backend {
         let bad_code =
             || TokenError::InvalidGrant("The code is unknown, expired or already used.".into());
         let code = Token::parse(&raw_code).ok_or_else(bad_code)?;
-        // Claimed in one statement: of two requests with one code, one wins.
+        let mut tx = self.db.pool.begin().await?;
+        // Claimed in one statement, and only by the platform it was issued
+        // to: of two requests with one code, one wins, and another
+        // platform's attempt leaves it unspent.
         let claimed: Option<CodeRow> = sqlx::query_as(
-            "UPDATE oidc_code SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL
-             RETURNING client_id, user_id, session_hash, redirect_uri, scope, nonce, code_challenge,
-                       auth_time, amr, expires_at",
+            "UPDATE oidc_code SET used_at = $2
+             WHERE code_hash = $1 AND client_id = $3 AND used_at IS NULL AND expires_at > $2
+             RETURNING user_id, session_hash, redirect_uri, scope, nonce, code_challenge,
+                       auth_time, amr",
         )
         .bind(code.hash())
         .bind(now)
-        .fetch_optional(&self.db.pool)
+        .bind(&platform.client_id)
+        .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = claimed else {
+            drop(tx);
             // A code used twice was probably stolen: what it issued is revoked.
-            let revoked = sqlx::query("DELETE FROM oidc_token WHERE family = $1")
-                .bind(code.hash())
-                .execute(&self.db.pool)
-                .await?;
+            let revoked =
+                sqlx::query("DELETE FROM oidc_token WHERE family = $1 AND client_id = $2")
+                    .bind(code.hash())
+                    .bind(&platform.client_id)
+                    .execute(&self.db.pool)
+                    .await?;
             if revoked.rows_affected() > 0 {
                 tracing::warn!(client_id = %platform.client_id, "authorization code reused; its tokens are revoked");
             }
             return Err(bad_code());
         };
-        if row.client_id != platform.client_id || now >= row.expires_at {
-            return Err(bad_code());
-        }
+        // A failed check below rolls the claim back: the code stays usable
+        // by the platform that holds the right verifier.
         if row.redirect_uri != redirect_uri {
             return Err(TokenError::InvalidGrant(
                 "redirect_uri differs from the authorization request's.".into(),
@@ -624,15 +638,14 @@ impl Backend {
         }
         let grant = Grant {
             family: code.hash(),
-            client_id: row.client_id,
             user_id: row.user_id,
             session_hash: row.session_hash,
             scope: row.scope,
             auth_time: row.auth_time,
             amr: row.amr,
-            expires_at: 0,
         };
-        self.issue_tokens(platform, &grant, row.nonce.as_deref(), now)
+        let scope = grant.scope.clone();
+        self.issue_tokens(tx, platform, &grant, &scope, row.nonce.as_deref(), now)
             .await
     }
 
@@ -653,22 +666,30 @@ impl Backend {
             )
         };
         let token = Token::parse(&raw).ok_or_else(bad)?;
+        let mut tx = self.db.pool.begin().await?;
+        // A concurrent rotation of the same token waits on this row until
+        // this transaction ends, then finds it used.
         let claimed: Option<Grant> = sqlx::query_as(
             "UPDATE oidc_token SET used_at = $2
-             WHERE token_hash = $1 AND kind = 'refresh' AND used_at IS NULL
-             RETURNING family, client_id, user_id, session_hash, scope, auth_time, amr, expires_at",
+             WHERE token_hash = $1 AND kind = 'refresh' AND client_id = $3
+               AND used_at IS NULL AND expires_at > $2
+             RETURNING family, user_id, session_hash, scope, auth_time, amr",
         )
         .bind(token.hash())
         .bind(now)
-        .fetch_optional(&self.db.pool)
+        .bind(&platform.client_id)
+        .fetch_optional(&mut *tx)
         .await?;
-        let Some(mut grant) = claimed else {
+        let Some(grant) = claimed else {
+            drop(tx);
             // A rotated refresh token came back: one of two holders is not
             // the platform. The whole family ends (RFC 9700 §4.14.2).
             let family: Option<(String,)> = sqlx::query_as(
-                "SELECT family FROM oidc_token WHERE token_hash = $1 AND kind = 'refresh'",
+                "SELECT family FROM oidc_token
+                 WHERE token_hash = $1 AND kind = 'refresh' AND client_id = $2 AND used_at IS NOT NULL",
             )
             .bind(token.hash())
+            .bind(&platform.client_id)
             .fetch_optional(&self.db.pool)
             .await?;
             if let Some((family,)) = family {
@@ -680,9 +701,9 @@ impl Backend {
             }
             return Err(bad());
         };
-        if grant.client_id != platform.client_id || now >= grant.expires_at {
-            return Err(bad());
-        }
+        // A narrower scope applies to this access and ID token only; the new
+        // refresh token keeps the whole grant (RFC 6749 §6).
+        let mut scope = grant.scope.clone();
         if let Some(asked) = params.scope.as_deref().filter(|s| !s.is_empty()) {
             let granted: Vec<&str> = grant.scope.split(' ').collect();
             if let Some(extra) = asked.split(' ').find(|s| !granted.contains(s)) {
@@ -690,29 +711,34 @@ impl Backend {
                     "{extra} was not granted to this refresh token."
                 )));
             }
-            grant.scope = SCOPES
+            scope = SCOPES
                 .iter()
                 .filter(|s| asked.split(' ').any(|a| a == **s))
                 .copied()
                 .collect::<Vec<_>>()
                 .join(" ");
         }
-        self.issue_tokens(platform, &grant, None, now).await
+        self.issue_tokens(tx, platform, &grant, &scope, None, now)
+            .await
     }
 
     /// Access token, rotated refresh token and ID token for `grant`, only
-    /// while the Atrium session it came from is live.
+    /// while the Atrium session it came from is live; commits `tx`, which
+    /// has spent the code or refresh token. `scope` is what this access
+    /// and ID token carry; the refresh token keeps the grant's.
     async fn issue_tokens(
         &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
         platform: &Platform,
         grant: &Grant,
+        scope: &str,
         nonce: Option<&str>,
         now: UnixTime,
     ) -> std::result::Result<TokenResponse, TokenError> {
         let session: Option<(i64, i64)> =
             sqlx::query_as("SELECT last_seen_at, expires_at FROM session WHERE id_hash = $1")
                 .bind(&grant.session_hash)
-                .fetch_optional(&self.db.pool)
+                .fetch_optional(&mut *tx)
                 .await?;
         let idle = self.lifetimes().idle_secs;
         let live = session.is_some_and(|(seen, expires)| now < expires && now - seen < idle);
@@ -721,19 +747,20 @@ impl Backend {
                 "The person's Atrium session has ended; sign them in again.".into(),
             ));
         }
-        let user = user::store::find_by_id(&self.db.pool, grant.user_id)
+        let user = user::store::find_by_id(&mut *tx, grant.user_id)
             .await?
             .ok_or_else(|| TokenError::InvalidGrant("The person no longer exists.".into()))?;
-        // Made before the transaction: on SQLite a key written from another
-        // connection would wait for this transaction's write lock.
-        self.ensure_signing_key().await?;
         let access = Token::generate();
         let refresh = Token::generate();
-        let mut tx = self.db.pool.begin().await?;
         let sub = subject_of(&mut tx, user.id, now).await?;
-        for (token, kind, lifetime) in [
-            (&access, "access", ACCESS_TOKEN_LIFETIME_SECS),
-            (&refresh, "refresh", REFRESH_TOKEN_LIFETIME_SECS),
+        for (token, kind, lifetime, scope) in [
+            (&access, "access", ACCESS_TOKEN_LIFETIME_SECS, scope),
+            (
+                &refresh,
+                "refresh",
+                REFRESH_TOKEN_LIFETIME_SECS,
+                grant.scope.as_str(),
+            ),
         ] {
             sqlx::query(
                 "INSERT INTO oidc_token (token_hash, kind, family, client_id, user_id, session_hash, scope,
@@ -746,7 +773,7 @@ impl Backend {
             .bind(&platform.client_id)
             .bind(user.id)
             .bind(&grant.session_hash)
-            .bind(&grant.scope)
+            .bind(scope)
             .bind(grant.auth_time)
             .bind(&grant.amr)
             .bind(now)
@@ -754,9 +781,14 @@ impl Backend {
             .execute(&mut *tx)
             .await?;
         }
-        // Access tokens that expired long ago are swept as new ones are made.
-        sqlx::query("DELETE FROM oidc_token WHERE kind = 'access' AND expires_at <= $1")
+        // Expired tokens and codes are swept as new ones are made. Used
+        // refresh tokens stay until they expire, to recognise their reuse.
+        sqlx::query("DELETE FROM oidc_token WHERE expires_at <= $1")
             .bind(now - ACCESS_TOKEN_LIFETIME_SECS)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM oidc_code WHERE expires_at <= $1")
+            .bind(now - CODE_LIFETIME_SECS)
             .execute(&mut *tx)
             .await?;
         let avatar = crate::avatar::store::find(&mut *tx, user.id).await?;
@@ -775,7 +807,7 @@ impl Backend {
             person: PersonClaims::of(
                 &user,
                 avatar.as_ref().map(|a| a.hash.as_str()),
-                &grant.scope,
+                scope,
                 &self.settings.public_url,
             ),
         };
@@ -787,7 +819,7 @@ impl Backend {
             expires_in: ACCESS_TOKEN_LIFETIME_SECS,
             refresh_token: refresh.expose().to_string(),
             id_token,
-            scope: grant.scope.clone(),
+            scope: scope.to_string(),
         })
     }
 
@@ -798,11 +830,15 @@ impl Backend {
             return Ok(None);
         };
         let now = self.clock.now();
+        // Only while the Atrium session it came from is live.
         let row: Option<(i64, String)> = sqlx::query_as(
-            "SELECT user_id, scope FROM oidc_token WHERE token_hash = $1 AND kind = 'access' AND expires_at > $2",
+            "SELECT t.user_id, t.scope FROM oidc_token t JOIN session s ON s.id_hash = t.session_hash
+             WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2
+               AND s.expires_at > $2 AND s.last_seen_at > $3",
         )
         .bind(token.hash())
         .bind(now)
+        .bind(now - self.lifetimes().idle_secs)
         .fetch_optional(&self.db.pool)
         .await?;
         let Some((user_id, scope)) = row else {
@@ -823,13 +859,6 @@ impl Backend {
                 &self.settings.public_url,
             ),
         )))
-    }
-
-    /// The platform's name for a sign-in page, when `client_id` is registered.
-    pub async fn platform_name(&self, client_id: &str) -> Result<Option<String>> {
-        Ok(platform::find(&self.db.pool, client_id)
-            .await?
-            .map(|p| p.name))
     }
 }
 

@@ -1,7 +1,9 @@
 //! The RSA keys that sign ID tokens and logout tokens (RS256, mandatory in
-//! OpenID Connect). The first key is made on first use; `server keys rotate`
-//! adds a new signing key and keeps the old one in the JWKS until every
-//! token it signed has expired. Private keys never leave the server.
+//! OpenID Connect). The first key is made on first use. `server keys rotate`
+//! publishes a new key at once but lets it sign only after platforms' cached
+//! copies of the JWKS have expired ([`NEXT_KEY_DELAY_SECS`]); the old key
+//! signs until then and stays published long after, so that ID tokens it
+//! signed still work as `id_token_hint`. Private keys never leave the server.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -14,14 +16,19 @@ use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::oidc::ID_TOKEN_LIFETIME_SECS;
 use crate::{Backend, Error, Result};
 
 /// 2048-bit RSA: what RS256 verifiers everywhere accept.
 pub const KEY_BITS: usize = 2048;
-/// A retired key stays published this long: longer than any token it signed
-/// lives (ID and logout tokens), plus clock skew.
-pub const RETIRED_KEY_KEPT_SECS: i64 = ID_TOKEN_LIFETIME_SECS + 5 * 60;
+/// How long platforms may cache discovery and the JWKS (`Cache-Control`).
+pub const JWKS_MAX_AGE_SECS: i64 = 5 * 60;
+/// A rotated-in key signs this long after it is published: every cached
+/// JWKS has been refetched by then.
+pub const NEXT_KEY_DELAY_SECS: i64 = JWKS_MAX_AGE_SECS + 60;
+/// A retired key stays published this long: far longer than the tokens it
+/// signed live, because platforms send old ID tokens back as
+/// `id_token_hint` when the person signs out.
+pub const RETIRED_KEY_KEPT_SECS: i64 = 30 * 24 * 3600;
 
 #[derive(Clone, FromRow)]
 struct KeyRow {
@@ -83,27 +90,35 @@ async fn generate() -> Result<NewKey> {
     .map_err(|e| Error::Internal(format!("key generation task: {e}")))?
 }
 
-async fn insert(ex: &mut sqlx::AnyConnection, key: &NewKey, now: UnixTime) -> Result<()> {
+async fn insert(
+    ex: &mut sqlx::AnyConnection,
+    key: &NewKey,
+    now: UnixTime,
+    active_from: UnixTime,
+) -> Result<()> {
     sqlx::query(
-        "INSERT INTO oidc_signing_key (kid, private_pem, public_n, public_e, created_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO oidc_signing_key (kid, private_pem, public_n, public_e, created_at, active_from)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&key.kid)
     .bind(&key.private_pem)
     .bind(&key.n)
     .bind(&key.e)
     .bind(now)
+    .bind(active_from)
     .execute(ex)
     .await?;
     Ok(())
 }
 
 impl Backend {
+    /// The newest key whose time to sign has come.
     async fn active_key(&self) -> Result<Option<KeyRow>> {
         Ok(sqlx::query_as(
             "SELECT kid, private_pem, public_n, public_e FROM oidc_signing_key
-             WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1",
+             WHERE active_from <= $1 ORDER BY active_from DESC, kid DESC LIMIT 1",
         )
+        .bind(self.clock.now())
         .fetch_optional(&self.db.pool)
         .await?)
     }
@@ -114,8 +129,9 @@ impl Backend {
             return Ok(key);
         }
         let key = generate().await?;
+        let now = self.clock.now();
         let mut conn = self.db.pool.acquire().await?;
-        insert(&mut conn, &key, self.clock.now()).await?;
+        insert(&mut conn, &key, now, now).await?;
         // Two processes starting at once may both have made one: the newest
         // signs, and both are published.
         self.active_key()
@@ -128,29 +144,36 @@ impl Backend {
         self.signing_key().await.map(|_| ())
     }
 
-    /// Adds a new signing key and retires the current one, which stays in the
-    /// JWKS until its tokens have expired. Returns the new key's id.
-    pub async fn rotate_signing_key(&self) -> Result<String> {
+    /// Publishes a new signing key and retires the current ones. The new key
+    /// signs from [`NEXT_KEY_DELAY_SECS`] on (at once with `immediately`,
+    /// for a key that leaked: platforms then refetch the JWKS when they meet
+    /// the unknown `kid`). Returns the new key's id and when it signs from.
+    pub async fn rotate_signing_key(&self, immediately: bool) -> Result<(String, UnixTime)> {
         let key = generate().await?;
         let now = self.clock.now();
+        let active_from = if immediately {
+            now
+        } else {
+            now + NEXT_KEY_DELAY_SECS
+        };
         let mut tx = self.db.pool.begin().await?;
         sqlx::query("UPDATE oidc_signing_key SET retired_at = $1 WHERE retired_at IS NULL")
-            .bind(now)
+            .bind(active_from)
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM oidc_signing_key WHERE retired_at <= $1")
             .bind(now - RETIRED_KEY_KEPT_SECS)
             .execute(&mut *tx)
             .await?;
-        insert(&mut tx, &key, now).await?;
+        insert(&mut tx, &key, now, active_from).await?;
         tx.commit().await?;
-        Ok(key.kid)
+        Ok((key.kid, active_from))
     }
 
     async fn published_keys(&self) -> Result<Vec<KeyRow>> {
         Ok(sqlx::query_as(
             "SELECT kid, private_pem, public_n, public_e FROM oidc_signing_key
-             WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC, kid",
+             WHERE retired_at IS NULL OR retired_at > $1 ORDER BY active_from DESC, kid",
         )
         .bind(self.clock.now() - RETIRED_KEY_KEPT_SECS)
         .fetch_all(&self.db.pool)

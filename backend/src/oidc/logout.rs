@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::oidc::flow::{session_sid, subject_of};
 use crate::oidc::platform::{self, Platform};
 use crate::secret::Token;
-use crate::{Backend, Error, RequestMeta, Result};
+use crate::{Backend, Error, Result};
 
 /// How long a logout token is accepted (Back-Channel Logout §2.4: short).
 pub const LOGOUT_TOKEN_LIFETIME_SECS: i64 = 2 * 60;
@@ -15,7 +15,7 @@ pub const LOGOUT_TOKEN_LIFETIME_SECS: i64 = 2 * 60;
 pub const BACKCHANNEL_TIMEOUT_SECS: u64 = 5;
 pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
-/// The query of `GET /oauth/logout`.
+/// The query of `GET /oauth/logout` (or the form of a POST).
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct EndSessionParams {
     pub id_token_hint: Option<String>,
@@ -40,6 +40,8 @@ impl From<Error> for EndSessionError {
 #[derive(Deserialize)]
 struct HintClaims {
     aud: String,
+    #[serde(default)]
+    sid: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -61,17 +63,30 @@ pub struct LogoutNotice {
     pub logout_token: String,
 }
 
+/// What an end-session request asks, once checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndSessionPlan {
+    /// The platform's registered post-logout URI (with its state), or
+    /// `None` for Atrium's sign-in page.
+    pub next: Option<String>,
+    /// The platform's name, when the request says which it is.
+    pub platform: Option<String>,
+    /// The request carries an ID token of this very session (its `sid`):
+    /// only then is it acted on without asking the person, since anyone
+    /// can link a browser to the end-session endpoint.
+    pub names_this_session: bool,
+}
+
 impl Backend {
-    /// Ends this browser's Atrium session for a platform that asked. Returns
-    /// where to go next: the platform's registered post-logout URI (with its
-    /// state) or `None` for Atrium's sign-in page.
-    pub async fn end_session(
+    /// Checks a platform's end-session request for the browser holding
+    /// `session_token`; nothing is changed.
+    pub async fn check_end_session(
         &self,
         params: &EndSessionParams,
         session_token: Option<&Token>,
-        meta: &RequestMeta,
-    ) -> std::result::Result<Option<String>, EndSessionError> {
+    ) -> std::result::Result<EndSessionPlan, EndSessionError> {
         let mut client_id = params.client_id.clone().filter(|c| !c.is_empty());
+        let mut hint_sid = None;
         if let Some(hint) = params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
             let Some(claims) = self.verify_own_jwt::<HintClaims>(hint).await? else {
                 return Err(EndSessionError::Page(
@@ -84,18 +99,19 @@ impl Backend {
                 ));
             }
             client_id = Some(claims.aud);
+            hint_sid = claims.sid;
         }
+        let platform = match &client_id {
+            Some(id) => platform::find(&self.db.pool, id).await?,
+            None => None,
+        };
         let mut next = None;
         if let Some(uri) = params
             .post_logout_redirect_uri
             .as_deref()
             .filter(|u| !u.is_empty())
         {
-            let platform = match &client_id {
-                Some(id) => platform::find(&self.db.pool, id).await?,
-                None => None,
-            };
-            let Some(platform) = platform else {
+            let Some(platform) = &platform else {
                 return Err(EndSessionError::Page(
                     "The sign-out link does not say which platform it comes from.".into(),
                 ));
@@ -113,10 +129,15 @@ impl Backend {
             }
             next = Some(url.to_string());
         }
-        if let Some(token) = session_token {
-            self.sign_out(token, meta).await?;
-        }
-        Ok(next)
+        let names_this_session = match (session_token, hint_sid) {
+            (Some(token), Some(sid)) => session_sid(&token.hash()) == sid,
+            _ => false,
+        };
+        Ok(EndSessionPlan {
+            next,
+            platform: platform.map(|p| p.name),
+            names_this_session,
+        })
     }
 
     /// Called after sessions of `user_id` ended (signed out, revoked, or

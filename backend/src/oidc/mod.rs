@@ -10,6 +10,7 @@
 pub mod flow;
 pub mod keys;
 pub mod logout;
+pub mod pending;
 pub mod platform;
 
 use serde::Serialize;

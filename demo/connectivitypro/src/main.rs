@@ -190,16 +190,24 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn session_id(headers: &HeaderMap) -> Option<String> {
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|p| p.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
 }
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// The browser that started a sign-in keeps its state in this cookie: an
+/// answer arriving in another browser (login CSRF) is refused.
+const LOGIN_COOKIE: &str = "cp_login";
 
 struct Person {
     name: String,
@@ -281,7 +289,17 @@ async fn login(State(state): State<AppState>) -> Response {
         .execute(&state.db)
         .await;
     match saved {
-        Ok(_) => Redirect::to(url.as_str()).into_response(),
+        Ok(_) => (
+            [(
+                header::SET_COOKIE,
+                format!(
+                    "{LOGIN_COOKIE}={}; Path=/callback; HttpOnly; SameSite=Lax; Max-Age=600",
+                    csrf.secret()
+                ),
+            )],
+            Redirect::to(url.as_str()),
+        )
+            .into_response(),
         Err(e) => failure(&format!("could not start the sign-in: {e}")),
     }
 }
@@ -308,7 +326,11 @@ struct CallbackQuery {
     error_description: Option<String>,
 }
 
-async fn callback(State(state): State<AppState>, Query(q): Query<CallbackQuery>) -> Response {
+async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
     if let Some(error) = q.error {
         return failure(&format!(
             "Atrium answered {error}: {}",
@@ -318,6 +340,9 @@ async fn callback(State(state): State<AppState>, Query(q): Query<CallbackQuery>)
     let (Some(code), Some(csrf)) = (q.code, q.state) else {
         return failure("The answer from Atrium is missing its code or state.");
     };
+    if cookie(&headers, LOGIN_COOKIE).as_deref() != Some(csrf.as_str()) {
+        return failure("This sign-in was started in another browser.");
+    }
     let pending: Option<(String, String)> =
         sqlx::query_as("DELETE FROM pending WHERE state = ? RETURNING nonce, verifier")
             .bind(&csrf)

@@ -153,7 +153,7 @@ pub async fn api_guard(State(state): State<AppState>, req: Request, next: Next) 
     next.run(Request::from_parts(parts, limited)).await
 }
 
-fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
+pub(crate) fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
     // Current browsers say where a request comes from; trust that first. It
     // also covers pages with `Referrer-Policy: no-referrer`, whose form posts
     // carry `Origin: null`.

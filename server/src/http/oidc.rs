@@ -15,8 +15,9 @@ use axum::{Json, Router};
 use backend::oidc::flow::{
     AuthorizeError, AuthorizeParams, ClientAuth, Next, TokenError, TokenParams,
 };
-use backend::oidc::logout::{EndSessionError, EndSessionParams};
+use backend::oidc::logout::{EndSessionError, EndSessionParams, EndSessionPlan};
 use backend::oidc::SCOPES;
+use backend::secret::Token;
 use backend::RequestMeta;
 use base64::Engine;
 
@@ -30,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/resume", get(resume))
         .route("/oauth/token", axum::routing::post(token))
         .route("/oauth/userinfo", get(userinfo).post(userinfo))
-        .route("/oauth/logout", get(end_session))
+        .route("/oauth/logout", get(end_session_get).post(end_session_post))
 }
 
 fn issuer(state: &AppState) -> &str {
@@ -74,10 +75,12 @@ async fn discovery(State(state): State<AppState>) -> Response {
 
 fn cacheable_json(body: serde_json::Value) -> Response {
     let mut res = Json(body).into_response();
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "public, max-age={}",
+        backend::oidc::keys::JWKS_MAX_AGE_SECS
+    )) {
+        res.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
     res
 }
 
@@ -93,11 +96,7 @@ async fn jwks(State(state): State<AppState>) -> Response {
 
 /// Atrium's own page for a request that cannot be sent back to a platform.
 fn problem_page(status: StatusCode, message: &str) -> Response {
-    let escaped = message
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;");
+    let escaped = escape_html(message);
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -153,12 +152,13 @@ async fn authorize_post(
 }
 
 /// Checks the request and either sends the browser back to the platform
-/// or, keeping the request in a cookie, to Atrium's sign-in.
+/// or, keeping the request server-side under the id in a cookie, to
+/// Atrium's sign-in. `pending` is the request being resumed, if any.
 async fn run_authorize(
     state: &AppState,
     headers: &HeaderMap,
     query: String,
-    signed_in_since: Option<i64>,
+    pending: Option<(Token, i64)>,
 ) -> Response {
     let params: AuthorizeParams = match serde_urlencoded::from_str(&query) {
         Ok(p) => p,
@@ -178,32 +178,45 @@ async fn run_authorize(
         Err(AuthorizeError::Internal(e)) => return internal(e),
     };
     let session = app::ssr::token_from_headers(headers, &state.cookies);
-    match backend
+    let signed_in_since = pending.as_ref().map(|(_, issued_at)| *issued_at);
+    let answered =
+        |location: &str| see_other(location, Some(OAuthContinue::cookie(None, &state.cookies)));
+    let outcome = backend
         .oidc_authorize(&request, session.as_ref(), signed_in_since)
-        .await
-    {
-        Ok(Next::Redirect(location)) => {
-            see_other(&location, Some(OAuthContinue::cookie(None, &state.cookies)))
+        .await;
+    if !matches!(outcome, Ok(Next::SignIn)) {
+        if let Some((id, _)) = &pending {
+            if let Err(e) = backend.drop_pending_authorization(id).await {
+                return internal(e);
+            }
         }
+    }
+    match outcome {
+        Ok(Next::Redirect(location)) => answered(&location),
         Ok(Next::SignIn) => {
+            if let Some((id, _)) = pending {
+                // Resumed without signing in: the same request waits on.
+                return see_other(
+                    "/login",
+                    Some(OAuthContinue::cookie(Some(&id), &state.cookies)),
+                );
+            }
             if query.len() > 3000 {
                 return problem_page(StatusCode::BAD_REQUEST, "The sign-in link is too long.");
             }
-            let pending = OAuthContinue {
-                issued_at: backend.clock.now(),
-                query,
-                client_id: request.platform.client_id.clone(),
-            };
-            see_other(
-                "/login",
-                Some(OAuthContinue::cookie(Some(&pending), &state.cookies)),
-            )
+            match backend
+                .save_pending_authorization(&request.platform.client_id, &query)
+                .await
+            {
+                Ok(id) => see_other(
+                    "/login",
+                    Some(OAuthContinue::cookie(Some(&id), &state.cookies)),
+                ),
+                Err(e) => internal(e),
+            }
         }
         Err(AuthorizeError::Page(msg)) => problem_page(StatusCode::BAD_REQUEST, &msg),
-        Err(AuthorizeError::Redirect(r)) => see_other(
-            &r.location(iss),
-            Some(OAuthContinue::cookie(None, &state.cookies)),
-        ),
+        Err(AuthorizeError::Redirect(r)) => answered(&r.location(iss)),
         Err(AuthorizeError::Internal(e)) => internal(e),
     }
 }
@@ -211,17 +224,30 @@ async fn run_authorize(
 /// After Atrium's sign-in: the waiting request, checked again from scratch.
 /// The fresh sign-in satisfies its prompt=login or max_age.
 async fn resume(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(pending) = OAuthContinue::from_headers(&headers, &state.cookies) else {
+    let Some(id) = OAuthContinue::from_headers(&headers, &state.cookies) else {
         return see_other("/profile", None);
     };
-    let age = state.backend.clock.now() - pending.issued_at;
-    if !(0..=app::ssr::OAUTH_CONTINUE_SECS as i64).contains(&age) {
-        return problem_page(
-            StatusCode::BAD_REQUEST,
-            "The sign-in for the platform took too long. Go back to it and start again.",
-        );
-    }
-    run_authorize(&state, &headers, pending.query, Some(pending.issued_at)).await
+    let pending = match state.backend.pending_authorization(&id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            let mut res = problem_page(
+                StatusCode::BAD_REQUEST,
+                "The sign-in for the platform took too long. Go back to it and start again.",
+            );
+            if let Ok(v) = HeaderValue::from_str(&OAuthContinue::cookie(None, &state.cookies)) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            return res;
+        }
+        Err(e) => return internal(e),
+    };
+    run_authorize(
+        &state,
+        &headers,
+        pending.query,
+        Some((id, pending.issued_at)),
+    )
+    .await
 }
 
 fn token_error(e: TokenError) -> Response {
@@ -378,15 +404,67 @@ async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response
     }
 }
 
-/// RP-Initiated Logout 1.0: signs this browser out of Atrium (and so of
-/// every platform, by back-channel logout) and returns to the platform.
-async fn end_session(
+/// RP-Initiated Logout 1.0, `GET`: signs this browser out of Atrium (and
+/// so of every platform, by back-channel logout) and returns to the
+/// platform, when the request carries an ID token of this very session;
+/// otherwise the person is asked first (§2: the OP asks whether they want
+/// to sign out), since any page can send a browser here.
+async fn end_session_get(
     State(state): State<AppState>,
     ip: Option<axum::Extension<app::ssr::ClientIp>>,
     headers: HeaderMap,
     Query(params): Query<EndSessionParams>,
 ) -> Response {
-    let session = app::ssr::token_from_headers(&headers, &state.cookies);
+    run_end_session(&state, ip, &headers, params, false).await
+}
+
+/// The same request as a form (RP-Initiated Logout §2), or the person's
+/// answer on the confirmation page (`confirm=yes`, same origin only).
+async fn end_session_post(
+    State(state): State<AppState>,
+    ip: Option<axum::Extension<app::ssr::ClientIp>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(form) = serde_urlencoded::from_bytes::<HashMap<String, String>>(&body) else {
+        return problem_page(StatusCode::BAD_REQUEST, "The sign-out form is malformed.");
+    };
+    let confirmed = form.get("confirm").is_some_and(|v| v == "yes")
+        && crate::http::is_same_origin(&headers, &state.public_origin);
+    let params = EndSessionParams {
+        id_token_hint: form.get("id_token_hint").cloned(),
+        post_logout_redirect_uri: form.get("post_logout_redirect_uri").cloned(),
+        state: form.get("state").cloned(),
+        client_id: form.get("client_id").cloned(),
+    };
+    run_end_session(&state, ip, &headers, params, confirmed).await
+}
+
+async fn run_end_session(
+    state: &AppState,
+    ip: Option<axum::Extension<app::ssr::ClientIp>>,
+    headers: &HeaderMap,
+    params: EndSessionParams,
+    confirmed: bool,
+) -> Response {
+    let session = app::ssr::token_from_headers(headers, &state.cookies);
+    let plan = match state
+        .backend
+        .check_end_session(&params, session.as_ref())
+        .await
+    {
+        Ok(plan) => plan,
+        Err(EndSessionError::Page(msg)) => return problem_page(StatusCode::BAD_REQUEST, &msg),
+        Err(EndSessionError::Internal(e)) => return internal(e),
+    };
+    let next = plan.next.clone().unwrap_or_else(|| "/login".into());
+    let Some(token) = session else {
+        // Nobody is signed in here: nothing to end.
+        return see_other(&next, None);
+    };
+    if !(confirmed || plan.names_this_session) {
+        return confirm_sign_out_page(&plan, &params);
+    }
     let meta = RequestMeta {
         ip: ip.map(|axum::Extension(ip)| ip.0),
         user_agent: headers
@@ -394,20 +472,64 @@ async fn end_session(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };
-    match state
-        .backend
-        .end_session(&params, session.as_ref(), &meta)
-        .await
-    {
-        Ok(next) => {
-            let clear = format!(
-                "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-                state.cookies.name(),
-                if state.cookies.secure { "; Secure" } else { "" }
-            );
-            see_other(next.as_deref().unwrap_or("/login"), Some(clear))
-        }
-        Err(EndSessionError::Page(msg)) => problem_page(StatusCode::BAD_REQUEST, &msg),
-        Err(EndSessionError::Internal(e)) => internal(e),
+    if let Err(e) = state.backend.sign_out(&token, &meta).await {
+        return internal(e);
     }
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        state.cookies.name(),
+        if state.cookies.secure { "; Secure" } else { "" }
+    );
+    see_other(&next, Some(clear))
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// "Sign out of Atrium?": the request's parameters go back in a form that
+/// only this origin can submit with `confirm=yes`.
+fn confirm_sign_out_page(plan: &EndSessionPlan, params: &EndSessionParams) -> Response {
+    let asker = match &plan.platform {
+        Some(name) => format!("{} asks to sign you out.", escape_html(name)),
+        None => "A page asks to sign you out.".to_string(),
+    };
+    let mut fields = String::new();
+    for (name, value) in [
+        ("id_token_hint", &params.id_token_hint),
+        ("post_logout_redirect_uri", &params.post_logout_redirect_uri),
+        ("state", &params.state),
+        ("client_id", &params.client_id),
+    ] {
+        if let Some(v) = value {
+            fields.push_str(&format!(
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                escape_html(v)
+            ));
+        }
+    }
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Sign out? · Atrium</title>\
+         </head>\
+         <body><main id=\"main\"><h1>Sign out of Atrium?</h1><p>{asker} You will be signed out of Atrium \
+         and of every platform you signed in to through it, on this device.</p>\
+         <form method=\"post\" action=\"/oauth/logout\">{fields}\
+         <input type=\"hidden\" name=\"confirm\" value=\"yes\">\
+         <button type=\"submit\" id=\"confirm-sign-out\">Sign out</button>\
+         <a class=\"button\" href=\"/profile\">Stay signed in</a></form></main></body></html>"
+    );
+    let mut res = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }

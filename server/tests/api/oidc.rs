@@ -201,6 +201,17 @@ async fn a_platform_signs_a_person_in_with_the_code_flow(app: &TestApp) {
         .request_async(&rp_http(app))
         .await
         .expect("tokens for the code");
+    // The tokens are stored as hashes only.
+    for raw in [
+        tokens.access_token().secret(),
+        tokens.refresh_token().unwrap().secret(),
+    ] {
+        let hash = backend::secret::Token::parse(raw).unwrap().hash();
+        let stored =
+            |value: &str| format!("SELECT COUNT(*) FROM oidc_token WHERE token_hash = '{value}'");
+        assert_eq!(app.count(&stored(&hash)).await, 1, "the hash is stored");
+        assert_eq!(app.count(&stored(raw)).await, 0, "the token itself is not");
+    }
     let id_token = tokens.id_token().expect("an ID token");
     let claims = id_token
         .claims(&rp.id_token_verifier(), &s.nonce)
@@ -256,9 +267,32 @@ async fn a_platform_signs_a_person_in_with_the_code_flow(app: &TestApp) {
     );
     assert!(info.phone_number().is_none(), "phone was not asked for");
 
+    // A narrower scope applies to that answer only: the rotated refresh
+    // token keeps the whole grant.
+    let narrowed = rp
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .unwrap()
+        .add_scope(Scope::new("openid".into()))
+        .request_async(&rp_http(app))
+        .await
+        .expect("refreshed with a narrower scope");
+    let scopes = |t: &openidconnect::core::CoreTokenResponse| -> Vec<String> {
+        t.scopes()
+            .map(|s| s.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(scopes(&narrowed), ["openid"]);
+    let widened_again = rp
+        .exchange_refresh_token(narrowed.refresh_token().unwrap())
+        .unwrap()
+        .request_async(&rp_http(app))
+        .await
+        .expect("refreshed with the grant's scope");
+    assert_eq!(scopes(&widened_again), ["openid", "profile", "email"]);
+
     // Refresh rotates: the new token works, the old one comes back refused
     // and takes the new one with it.
-    let first_refresh = tokens.refresh_token().unwrap().clone();
+    let first_refresh = widened_again.refresh_token().unwrap().clone();
     let renewed = rp
         .exchange_refresh_token(&first_refresh)
         .unwrap()
@@ -283,15 +317,6 @@ async fn a_platform_signs_a_person_in_with_the_code_flow(app: &TestApp) {
         .request_async(&rp_http(app))
         .await;
     assert_grant_error(after_reuse, CoreErrorResponseType::InvalidGrant);
-    // Only hashes are stored.
-    assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM oidc_token WHERE token_hash = '{}'",
-            tokens.access_token().secret()
-        ))
-        .await,
-        0
-    );
 }
 
 fn assert_grant_error<T, E>(
@@ -367,6 +392,8 @@ async fn bad_authorization_requests_get_the_errors_the_specs_name(app: &TestApp)
         (base("&request=eyJ"), "request_not_supported"),
         (base("&max_age=soon"), "invalid_request"),
         (base("&prompt=none"), "login_required"),
+        (base("&prompt=none%20consent"), "invalid_request"),
+        (base("&prompt=none%20select_account"), "invalid_request"),
     ] {
         let signed_out = error == "login_required";
         let r = browse(app, &extra_or_url, if signed_out { "" } else { &cookies }).await;
@@ -475,27 +502,66 @@ async fn bad_token_requests_get_the_errors_the_specs_name(app: &TestApp) {
         .unwrap()
         .contains("invalid_token"));
 
-    // Wrong verifier, other redirect URI, an expired code: invalid_grant.
+    // Wrong verifier, other redirect URI, another platform: invalid_grant,
+    // and the code is not spent (it still works with the right ones).
     let code = code_for(app, &client_id, &cookies, &verifier).await;
-    let r = exchange(code, "b".repeat(43), CALLBACK, secret.clone()).await;
+    let r = exchange(code.clone(), "b".repeat(43), CALLBACK, secret.clone()).await;
     assert_eq!(r.json()["error"], "invalid_grant");
-    let code = code_for(app, &client_id, &cookies, &verifier).await;
+    assert!(r.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("code_verifier"));
     let r = exchange(
-        code,
+        code.clone(),
         verifier.clone(),
         "https://cp.example/other",
         secret.clone(),
     )
     .await;
     assert_eq!(r.json()["error"], "invalid_grant");
-    let code = code_for(app, &client_id, &cookies, &verifier).await;
-    app.clock.advance(backend::oidc::CODE_LIFETIME_SECS);
-    let r = exchange(code, verifier.clone(), CALLBACK, secret.clone()).await;
-    assert_eq!(r.json()["error"], "invalid_grant");
     assert!(r.json()["error_description"]
         .as_str()
         .unwrap()
-        .contains("expired"));
+        .contains("redirect_uri"));
+    let other = app
+        .backend
+        .add_platform(backend::oidc::platform::NewPlatform {
+            name: "SecurityPro".into(),
+            redirect_uris: vec![CALLBACK.into()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            webhook_url: None,
+        })
+        .await
+        .unwrap();
+    let r = token_post(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", &verifier),
+            ("client_id", &other.platform.client_id),
+            ("client_secret", &other.client_secret),
+        ],
+    )
+    .await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+    let ok = exchange(code, verifier.clone(), CALLBACK, secret.clone()).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let tokens_before = app.count("SELECT COUNT(*) FROM oidc_token").await;
+
+    // A code lasts CODE_LIFETIME_SECS: one second before, it works; at the
+    // end, it is refused.
+    let early = code_for(app, &client_id, &cookies, &verifier).await;
+    let late = code_for(app, &client_id, &cookies, &verifier).await;
+    app.clock.advance(backend::oidc::CODE_LIFETIME_SECS - 1);
+    let r = exchange(early, verifier.clone(), CALLBACK, secret.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    app.clock.advance(1);
+    let r = exchange(late, verifier.clone(), CALLBACK, secret.clone()).await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+    let tokens_before = tokens_before + 2;
 
     // Missing parameters, a repeated one, an unknown grant type.
     let r = token_post(
@@ -525,7 +591,11 @@ async fn bad_token_requests_get_the_errors_the_specs_name(app: &TestApp) {
     )
     .await;
     assert_eq!(r.json()["error"], "unsupported_grant_type");
-    assert_eq!(app.count("SELECT COUNT(*) FROM oidc_token").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM oidc_token").await,
+        tokens_before,
+        "no refused request issued tokens"
+    );
 }
 
 async fn signed_in_people_go_straight_back_unless_a_fresh_sign_in_is_asked(app: &TestApp) {
@@ -554,6 +624,26 @@ async fn signed_in_people_go_straight_back_unless_a_fresh_sign_in_is_asked(app: 
     assert_eq!(named.json(), "ConnectivityPro");
     let page = browse(app, "/login", &format!("atrium_oauth={pending}")).await;
     assert!(page.body.contains("Sign in to continue to ConnectivityPro"));
+    // The cookie holds a random id only; the request stays on the server.
+    assert!(
+        !pending.contains(&client_id) && pending.len() == 43,
+        "{pending}"
+    );
+    let made_up = browse(
+        app,
+        "/oauth/resume",
+        &format!("atrium_oauth={}", "A".repeat(43)),
+    )
+    .await;
+    assert_eq!(made_up.status, StatusCode::BAD_REQUEST);
+    assert!(made_up.body.contains("took too long"), "{}", made_up.body);
+    // Resumed before signing in: back to sign-in, the same request waiting.
+    let early = browse(app, "/oauth/resume", &format!("atrium_oauth={pending}")).await;
+    assert_eq!(location(&early), "/login");
+    assert_eq!(
+        early.cookie("atrium_oauth").as_deref(),
+        Some(pending.as_str())
+    );
 
     // Signing in (password, then the emailed code) continues to the platform.
     let first = app.sign_in_password("ann@example.org", PASSWORD).await;
@@ -605,12 +695,28 @@ async fn signed_in_people_go_straight_back_unless_a_fresh_sign_in_is_asked(app: 
     // A recent enough sign-in satisfies max_age.
     let to = location(&browse(app, &format!("{url}&max_age=3600"), &cookies).await);
     assert!(param(&to, "code").is_some(), "{to}");
+
+    // A waiting request lasts PENDING_LIFETIME_SECS.
+    let r = browse(app, &format!("{url}&prompt=login"), &cookies).await;
+    let pending = r.cookie("atrium_oauth").unwrap();
+    app.clock
+        .advance(backend::oidc::pending::PENDING_LIFETIME_SECS);
+    let late = browse(
+        app,
+        "/oauth/resume",
+        &format!("{cookies}; atrium_oauth={pending}"),
+    )
+    .await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST);
+    assert!(late.body.contains("took too long"));
 }
 
 async fn a_rotated_key_stays_published_until_its_tokens_expire(app: &TestApp) {
+    use backend::oidc::keys::{NEXT_KEY_DELAY_SECS, RETIRED_KEY_KEPT_SECS};
     app.clock.set(real_now());
     let (client_id, secret) = register(app, None).await;
-    let rp = discover(app, &client_id, &secret).await;
+    // A platform that fetched the JWKS before the rotation and caches it.
+    let cached_rp = discover(app, &client_id, &secret).await;
     let session = signed_in_person(app).await;
     let cookies = format!("atrium_session={session}");
     let sign_in = |rp: Rp| {
@@ -620,15 +726,27 @@ async fn a_rotated_key_stays_published_until_its_tokens_expire(app: &TestApp) {
             (tokens.id_token().unwrap().clone(), nonce)
         }
     };
-    let (old_token, old_nonce) = sign_in(rp).await;
+    let (old_token, old_nonce) = sign_in(cached_rp.clone()).await;
     let old_kid = jwt_header_kid(&old_token.to_string());
 
-    let new_kid = app.backend.rotate_signing_key().await.unwrap();
+    let (new_kid, active_from) = app.backend.rotate_signing_key(false).await.unwrap();
     assert_ne!(new_kid, old_kid);
+    assert_eq!(active_from, app.backend.clock.now() + NEXT_KEY_DELAY_SECS);
+    // Published at once, but the old key signs until cached copies expired:
+    // the platform with the old JWKS still verifies what it receives.
+    let kids = published_kids(app).await;
+    assert_eq!(kids, vec![new_kid.clone(), old_kid.clone()]);
+    let (during, during_nonce) = sign_in(cached_rp.clone()).await;
+    assert_eq!(jwt_header_kid(&during.to_string()), old_kid);
+    during
+        .claims(&cached_rp.id_token_verifier(), &during_nonce)
+        .expect("the cached JWKS still verifies right after a rotation");
+
+    // Past the cache lifetime, platforms have refetched and the new key signs.
+    app.clock.advance(NEXT_KEY_DELAY_SECS);
     let rp = discover(app, &client_id, &secret).await;
     let (new_token, new_nonce) = sign_in(rp.clone()).await;
     assert_eq!(jwt_header_kid(&new_token.to_string()), new_kid);
-    // Both verify against the JWKS published now.
     old_token
         .claims(&rp.id_token_verifier(), &old_nonce)
         .expect("a token of the retired key still verifies");
@@ -636,21 +754,26 @@ async fn a_rotated_key_stays_published_until_its_tokens_expire(app: &TestApp) {
         .claims(&rp.id_token_verifier(), &new_nonce)
         .expect("the new key signs");
 
-    // Once the old key's tokens have expired, a further rotation drops it.
-    app.clock
-        .advance(backend::oidc::keys::RETIRED_KEY_KEPT_SECS + 1);
-    app.backend.rotate_signing_key().await.unwrap();
+    // Long after its tokens expired, the old key still names the person
+    // signing out (an id_token_hint), until it has been retired 30 days.
+    app.clock.advance(24 * 3600);
+    assert!(published_kids(app).await.contains(&old_kid));
+    app.clock.advance(RETIRED_KEY_KEPT_SECS);
+    let (newest, _) = app.backend.rotate_signing_key(true).await.unwrap();
+    let kids = published_kids(app).await;
+    assert_eq!(kids, vec![newest, new_kid], "the oldest key is dropped");
     let jwks = browse(app, "/oauth/jwks", "").await.json();
-    let kids: Vec<&str> = jwks["keys"]
+    assert!(jwks.to_string().find("private").is_none());
+    assert!(jwks.to_string().find("_pem").is_none());
+}
+
+async fn published_kids(app: &TestApp) -> Vec<String> {
+    browse(app, "/oauth/jwks", "").await.json()["keys"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
-    assert_eq!(kids.len(), 2, "{kids:?}");
-    assert!(!kids.contains(&old_kid.as_str()));
-    assert!(kids.contains(&new_kid.as_str()));
-    assert!(jwks.to_string().find("private").is_none());
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// The whole code flow for the browser holding `cookies`: the tokens and
@@ -730,6 +853,60 @@ async fn signing_out_of_atrium_signs_the_platforms_out(app: &TestApp) {
     assert!(
         signed_in(app, &session).await,
         "a refused logout changes nothing"
+    );
+
+    // Any page can send a browser here: without an ID token of this very
+    // session, the person is asked first, and a cross-site form cannot
+    // answer for them.
+    let other_session = app.sign_in("ann@example.org", PASSWORD, None).await;
+    let other_cookies = format!("atrium_session={}", other_session.session_cookie().unwrap());
+    for (url, cookies) in [
+        ("/oauth/logout".to_string(), cookies.clone()),
+        (
+            format!(
+                "/oauth/logout?client_id={client_id}&post_logout_redirect_uri={}",
+                urlencode(AFTER_LOGOUT)
+            ),
+            cookies.clone(),
+        ),
+        // Another session's ID token does not name this one.
+        (
+            format!("/oauth/logout?id_token_hint={id_token}"),
+            other_cookies.clone(),
+        ),
+    ] {
+        let r = browse(app, &url, &cookies).await;
+        assert_eq!(r.status, StatusCode::OK, "{url}");
+        assert!(r.body.contains("Sign out of Atrium?"), "{}", r.body);
+        assert!(r.body.contains("name=\"confirm\" value=\"yes\""));
+    }
+    let form_post = |cookies: String, site: &'static str| async move {
+        let req = Request::post("/oauth/logout")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, cookies)
+            .header("sec-fetch-site", site)
+            .body(Body::from("confirm=yes"))
+            .unwrap();
+        Reply::from(app.send(req).await).await
+    };
+    let forged = form_post(cookies.clone(), "cross-site").await;
+    assert_eq!(forged.status, StatusCode::OK);
+    assert!(forged.body.contains("Sign out of Atrium?"));
+    assert!(
+        signed_in(app, &session).await,
+        "a cross-site form signs nobody out"
+    );
+    // The person's own answer on the page signs them out.
+    let other_token = other_cookies
+        .trim_start_matches("atrium_session=")
+        .to_string();
+    assert!(signed_in(app, &other_token).await);
+    let answered = form_post(other_cookies.clone(), "same-origin").await;
+    assert_eq!(location(&answered), "/login");
+    assert!(!signed_in(app, &other_token).await);
+    assert!(
+        signed_in(app, &session).await,
+        "only that browser's session ends"
     );
     let r = browse(
         app,
