@@ -15,6 +15,7 @@ pub mod rate_limit;
 pub mod secret;
 pub mod sms;
 pub mod support;
+pub mod sync;
 pub mod user;
 
 use std::sync::Arc;

@@ -12,6 +12,7 @@ use crate::error::{unique_violation_as_field, LinkProblem};
 use crate::mail::templates;
 use crate::rate_limit::{self, Limit};
 use crate::secret::Token;
+use crate::sync::outbox::Change;
 use crate::user::{self, validate, User};
 use crate::{Backend, Error, FieldError, RequestMeta, Result};
 
@@ -426,6 +427,8 @@ impl Backend {
             now,
         )
         .await?;
+        self.record_change(&mut tx, user_id, Change::Email, now)
+            .await?;
         let user = user::store::find_by_id(&mut *tx, user_id)
             .await?
             .ok_or(Error::NotFound)?;

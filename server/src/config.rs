@@ -161,7 +161,9 @@ pub enum PlatformCommand {
         /// the platform ends (Back-Channel Logout 1.0).
         #[arg(long)]
         backchannel_logout_uri: Option<String>,
-        /// Receives profile change events (kept for the sync work).
+        /// Receives the change events of the people who use the platform,
+        /// signed in the Standard Webhooks format with the `webhook_secret`
+        /// printed (shown this once).
         #[arg(long)]
         webhook_url: Option<String>,
     },
@@ -169,6 +171,11 @@ pub enum PlatformCommand {
     List,
     /// Removes a platform and every code and token issued to it.
     Remove { client_id: String },
+    /// Prints, as a JSON array, the platform's webhook deliveries that have
+    /// not succeeded: pending, retrying (with the last error) and dead.
+    Deliveries { client_id: String },
+    /// Queues an event again, at once, for every platform it did not reach.
+    Redeliver { event_id: String },
 }
 
 #[derive(Clone, Debug, clap::Subcommand)]

@@ -48,6 +48,14 @@ async fn main() {
     println!("Mail goes to {mail_target}");
     println!("Text messages go to {}", backend.sms.describe());
 
+    // Change events go out to the platforms' webhooks; several processes
+    // on one PostgreSQL share the work.
+    tokio::spawn(
+        backend
+            .clone()
+            .run_webhook_worker(std::time::Duration::from_millis(500)),
+    );
+
     // Expired sessions are swept every ten minutes.
     let sweeper = backend.clone();
     tokio::spawn(async move {
@@ -155,6 +163,18 @@ async fn run_platform_command(backend: &backend::Backend, command: &PlatformComm
             .remove_platform(client_id)
             .await
             .map(|p| Ok(format!("Removed {} ({}).", p.name, p.client_id))),
+        PlatformCommand::Deliveries { client_id } => backend
+            .deliveries(client_id)
+            .await
+            .map(|list| serde_json::to_string_pretty(&list)),
+        PlatformCommand::Redeliver { event_id } => match backend.redeliver(event_id).await {
+            Ok(0) => {
+                eprintln!("atrium: no undelivered webhook has that event id.");
+                return 2;
+            }
+            Ok(n) => Ok(Ok(format!("Queued {event_id} again for {n} platform(s)."))),
+            Err(e) => Err(e),
+        },
     };
     match printed {
         Ok(Ok(text)) => {

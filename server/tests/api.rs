@@ -465,6 +465,8 @@ mod accounts;
 mod assets;
 #[path = "api/oidc.rs"]
 mod oidc;
+#[path = "api/sync.rs"]
+mod sync;
 
 on_both_databases!(
     sign_up_signs_in_and_mails_a_verification_link,

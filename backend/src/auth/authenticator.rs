@@ -12,6 +12,7 @@ use crate::auth::totp::{self, TotpSecret};
 use crate::clock::{to_clock_time, to_long_date, UnixTime};
 use crate::mail::templates;
 use crate::secret::{Password, Token};
+use crate::sync::outbox::Change;
 use crate::user::User;
 use crate::{Backend, Error, RequestMeta, Result};
 
@@ -307,6 +308,8 @@ impl Backend {
             now,
         )
         .await?;
+        self.record_change(&mut tx, user.id, Change::SignInMethod, now)
+            .await?;
         tx.commit().await?;
         self.sessions_ended(user.id, &ended_sessions).await;
         self.mail_mfa_notice(user, "an authenticator app", now)
@@ -452,6 +455,8 @@ impl Backend {
             now,
         )
         .await?;
+        self.record_change(&mut tx, user.id, Change::SignInMethod, now)
+            .await?;
         tx.commit().await?;
         self.sessions_ended(user.id, &ended_sessions).await;
         let words = if method == MfaMethod::Sms {

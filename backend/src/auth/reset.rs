@@ -11,6 +11,7 @@ use crate::error::LinkProblem;
 use crate::mail::templates;
 use crate::rate_limit::{self, Limit};
 use crate::secret::{Password, Token};
+use crate::sync::outbox::Change;
 use crate::user::{self, validate};
 use crate::{Backend, Error, FieldError, RequestMeta, Result};
 
@@ -209,6 +210,8 @@ impl Backend {
             now,
         )
         .await?;
+        self.record_change(&mut tx, user.id, Change::Password, now)
+            .await?;
         let user = user::store::find_by_id(&mut *tx, user.id)
             .await?
             .ok_or(Error::NotFound)?;

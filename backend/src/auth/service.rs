@@ -8,6 +8,7 @@ use crate::error::LinkProblem;
 use crate::mail::templates;
 use crate::rate_limit::{self, Limit};
 use crate::secret::{Password, Token};
+use crate::sync::outbox::Change;
 use crate::user::{self, validate, User};
 use crate::{Backend, Error, FieldError, RequestMeta, Result};
 
@@ -338,6 +339,8 @@ impl Backend {
             now,
         )
         .await?;
+        self.record_change(&mut tx, user.id, Change::Email, now)
+            .await?;
         let user = user::store::find_by_id(&mut *tx, user.id)
             .await?
             .ok_or(Error::NotFound)?;

@@ -11,6 +11,7 @@ use super::process::{self, AvatarCrop};
 use super::store::{self, AvatarRecord, NewAvatar};
 use crate::audit::{self, EventKind};
 use crate::rate_limit::{self, Limit};
+use crate::sync::outbox::Change;
 use crate::user::User;
 use crate::{Backend, Error, RequestMeta, Result};
 
@@ -129,6 +130,8 @@ impl Backend {
             now,
         )
         .await?;
+        self.record_change(&mut tx, user.id, Change::Avatar, now)
+            .await?;
         tx.commit().await?;
         self.avatar_view(user.id).await
     }
@@ -147,6 +150,8 @@ impl Backend {
                 now,
             )
             .await?;
+            self.record_change(&mut tx, user.id, Change::Avatar, now)
+                .await?;
         }
         tx.commit().await?;
         self.avatar_view(user.id).await
@@ -181,6 +186,8 @@ impl Backend {
             now,
         )
         .await?;
+        self.record_change(&mut tx, user.id, Change::Avatar, now)
+            .await?;
         tx.commit().await?;
         self.avatar_view(user.id).await
     }

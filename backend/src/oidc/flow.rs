@@ -753,6 +753,9 @@ impl Backend {
         let access = Token::generate();
         let refresh = Token::generate();
         let sub = subject_of(&mut tx, user.id, now).await?;
+        // From now on the platform hears of this person's changes.
+        crate::sync::outbox::subscribe(&mut tx, &platform.client_id, user.id, &grant.scope, now)
+            .await?;
         for (token, kind, lifetime, scope) in [
             (&access, "access", ACCESS_TOKEN_LIFETIME_SECS, scope),
             (

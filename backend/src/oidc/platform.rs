@@ -74,6 +74,10 @@ pub struct Registered {
     #[serde(flatten)]
     pub platform: Platform,
     pub client_secret: String,
+    /// The key webhooks are signed with (Standard Webhooks), when the
+    /// platform gave a webhook URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
 }
 
 impl std::fmt::Debug for Registered {
@@ -181,11 +185,15 @@ impl Backend {
         }
         let client_id = Token::generate().expose()[..22].to_string();
         let secret = Token::generate();
+        let webhook_secret = new
+            .webhook_url
+            .as_ref()
+            .map(|_| crate::sync::webhook::new_secret());
         let now = self.clock.now();
         sqlx::query(
             "INSERT INTO oidc_platform (client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris,
-                                        backchannel_logout_uri, webhook_url, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                        backchannel_logout_uri, webhook_url, created_at, webhook_secret)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&client_id)
         .bind(&name)
@@ -195,6 +203,7 @@ impl Backend {
         .bind(new.backchannel_logout_uri.as_deref())
         .bind(new.webhook_url.as_deref())
         .bind(now)
+        .bind(webhook_secret.as_deref())
         .execute(&self.db.pool)
         .await
         .map_err(|e| {
@@ -211,6 +220,7 @@ impl Backend {
         Ok(Registered {
             platform,
             client_secret: secret.expose().to_string(),
+            webhook_secret,
         })
     }
 
@@ -233,7 +243,14 @@ impl Backend {
     pub async fn remove_platform(&self, client_id: &str) -> Result<Platform> {
         let mut tx = self.db.pool.begin().await?;
         let platform = find(&mut *tx, client_id).await?.ok_or(Error::NotFound)?;
-        for table in ["oidc_token", "oidc_code", "oidc_platform"] {
+        for table in [
+            "webhook_delivery",
+            "oidc_platform_user",
+            "oidc_pending",
+            "oidc_token",
+            "oidc_code",
+            "oidc_platform",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
                 .bind(client_id)
                 .execute(&mut *tx)

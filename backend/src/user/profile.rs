@@ -4,6 +4,7 @@
 //! rather than silently overwriting what another tab or device saved.
 
 use crate::audit::{self, EventKind};
+use crate::sync::outbox::Change;
 use crate::user::{phone, store, validate, User};
 use crate::{Backend, Error, FieldError, RequestMeta, Result};
 
@@ -120,6 +121,8 @@ impl Backend {
             now,
         )
         .await?;
+        self.record_change(&mut tx, user.id, Change::Profile, now)
+            .await?;
         let fresh = store::find_by_id(&mut *tx, user.id)
             .await?
             .ok_or(Error::Unauthorized)?;

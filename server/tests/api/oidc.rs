@@ -32,7 +32,7 @@ on_both_databases!(
     the_devices_list_shows_and_ends_other_sessions,
 );
 
-const CALLBACK: &str = "https://cp.example/callback";
+pub(super) const CALLBACK: &str = "https://cp.example/callback";
 const AFTER_LOGOUT: &str = "https://cp.example/signed-out";
 
 type Rp = CoreClient<
@@ -122,7 +122,7 @@ fn param(url: &str, name: &str) -> Option<String> {
 }
 
 /// A person signed in with password and emailed code; returns the session.
-async fn signed_in_person(app: &TestApp) -> String {
+pub(super) async fn signed_in_person(app: &TestApp) -> String {
     app.sign_up_ann().await;
     let r = app.sign_in("ann@example.org", PASSWORD, None).await;
     r.session_cookie()
@@ -166,7 +166,7 @@ fn jwt_payload(jwt: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-fn real_now() -> i64 {
+pub(super) fn real_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -419,7 +419,12 @@ fn urlencode(s: &str) -> String {
 
 /// A code for `client_id` for the browser holding `cookies`, with
 /// `verifier`'s challenge.
-async fn code_for(app: &TestApp, client_id: &str, cookies: &str, verifier: &str) -> String {
+pub(super) async fn code_for(
+    app: &TestApp,
+    client_id: &str,
+    cookies: &str,
+    verifier: &str,
+) -> String {
     let url = format!(
         "/oauth/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid%20profile&state=s&code_challenge={}&code_challenge_method=S256",
         urlencode(CALLBACK),
@@ -429,7 +434,7 @@ async fn code_for(app: &TestApp, client_id: &str, cookies: &str, verifier: &str)
 }
 
 /// POSTs the token endpoint as a platform would, with client_secret_post.
-async fn token_post(app: &TestApp, form: &[(&str, &str)]) -> Reply {
+pub(super) async fn token_post(app: &TestApp, form: &[(&str, &str)]) -> Reply {
     let req = Request::post("/oauth/token")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(serde_urlencoded(form)))

@@ -1,0 +1,324 @@
+//! Keeping platforms in sync (issue 12): the transactional outbox, signed
+//! webhooks verified with the `standardwebhooks` crate (a verifier we did
+//! not write), per-person ordering, retries on the test clock,
+//! dead-lettering and redelivery.
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::oidc::{code_for, real_now, signed_in_person, token_post, CALLBACK};
+use super::*;
+
+on_both_databases!(
+    changes_reach_the_platform_signed_and_in_order,
+    failing_deliveries_retry_with_backoff_then_die,
+    no_change_without_its_event_and_no_event_without_its_change,
+);
+
+/// A platform's webhook endpoint: keeps what it receives and answers with
+/// the status in `status`.
+struct Receiver {
+    url: String,
+    status: Arc<AtomicU16>,
+    received: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        let status = Arc::new(AtomicU16::new(200));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let (s, r) = (status.clone(), received.clone());
+        let app = axum::Router::new().route(
+            "/webhooks",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let (s, r) = (s.clone(), r.clone());
+                async move {
+                    r.lock().unwrap().push((headers, body));
+                    StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver {
+            url: format!("http://{addr}/webhooks"),
+            status,
+            received,
+        }
+    }
+
+    fn take(&self) -> Vec<(axum::http::HeaderMap, String)> {
+        std::mem::take(&mut *self.received.lock().unwrap())
+    }
+}
+
+/// Registers a platform with a webhook at `receiver`; Ann (signed in) uses
+/// it with `scope`. Returns (client_id, webhook_secret, Ann's session).
+async fn platform_with_webhook(
+    app: &TestApp,
+    receiver: &Receiver,
+    scope: &str,
+) -> (String, String, String) {
+    let registered = app
+        .backend
+        .add_platform(backend::oidc::platform::NewPlatform {
+            name: "ConnectivityPro".into(),
+            redirect_uris: vec![CALLBACK.into()],
+            webhook_url: Some(receiver.url.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let secret = registered.webhook_secret.clone().expect("a webhook secret");
+    let client_id = registered.platform.client_id.clone();
+    let session = signed_in_person(app).await;
+    let verifier = "w".repeat(43);
+    let code = code_for(
+        app,
+        &client_id,
+        &format!("atrium_session={session}"),
+        &verifier,
+    )
+    .await;
+    let r = token_post(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", &verifier),
+            ("client_id", &client_id),
+            ("client_secret", &registered.client_secret),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.json()["scope"].as_str().unwrap().contains("profile"));
+    if scope != "openid profile" {
+        sqlx::query("UPDATE oidc_platform_user SET scope = $1 WHERE client_id = $2")
+            .bind(scope)
+            .bind(&client_id)
+            .execute(&app.backend.db.pool)
+            .await
+            .unwrap();
+    }
+    (client_id, secret, session)
+}
+
+async fn rename(app: &TestApp, session: &str, first: &str) {
+    let v = app.me(session).await["version"].as_i64().unwrap();
+    let r = app
+        .call(
+            "profile/update",
+            &[
+                ("first_name", first),
+                ("last_name", "Lee"),
+                ("phone", ""),
+                ("version", &v.to_string()),
+            ],
+            Some(session),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+fn verify(secret: &str, headers: &axum::http::HeaderMap, body: &str) -> Value {
+    let wh = standardwebhooks::Webhook::new(secret).unwrap();
+    wh.verify(body.as_bytes(), headers)
+        .unwrap_or_else(|e| panic!("the signature verifies: {e:?}"));
+    serde_json::from_str(body).unwrap()
+}
+
+async fn changes_reach_the_platform_signed_and_in_order(app: &TestApp) {
+    // The verifier checks the timestamp against the real clock.
+    app.clock.set(real_now());
+    let receiver = Receiver::start().await;
+    let (client_id, secret, session) =
+        platform_with_webhook(app, &receiver, "openid profile").await;
+
+    rename(app, &session, "Annie").await;
+    rename(app, &session, "Anna").await;
+    // A person's events go in version order: the second waits for the first.
+    assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 1);
+    assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 1);
+    assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 0);
+    let got = receiver.take();
+    assert_eq!(got.len(), 2);
+    let bodies: Vec<Value> = got.iter().map(|(h, b)| verify(&secret, h, b)).collect();
+    assert_eq!(bodies[0]["type"], "person.updated");
+    assert_eq!(bodies[0]["data"]["claims"]["given_name"], "Annie");
+    assert_eq!(bodies[1]["data"]["claims"]["given_name"], "Anna");
+    assert_eq!(bodies[1]["data"]["claims"]["name"], "Anna Lee");
+    let (v0, v1) = (
+        bodies[0]["data"]["version"].as_i64().unwrap(),
+        bodies[1]["data"]["version"].as_i64().unwrap(),
+    );
+    assert_eq!(v1, v0 + 1, "versions increase per person");
+    assert!(bodies[0]["data"]["sub"].as_str().unwrap().len() >= 22);
+    // The phone is not this platform's to know (no phone scope).
+    assert!(bodies[0]["data"]["claims"].get("phone_number").is_none());
+    // The webhook-id is the event's, the same on every attempt.
+    assert!(got[0].0["webhook-id"].to_str().unwrap().starts_with("msg_"));
+
+    // A tampered body or another secret does not verify: the check is real.
+    let wh = standardwebhooks::Webhook::new(&secret).unwrap();
+    let h = &got[0].0;
+    let tampered = got[0].1.replace("Annie", "Eve");
+    assert!(wh.verify(tampered.as_bytes(), h).is_err());
+    let other = backend::sync::webhook::new_secret();
+    assert!(standardwebhooks::Webhook::new(&other)
+        .unwrap()
+        .verify(got[0].1.as_bytes(), h)
+        .is_err());
+
+    // Initials instead of a picture: the picture is sent as null.
+    let r = app
+        .call("avatar/generated", &[("color", "teal")], Some(&session))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    while app.backend.deliver_webhooks().await.unwrap() > 0 {}
+    let got = receiver.take();
+    assert_eq!(got.len(), 1);
+    let body = verify(&secret, &got[0].0, &got[0].1);
+    assert!(body["data"]["claims"]["picture"].is_null());
+    assert!(app.backend.deliveries(&client_id).await.unwrap().is_empty());
+}
+
+async fn failing_deliveries_retry_with_backoff_then_die(app: &TestApp) {
+    use backend::sync::{FIRST_RETRY_SECS, MAX_RETRY_SECS, RETRY_FOR_SECS};
+    app.clock.set(real_now());
+    let receiver = Receiver::start().await;
+    let (client_id, secret, session) =
+        platform_with_webhook(app, &receiver, "openid profile").await;
+    receiver.status.store(503, Ordering::SeqCst);
+    rename(app, &session, "Annie").await;
+
+    assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 1);
+    let pending = app.backend.deliveries(&client_id).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let d = &pending[0];
+    assert_eq!((d.status.as_str(), d.attempts), ("pending", 1));
+    assert_eq!(d.last_status, Some(503));
+    let wait = d.next_attempt_at - app.backend.clock.now();
+    assert!(
+        (FIRST_RETRY_SECS / 2..=FIRST_RETRY_SECS).contains(&wait),
+        "first retry in {wait} s"
+    );
+    // Not due yet: nothing is sent.
+    assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 0);
+    app.clock.advance(wait);
+    assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 1);
+    let second = app.backend.deliveries(&client_id).await.unwrap()[0].clone();
+    let wait2 = second.next_attempt_at - app.backend.clock.now();
+    assert!(
+        (FIRST_RETRY_SECS..=2 * FIRST_RETRY_SECS).contains(&wait2),
+        "backoff doubles: {wait2} s"
+    );
+    // Retries go on, never more than an hour apart, until 24 hours have
+    // passed since the change; then the delivery is dead.
+    let mut tries = 2;
+    loop {
+        let d = app.backend.deliveries(&client_id).await.unwrap()[0].clone();
+        if d.status == "dead" {
+            break;
+        }
+        let wait = d.next_attempt_at - app.backend.clock.now();
+        assert!(wait <= MAX_RETRY_SECS, "{wait}");
+        app.clock.advance(wait.max(0));
+        assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 1);
+        tries += 1;
+        assert!(tries < 100, "dies within 24 hours");
+    }
+    let dead = app.backend.deliveries(&client_id).await.unwrap()[0].clone();
+    assert_eq!(dead.attempts, tries);
+    assert!(dead.last_error.as_deref().unwrap().contains("503"));
+    assert!(app.backend.clock.now() >= dead.created_at + RETRY_FOR_SECS);
+    assert_eq!(receiver.take().len() as i64, tries);
+    // A dead delivery does not hold back the person's next change (made
+    // in a new session: the first one has expired by now).
+    assert!(app.me(&session).await.is_null());
+    let session = app
+        .sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    // Back to the real time, which the verifier checks timestamps against.
+    app.clock.set(real_now());
+    rename(app, &session, "Anna").await;
+    receiver.status.store(200, Ordering::SeqCst);
+    assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 1);
+    let got = receiver.take();
+    assert_eq!(
+        verify(&secret, &got[0].0, &got[0].1)["data"]["claims"]["given_name"],
+        "Anna"
+    );
+
+    // An operator queues the dead one again; it goes out at once.
+    assert_eq!(app.backend.redeliver(&dead.event_id).await.unwrap(), 1);
+    assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 1);
+    assert!(app.backend.deliveries(&client_id).await.unwrap().is_empty());
+    let got = receiver.take();
+    assert_eq!(got[0].0["webhook-id"].to_str().unwrap(), dead.event_id);
+    assert_eq!(app.backend.redeliver(&dead.event_id).await.unwrap(), 0);
+}
+
+async fn no_change_without_its_event_and_no_event_without_its_change(app: &TestApp) {
+    let receiver = Receiver::start().await;
+    let (_client_id, _secret, session) =
+        platform_with_webhook(app, &receiver, "openid profile").await;
+    let events = || app.count("SELECT COUNT(*) FROM change_event");
+    let before = events().await;
+    rename(app, &session, "Annie").await;
+    assert_eq!(events().await, before + 1, "one change, one event");
+
+    // The transaction fails after the event is written (its delivery row
+    // cannot be inserted): the change is gone with it.
+    match app.backend.db.kind {
+        backend::db::DbKind::Sqlite => {
+            sqlx::query(
+                "CREATE TRIGGER refuse_delivery BEFORE INSERT ON webhook_delivery
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+            )
+            .execute(&app.backend.db.pool)
+            .await
+            .unwrap();
+        }
+        backend::db::DbKind::Postgres => {
+            for sql in [
+                "CREATE FUNCTION refuse_delivery() RETURNS trigger AS $$
+                 BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_delivery BEFORE INSERT ON webhook_delivery
+                 FOR EACH ROW EXECUTE FUNCTION refuse_delivery()",
+            ] {
+                sqlx::query(sql)
+                    .execute(&app.backend.db.pool)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    let v = app.me(&session).await["version"].as_i64().unwrap();
+    let r = app
+        .call(
+            "profile/update",
+            &[
+                ("first_name", "Eve"),
+                ("last_name", "Lee"),
+                ("phone", ""),
+                ("version", &v.to_string()),
+            ],
+            Some(&session),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    assert_eq!(app.me(&session).await["first_name"], "Annie", "no change");
+    assert_eq!(events().await, before + 1, "no event");
+    let (version,): (i64,) = sqlx::query_as(
+        r#"SELECT sync_version FROM "user" WHERE email_normalized = 'ann@example.org'"#,
+    )
+    .fetch_one(&app.backend.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(version, 1);
+}
