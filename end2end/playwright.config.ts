@@ -61,6 +61,7 @@ export default defineConfig({
     command: [
       `"${server}" platform add --name ConnectivityPro --redirect-uri ${cpURL}/callback`,
       `--post-logout-redirect-uri ${cpURL}/ --backchannel-logout-uri ${cpURL}/backchannel-logout`,
+      `--webhook-url ${cpURL}/webhooks`,
       `> "${cpCredentials}.tmp" && mv "${cpCredentials}.tmp" "${cpCredentials}" && exec "${server}"`,
     ].join(" "),
     url: `${baseURL}/healthz`,

@@ -59,6 +59,9 @@ pub struct Settings {
     pub verification_link_lifetime: Duration,
     /// Regions (ISO 3166 codes) where sign-in codes may go by text message.
     pub sms_regions: Vec<String>,
+    /// A webhook delivery claimed by a process that then died is retried
+    /// by another (or the restarted one) after this long.
+    pub webhook_lease: Duration,
 }
 
 impl Settings {
@@ -70,6 +73,7 @@ impl Settings {
             session_absolute_lifetime: Duration::from_secs(12 * 3600),
             verification_link_lifetime: Duration::from_secs(24 * 3600),
             sms_regions: vec!["US".into(), "CA".into(), "GB".into()],
+            webhook_lease: Duration::from_secs(sync::LEASE_SECS as u64),
         }
     }
 }

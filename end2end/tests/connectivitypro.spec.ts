@@ -114,3 +114,30 @@ test("the devices list shows a second browser with its platforms and signs it ou
     })
     .toBe(1);
 });
+
+test("a name saved in Atrium reaches ConnectivityPro by signed webhook, with no new sign-in", async ({ page }) => {
+  const email = uniqueEmail("web");
+  await signUp(page, true, { first: "Wen", last: "Bo", email, password: PASSWORD });
+  await expect(page).toHaveURL(/\/profile$/);
+  await page.goto(cpURL);
+  await page.getByRole("link", { name: "Sign in with Atrium" }).click();
+  await expect(page.locator("#person")).toHaveText("Wen Bo");
+
+  await page.goto("/profile/details");
+  await ready(page, true);
+  await page.getByLabel("First name").fill("Wendy");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Your profile was saved." })).toBeVisible();
+
+  // ConnectivityPro's own page, still signed in there, shows the new name.
+  await expect
+    .poll(
+      async () => {
+        await page.goto(cpURL);
+        return page.locator("#person").textContent();
+      },
+      { timeout: 10_000 },
+    )
+    .toBe("Wendy Bo");
+  await expect(page.getByRole("link", { name: "Sign in with Atrium" })).toHaveCount(0);
+});

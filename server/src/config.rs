@@ -70,6 +70,13 @@ pub struct Config {
     )]
     pub sms_regions: Vec<String>,
 
+    /// Seconds a webhook delivery stays claimed by the process sending it;
+    /// if that process dies, another (or the restarted one) retries it
+    /// after this long. Keep it above the 10 s a platform has to answer, or
+    /// a slow answer is sent twice (receivers drop repeats by webhook-id).
+    #[arg(long, env = "WEBHOOK_LEASE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_lease_secs: u64,
+
     /// Folder that receives one file per text message when no SMS provider is set.
     #[arg(long, env = "SMS_OUTBOX_DIR", default_value = "data/sms-outbox")]
     pub sms_outbox_dir: PathBuf,

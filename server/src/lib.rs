@@ -81,6 +81,7 @@ pub async fn build_backend(
                 .iter()
                 .map(|r| r.trim().to_uppercase())
                 .collect(),
+            webhook_lease: Duration::from_secs(config.webhook_lease_secs),
         }),
     })
 }

@@ -25,6 +25,8 @@ struct TestApp {
     backend: Backend,
     clock: Arc<TestClock>,
     outbox: PathBuf,
+    /// The database, for a server process a test starts on it.
+    database_url: String,
     _dir: tempfile::TempDir,
     /// (admin URL, database name) of a PostgreSQL database to drop at the end.
     pg_cleanup: Option<(String, String)>,
@@ -70,6 +72,7 @@ impl TestApp {
             backend,
             clock,
             outbox,
+            database_url,
             _dir: dir,
             pg_cleanup,
             seen_mails: Default::default(),

@@ -15,8 +15,7 @@ use crate::clock::to_rfc3339;
 use crate::db::DbKind;
 use crate::sync::outbox::StoredEvent;
 use crate::sync::{
-    webhook, BATCH, DELIVERY_TIMEOUT_SECS, FIRST_RETRY_SECS, LEASE_SECS, MAX_RETRY_SECS,
-    RETRY_FOR_SECS,
+    webhook, BATCH, DELIVERY_TIMEOUT_SECS, FIRST_RETRY_SECS, MAX_RETRY_SECS, RETRY_FOR_SECS,
 };
 use crate::{Backend, Error, Result};
 
@@ -89,7 +88,7 @@ impl Backend {
              RETURNING event_id, client_id"
         ))
         .bind(now)
-        .bind(now + LEASE_SECS)
+        .bind(now + self.settings.webhook_lease.as_secs() as i64)
         .bind(BATCH)
         .fetch_all(&self.db.pool)
         .await?;

@@ -13,7 +13,7 @@ pub const RETRY_FOR_SECS: i64 = 24 * 3600;
 /// A platform must answer a webhook within this long; a 2xx is delivered.
 pub const DELIVERY_TIMEOUT_SECS: u64 = 10;
 /// A claimed delivery is another worker's to take after this long (the
-/// claiming process died mid-delivery).
+/// claiming process died mid-delivery); `WEBHOOK_LEASE_SECS` by default.
 pub const LEASE_SECS: i64 = 60;
 /// The first retry waits this long; each further one twice as long.
 pub const FIRST_RETRY_SECS: i64 = 5;

@@ -2,8 +2,10 @@
 //! It is an OpenID Connect relying party built on the `openidconnect` crate
 //! (none of Atrium's code), keeps its own copy of each person in SQLite,
 //! shows them in its top bar with their Atrium picture and a link to
-//! Atrium's My Profile, and signs them out when Atrium says so on the back
-//! channel. A demo for README and the end-to-end tests, not shipped.
+//! Atrium's My Profile, signs them out when Atrium says so on the back
+//! channel, and keeps its copy current from Atrium's signed webhooks
+//! (verified with the `standardwebhooks` crate, not Atrium's code). A demo
+//! for README and the end-to-end tests, not shipped.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -68,12 +70,16 @@ struct AppState {
     issuer: String,
     client_id: String,
     public_url: String,
+    webhooks: Option<Arc<standardwebhooks::Webhook>>,
 }
 
 #[derive(Deserialize)]
 struct Credentials {
     client_id: String,
     client_secret: String,
+    /// Present when the platform was registered with a webhook URL.
+    #[serde(default)]
+    webhook_secret: Option<String>,
 }
 
 const COOKIE: &str = "cp_session";
@@ -105,9 +111,16 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         "CREATE TABLE IF NOT EXISTS person (sub TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT, picture TEXT, updated_at INTEGER)",
         "CREATE TABLE IF NOT EXISTS session (id TEXT PRIMARY KEY, sub TEXT NOT NULL, atrium_sid TEXT, id_token TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS pending (state TEXT PRIMARY KEY, nonce TEXT NOT NULL, verifier TEXT NOT NULL)",
+        // Webhook ids already applied: a replay changes nothing.
+        "CREATE TABLE IF NOT EXISTS webhook_seen (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)",
     ] {
         sqlx::query(statement).execute(&db).await?;
     }
+    // The newest Atrium version applied to each person (older copies of
+    // this file's database lack the column).
+    let _ = sqlx::query("ALTER TABLE person ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+        .execute(&db)
+        .await;
     let http = reqwest::ClientBuilder::new()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
@@ -121,6 +134,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Some(ClientSecret::new(credentials.client_secret)),
     )
     .set_redirect_uri(RedirectUrl::new(format!("{public_url}/callback"))?);
+    let webhooks = match &credentials.webhook_secret {
+        Some(secret) => Some(Arc::new(standardwebhooks::Webhook::new(secret)?)),
+        None => None,
+    };
     let state = AppState {
         rp: Arc::new(rp),
         http,
@@ -128,6 +145,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         issuer,
         client_id: credentials.client_id,
         public_url,
+        webhooks,
     };
     let app = Router::new()
         .route("/", get(home))
@@ -136,6 +154,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .route("/callback", get(callback))
         .route("/logout", get(logout))
         .route("/backchannel-logout", post(backchannel_logout))
+        .route("/webhooks", post(webhook))
         .with_state(state);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     println!("ConnectivityPro is running at http://{}", config.addr);
@@ -542,4 +561,87 @@ async fn verify_logout_token(
         .and_then(|s| s.as_str())
         .map(str::to_string);
     Ok((sub, sid))
+}
+
+/// Atrium's change events (Standard Webhooks). The signature and timestamp
+/// are checked by the `standardwebhooks` crate (stale or future timestamps,
+/// over 5 minutes, are refused); a webhook-id seen before is acknowledged
+/// and not applied again; an event older than the copy (by version) is
+/// acknowledged and ignored.
+async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: String) -> StatusCode {
+    let Some(verifier) = &state.webhooks else {
+        return StatusCode::NOT_FOUND;
+    };
+    if let Err(e) = verifier.verify(body.as_bytes(), &headers) {
+        tracing::warn!(error = ?e, "webhook refused");
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok()) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let Ok(event) = serde_json::from_str::<serde_json::Value>(&body) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let data = &event["data"];
+    let (Some(sub), Some(version)) = (data["sub"].as_str(), data["version"].as_i64()) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let applied = async {
+        let mut tx = state.db.begin().await?;
+        let first = sqlx::query(
+            "INSERT INTO webhook_seen (id, received_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if first.rows_affected() == 0 {
+            return Ok::<_, sqlx::Error>(false);
+        }
+        let claims = &data["claims"];
+        let text = |name: &str| claims.get(name).map(|v| v.as_str().map(str::to_string));
+        // Only the claims the event carries change; a null clears.
+        let mut sets = Vec::new();
+        let mut values: Vec<Option<String>> = Vec::new();
+        for (claim, column) in [("name", "name"), ("email", "email"), ("picture", "picture")] {
+            if let Some(v) = text(claim) {
+                if column == "name" && v.is_none() {
+                    continue;
+                }
+                sets.push(format!("{column} = ?"));
+                values.push(v);
+            }
+        }
+        sets.push("version = ?".into());
+        let sql = format!(
+            "UPDATE person SET {} WHERE sub = ? AND version < ?",
+            sets.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for v in values {
+            q = q.bind(v);
+        }
+        q.bind(version)
+            .bind(sub)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    };
+    match applied.await {
+        Ok(true) => {
+            tracing::info!(event_type = %event["type"], version, "webhook applied");
+            StatusCode::NO_CONTENT
+        }
+        Ok(false) => StatusCode::NO_CONTENT,
+        Err(e) => {
+            tracing::error!(error = %e, "webhook not stored");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
 }

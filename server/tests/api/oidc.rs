@@ -999,6 +999,8 @@ fn operators_register_list_and_remove_platforms_from_the_command_line() {
         "http://127.0.0.1:4000/callback",
         "--backchannel-logout-uri",
         "https://cp.example/backchannel",
+        "--webhook-url",
+        "https://cp.example/webhooks",
     ]);
     assert_eq!(code, Some(0), "{stderr}");
     let added: Value = serde_json::from_str(&stdout).expect("one JSON object");
@@ -1006,6 +1008,16 @@ fn operators_register_list_and_remove_platforms_from_the_command_line() {
     let secret = added["client_secret"].as_str().unwrap();
     assert!(secret.len() >= 43);
     assert_eq!(added["redirect_uris"].as_array().unwrap().len(), 2);
+    // The webhook signing secret, in the Standard Webhooks form, shown once.
+    let webhook_secret = added["webhook_secret"].as_str().unwrap();
+    assert!(standardwebhooks::Webhook::new(webhook_secret).is_ok());
+    assert!(webhook_secret.starts_with("whsec_"));
+    let (code, stdout, _) = run(&["platform", "deliveries", &client_id]);
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout.trim(), "[]");
+    let (code, _, stderr) = run(&["platform", "redeliver", "msg_unknown"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no undelivered webhook"), "{stderr}");
 
     let (code, stdout, _) = run(&["platform", "list"]);
     assert_eq!(code, Some(0));
@@ -1013,6 +1025,7 @@ fn operators_register_list_and_remove_platforms_from_the_command_line() {
     assert_eq!(list[0]["client_id"], client_id.as_str());
     assert_eq!(list[0]["name"], "ConnectivityPro");
     assert!(!stdout.contains(secret), "the secret is shown only once");
+    assert!(!stdout.contains(webhook_secret));
 
     // Plain http outside localhost and a taken name are refused, nothing written.
     let (code, _, stderr) = run(&[

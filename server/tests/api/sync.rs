@@ -13,10 +13,12 @@ on_both_databases!(
     changes_reach_the_platform_signed_and_in_order,
     failing_deliveries_retry_with_backoff_then_die,
     no_change_without_its_event_and_no_event_without_its_change,
+    a_delivery_cut_off_by_kill_9_is_sent_after_a_restart,
+    two_server_processes_share_the_deliveries_without_sending_twice,
 );
 
 /// A platform's webhook endpoint: keeps what it receives and answers with
-/// the status in `status`.
+/// the status in `status`; with 0, it never answers.
 struct Receiver {
     url: String,
     status: Arc<AtomicU16>,
@@ -34,7 +36,11 @@ impl Receiver {
                 let (s, r) = (s.clone(), r.clone());
                 async move {
                     r.lock().unwrap().push((headers, body));
-                    StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap()
+                    let status = s.load(Ordering::SeqCst);
+                    if status == 0 {
+                        std::future::pending::<()>().await;
+                    }
+                    StatusCode::from_u16(status).unwrap()
                 }
             }),
         );
@@ -321,4 +327,124 @@ async fn no_change_without_its_event_and_no_event_without_its_change(app: &TestA
     .await
     .unwrap();
     assert_eq!(version, 1);
+}
+
+/// The server binary on `app`'s database, its worker leasing a delivery for
+/// `lease` seconds; everything else in `dir`.
+fn start_server(app: &TestApp, dir: &std::path::Path, lease: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["--database-url", &app.database_url])
+        .args(["--password-hashing", "insecure-minimal"])
+        .args(["--site-addr", "127.0.0.1:0"])
+        .args(["--site-root", dir.to_str().unwrap()])
+        .args(["--mail-outbox-dir", dir.join("outbox").to_str().unwrap()])
+        .args(["--sms-outbox-dir", dir.join("sms").to_str().unwrap()])
+        .env("WEBHOOK_LEASE_SECS", lease)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server binary starts")
+}
+
+async fn received_within(receiver: &Receiver, n: usize, secs: u64) -> bool {
+    for _ in 0..secs * 10 {
+        if receiver.received.lock().unwrap().len() >= n {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+async fn a_delivery_cut_off_by_kill_9_is_sent_after_a_restart(app: &TestApp) {
+    app.clock.set(real_now());
+    let receiver = Receiver::start().await;
+    let (client_id, secret, session) =
+        platform_with_webhook(app, &receiver, "openid profile").await;
+    // The platform takes the request and never answers.
+    receiver.status.store(0, Ordering::SeqCst);
+    rename(app, &session, "Annie").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_server(app, dir.path(), "2");
+    assert!(
+        received_within(&receiver, 1, 30).await,
+        "the worker sends it"
+    );
+    server.kill().unwrap(); // SIGKILL: no shutdown, the lease stays behind
+    server.wait().unwrap();
+    let stuck = app.backend.deliveries(&client_id).await.unwrap();
+    assert_eq!(stuck.len(), 1);
+    assert_eq!(
+        (stuck[0].status.as_str(), stuck[0].attempts),
+        ("pending", 0)
+    );
+
+    // Restarted, the server finds the lease expired and sends it again.
+    receiver.status.store(200, Ordering::SeqCst);
+    let mut server = start_server(app, dir.path(), "2");
+    let mut delivered = received_within(&receiver, 2, 30).await;
+    if delivered {
+        // The server records the 2xx right after the platform answers.
+        delivered = false;
+        for _ in 0..100 {
+            if app.backend.deliveries(&client_id).await.unwrap().is_empty() {
+                delivered = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(delivered, "sent again after the restart, and recorded");
+    let got = receiver.take();
+    assert_eq!(
+        got[0].0["webhook-id"], got[1].0["webhook-id"],
+        "the same event"
+    );
+    let body = verify(&secret, &got[1].0, &got[1].1);
+    assert_eq!(body["data"]["claims"]["given_name"], "Annie");
+}
+
+async fn two_server_processes_share_the_deliveries_without_sending_twice(app: &TestApp) {
+    app.clock.set(real_now());
+    let receiver = Receiver::start().await;
+    let (client_id, secret, session) =
+        platform_with_webhook(app, &receiver, "openid profile").await;
+    for i in 0..10 {
+        rename(app, &session, &format!("Ann{i}")).await;
+    }
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut servers: Vec<_> = dirs
+        .iter()
+        .map(|d| start_server(app, d.path(), "60"))
+        .collect();
+    let mut all_done = false;
+    if received_within(&receiver, 10, 60).await {
+        for _ in 0..100 {
+            if app.backend.deliveries(&client_id).await.unwrap().is_empty() {
+                all_done = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    // A moment more, for a duplicate to show up if there were one.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for server in &mut servers {
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    assert!(all_done, "every event delivered");
+    let got = receiver.take();
+    assert_eq!(got.len(), 10, "each event once");
+    let versions: Vec<i64> = got
+        .iter()
+        .map(|(h, b)| verify(&secret, h, b)["data"]["version"].as_i64().unwrap())
+        .collect();
+    let mut sorted = versions.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(versions, sorted, "in version order, none twice");
 }
