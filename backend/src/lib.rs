@@ -88,4 +88,6 @@ pub struct Backend {
     pub sms: sms::SmsSender,
     pub passwords: auth::password::PasswordHasher,
     pub settings: Arc<Settings>,
+    /// Change signals for the open `/api/events` streams.
+    pub live: sync::live::Live,
 }

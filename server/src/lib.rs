@@ -83,6 +83,7 @@ pub async fn build_backend(
                 .collect(),
             webhook_lease: Duration::from_secs(config.webhook_lease_secs),
         }),
+        live: backend::sync::live::Live::new(),
     })
 }
 
@@ -143,6 +144,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(http::avatar::UPLOAD_BODY_LIMIT)),
         )
         .route("/api/avatar/original", get(http::avatar::original))
+        .route("/api/events", get(http::events::events))
         .route("/avatars/{hash}/{size}", get(http::avatar::rendition))
         .merge(http::oidc::routes())
         .leptos_routes_with_context(&state, routes, move || provide_app_context(&context_state), {

@@ -56,6 +56,13 @@ async fn main() {
             .run_webhook_worker(std::time::Duration::from_millis(500)),
     );
 
+    // Open tabs hear of changes made by other processes (PostgreSQL).
+    tokio::spawn(
+        backend
+            .clone()
+            .listen_for_changes(config.database_url.clone()),
+    );
+
     // Expired sessions are swept every ten minutes.
     let sweeper = backend.clone();
     tokio::spawn(async move {

@@ -27,6 +27,8 @@ struct TestApp {
     outbox: PathBuf,
     /// The database, for a server process a test starts on it.
     database_url: String,
+    /// On PostgreSQL, the change listener a server process runs.
+    listener: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
     /// (admin URL, database name) of a PostgreSQL database to drop at the end.
     pg_cleanup: Option<(String, String)>,
@@ -67,12 +69,14 @@ impl TestApp {
             .await
             .expect("backend starts");
         let router = router(app_state(&config, backend.clone()));
+        let listener = tokio::spawn(backend.clone().listen_for_changes(database_url.clone()));
         TestApp {
             router,
             backend,
             clock,
             outbox,
             database_url,
+            listener,
             _dir: dir,
             pg_cleanup,
             seen_mails: Default::default(),
@@ -123,6 +127,7 @@ impl TestApp {
     }
 
     async fn finish(self) {
+        self.listener.abort();
         self.backend.db.pool.close().await;
         if let Some((admin_url, name)) = self.pg_cleanup {
             use sqlx::Connection;

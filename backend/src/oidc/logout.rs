@@ -145,6 +145,8 @@ impl Backend {
     /// platforms' tokens from those sessions and sends each platform with a
     /// back-channel logout URI a signed logout token, in the background.
     pub async fn sessions_ended(&self, user_id: i64, session_hashes: &[String]) {
+        // Their open tabs go to sign-in.
+        self.announce(user_id).await;
         match self.logout_notices(user_id, session_hashes).await {
             Ok(notices) => {
                 for notice in notices {

@@ -2,9 +2,11 @@
 //! a platform may care about writes a change event in the same transaction
 //! as the change (a transactional outbox, [`outbox`]), and a delivery worker
 //! posts each event to the platforms the person uses, signed in the
-//! Standard Webhooks format ([`webhook`], [`deliver`]).
+//! Standard Webhooks format ([`webhook`], [`deliver`]). Atrium's own open
+//! tabs hear of the same changes through [`live`].
 
 pub mod deliver;
+pub mod live;
 pub mod outbox;
 pub mod webhook;
 

@@ -211,7 +211,8 @@ impl Backend {
         change: Change,
         now: UnixTime,
     ) -> Result<()> {
-        record(tx, user_id, change, &self.settings.public_url, now).await
+        record(&mut *tx, user_id, change, &self.settings.public_url, now).await?;
+        crate::sync::live::announce_in(self, tx, user_id).await
     }
 }
 

@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 pub mod assets;
 pub mod avatar;
+pub mod events;
 pub mod oidc;
 
 /// Pages whose URL carries a secret token: no Referer leaves them at all.

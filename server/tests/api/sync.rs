@@ -15,6 +15,7 @@ on_both_databases!(
     no_change_without_its_event_and_no_event_without_its_change,
     a_delivery_cut_off_by_kill_9_is_sent_after_a_restart,
     two_server_processes_share_the_deliveries_without_sending_twice,
+    open_tabs_hear_of_changes_and_of_the_end_of_their_session,
 );
 
 /// A platform's webhook endpoint: keeps what it receives and answers with
@@ -447,4 +448,109 @@ async fn two_server_processes_share_the_deliveries_without_sending_twice(app: &T
     sorted.sort();
     sorted.dedup();
     assert_eq!(versions, sorted, "in version order, none twice");
+}
+
+/// An open `/api/events` stream, read event by event.
+struct Stream {
+    body: Body,
+    buffer: String,
+}
+
+impl Stream {
+    async fn open(app: &TestApp, session: &str, last_id: Option<i64>) -> Result<Self, StatusCode> {
+        let mut req = Request::get("/api/events")
+            .header(header::COOKIE, format!("atrium_session={session}"))
+            .header(header::ACCEPT, "text/event-stream");
+        if let Some(id) = last_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let res = app.send(req.body(Body::empty()).unwrap()).await;
+        if res.status() != StatusCode::OK {
+            return Err(res.status());
+        }
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "text/event-stream");
+        assert!(
+            res.headers().get(header::CONTENT_ENCODING).is_none(),
+            "not compressed"
+        );
+        Ok(Stream {
+            body: res.into_body(),
+            buffer: String::new(),
+        })
+    }
+
+    /// The next event's (name, id), skipping keep-alive comments; `None`
+    /// when none comes within `secs` or the stream ends.
+    async fn next(&mut self, secs: u64) -> Option<(String, Option<i64>)> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = None;
+                let mut id = None;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = Some(v.trim().to_string());
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().parse().ok();
+                    }
+                }
+                if let Some(name) = name {
+                    return Some((name, id));
+                }
+            }
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .ok()??;
+            if let Ok(data) = frame.ok()?.into_data() {
+                self.buffer.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+    }
+}
+
+async fn open_tabs_hear_of_changes_and_of_the_end_of_their_session(app: &TestApp) {
+    let session = signed_in_person(app).await;
+    let laptop = app
+        .sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    assert_eq!(
+        Stream::open(app, "nobody", None).await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+
+    let mut tab = Stream::open(app, &session, None).await.unwrap();
+    let (name, first) = tab.next(5).await.expect("the stream opens");
+    assert_eq!(name, "ready");
+    let first = first.unwrap();
+    // Nothing happens: nothing is said.
+    assert_eq!(tab.next(1).await, None);
+
+    // A change made on another device reaches this tab at once.
+    rename(app, &laptop, "Annie").await;
+    assert_eq!(tab.next(2).await, Some(("changed".into(), Some(first + 1))));
+
+    // A tab that was away comes back with its last id and hears of it.
+    let mut back = Stream::open(app, &session, Some(first)).await.unwrap();
+    assert_eq!(
+        back.next(2).await,
+        Some(("changed".into(), Some(first + 1)))
+    );
+    let mut current = Stream::open(app, &session, Some(first + 1)).await.unwrap();
+    assert_eq!(
+        current.next(2).await,
+        Some(("ready".into(), Some(first + 1)))
+    );
+
+    // Signing out elsewhere sends this session's tabs to sign-in.
+    let r = app.call("auth/logout", &[], Some(&session)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(tab.next(2).await, Some(("signed-out".into(), None)));
+    assert_eq!(tab.next(1).await, None, "and the stream ends");
+    assert_eq!(
+        Stream::open(app, &session, None).await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
 }
