@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import * as path from "node:path";
-import { ready, signUp, uniqueEmail } from "./helpers";
+import { ready, signIn, signOut, signUp, uniqueEmail } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 // 400 × 400: red top-left, green top-right, blue bottom-left, yellow bottom-right.
@@ -81,13 +81,17 @@ test("a save based on an older version is refused and offers the fresh values", 
   await other.goto("/profile/details");
   await ready(other, true);
 
-  // The second tab saves first.
+  // The first tab is being edited when the second tab saves.
+  await page.getByLabel("Last name").fill("Bergman");
   await other.getByLabel("First name").fill("Olaf");
   await other.getByRole("button", { name: "Save changes" }).click();
   await expect(other.getByText("Your profile was saved.")).toBeVisible();
 
-  // The first tab still holds the old version.
-  await page.getByLabel("Last name").fill("Bergman");
+  // The first tab hears of it live, keeps what was typed and says so; its
+  // form still holds the old version, so saving is refused, not lost.
+  await expect(page.locator("#changed-elsewhere")).toContainText("changed in another tab");
+  await expect(page.getByLabel("Last name")).toHaveValue("Bergman");
+  await expect(topBarName(page)).toHaveText("Olaf Berg");
   await page.getByRole("button", { name: "Save changes" }).click();
   const conflict = page.getByRole("alert").filter({ hasText: "changed in another tab" });
   await expect(conflict).toBeVisible();
@@ -95,6 +99,39 @@ test("a save based on an older version is refused and offers the fresh values", 
   await ready(page, true);
   await expect(page.getByLabel("First name")).toHaveValue("Olaf");
   await expect(page.getByLabel("Last name")).toHaveValue("Berg");
+});
+
+test("a name saved in one browser shows in another's top bar and form with no reload; a session ended elsewhere goes to sign-in", async ({
+  page,
+  browser,
+}) => {
+  const email = uniqueEmail("liv");
+  await signUp(page, true, { first: "Liv", last: "Ray", email, password: PASSWORD });
+  await expect(page).toHaveURL(/\/profile$/);
+  const laptop = await (await browser.newContext()).newPage();
+  await signIn(laptop, true, email, PASSWORD);
+  await laptop.goto("/profile/details");
+  await ready(laptop, true);
+  await markPage(laptop);
+
+  await page.goto("/profile/details");
+  await ready(page, true);
+  await page.getByLabel("First name").fill("Olivia");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByText("Your profile was saved.")).toBeVisible();
+
+  // The other browser follows within two seconds, without a page load.
+  await expect(topBarName(laptop)).toHaveText("Olivia Ray", { timeout: 2_000 });
+  await expect(laptop.getByLabel("First name")).toHaveValue("Olivia");
+  await expect(laptop.locator("#changed-elsewhere")).toHaveCount(0);
+  await expectSamePage(laptop);
+
+  // Signing out in another tab of that browser sends this tab to sign-in.
+  const second = await laptop.context().newPage();
+  await second.goto("/profile");
+  await ready(second, true);
+  await signOut(second);
+  await expect(laptop).toHaveURL(/\/login$/, { timeout: 5_000 });
 });
 
 test("the avatar editor crops a picture the server renders, edits it again and removes it", async ({ page }) => {

@@ -79,6 +79,12 @@ fn ProfileForm() -> impl IntoView {
     let live = RwSignal::new(None::<ProfileCheck>);
     // Typing while a save is on its way: the saved values must not overwrite it.
     let typed_during_save = StoredValue::new(false);
+    // Typed since the last save or load: a change from elsewhere must not
+    // overwrite it either, and the next save stays based on the version the
+    // person started from (so it is refused as a conflict, not lost).
+    let dirty = StoredValue::new(false);
+    let form_version = RwSignal::new(me.get_untracked().version);
+    let changed_elsewhere = RwSignal::new(false);
 
     // A successful save becomes the shared person: the top bar and the
     // Dashboard show the new name at once, and the form its new version. The
@@ -88,6 +94,9 @@ fn ProfileForm() -> impl IntoView {
         if let Some(Ok(fresh)) = save.value().get() {
             saved.set(true);
             live.set(None);
+            form_version.set(fresh.version);
+            dirty.set_value(typed_during_save.get_value());
+            changed_elsewhere.set(false);
             if !typed_during_save.get_value() {
                 set_field_value("#profile-form [name=first_name]", &fresh.first_name);
                 set_field_value("#profile-form [name=last_name]", &fresh.last_name);
@@ -102,6 +111,29 @@ fn ProfileForm() -> impl IntoView {
     Effect::new(move |_| {
         if save.pending().get() {
             typed_during_save.set_value(false);
+        }
+    });
+    // The shared person changed elsewhere (another tab or device, live):
+    // an untouched form takes the new values, an edited one says so.
+    Effect::new(move |_| {
+        let (version, first, last, phone) = me.with(|m| {
+            (
+                m.version,
+                m.first_name.clone(),
+                m.last_name.clone(),
+                m.phone_display.clone().unwrap_or_default(),
+            )
+        });
+        if version == form_version.get_untracked() {
+            return;
+        }
+        if dirty.get_value() || save.pending().get_untracked() {
+            changed_elsewhere.set(true);
+        } else {
+            set_field_value("#profile-form [name=first_name]", &first);
+            set_field_value("#profile-form [name=last_name]", &last);
+            set_field_value("#profile-form [name=phone]", &phone);
+            form_version.set(version);
         }
     });
 
@@ -132,6 +164,7 @@ fn ProfileForm() -> impl IntoView {
 
     let timer = StoredValue::new(None::<TimeoutHandle>);
     let on_input = move |_| {
+        dirty.set_value(true);
         if save.pending().get_untracked() {
             typed_during_save.set_value(true);
         }
@@ -181,6 +214,12 @@ fn ProfileForm() -> impl IntoView {
                     }
                 })
         }}
+        <Show when=move || changed_elsewhere.get() && conflict().is_none()>
+            <div role="alert" class="alert alert-error conflict" id="changed-elsewhere">
+                <p>"Your profile was changed in another tab or on another device."</p>
+                <a class="button" href="/profile/details" rel="external">"Reload latest values"</a>
+            </div>
+        </Show>
         <Show when=move || form_error().is_some()>
             <p role="alert" class="alert alert-error">{form_error}</p>
         </Show>
@@ -194,7 +233,7 @@ fn ProfileForm() -> impl IntoView {
                         type="hidden"
                         name="version"
                         value=m.version
-                        prop:value=move || me.with(|m| m.version.to_string())
+                        prop:value=move || form_version.get().to_string()
                     />
                     <div class="field-row">
                         <TextField

@@ -84,6 +84,7 @@ fn SignedIn(tabs: bool) -> impl IntoView {
                     Ok(Some(me)) => {
                         let shared: MeSignal = RwSignal::new(me.clone());
                         provide_context(shared);
+                        follow_changes(shared);
                         view! {
                         <TopBar/>
                         <main id="main" class="profile">
@@ -108,6 +109,40 @@ fn SignedIn(tabs: bool) -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// Keeps this tab current without a reload: `/api/events` says when the
+/// person changed (in another tab, on another device, or by support), and
+/// the shared person is reloaded, so the top bar, the Dashboard and the
+/// Profile tab follow; when the session ends elsewhere, the tab goes to
+/// sign-in. The browser reconnects by itself (with `Last-Event-ID`).
+fn follow_changes(me: MeSignal) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let Ok(source) = web_sys::EventSource::new("/api/events") else {
+            return;
+        };
+        let changed = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| refresh_me(me));
+        let signed_out = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().set_href("/login");
+            }
+        });
+        let _ =
+            source.add_event_listener_with_callback("changed", changed.as_ref().unchecked_ref());
+        let _ = source
+            .add_event_listener_with_callback("signed-out", signed_out.as_ref().unchecked_ref());
+        let kept = StoredValue::new_local(Some((source, changed, signed_out)));
+        on_cleanup(move || {
+            if let Some(Some((source, _, _))) = kept.try_update_value(Option::take) {
+                source.close();
+            }
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = me;
 }
 
 /// Shown when the session ended while the page was open.
