@@ -236,4 +236,134 @@ async fn main() {
         "session/me throughput, one client",
         n as f64 / secs
     );
+
+    sync_bench(&config).await;
+}
+
+/// Change events through the outbox to a local webhook receiver: 40 people
+/// who use one platform each rename themselves 10 times; prints events per
+/// second from the first change to the last delivery, and the delay from
+/// each change's commit to its arrival (p50, p99). One worker, as in one
+/// server process, on a fresh SQLite file.
+async fn sync_bench(config: &Config) {
+    use backend::user::profile::ProfileEdit;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config.clone();
+    config.database_url = format!("sqlite://{}", dir.path().join("sync.db").display());
+    config.password_hashing = server::PasswordHashing::InsecureMinimal;
+    let backend = build_backend(&config, Arc::new(backend::SystemClock))
+        .await
+        .unwrap();
+    let arrived: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let seen = arrived.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                let id = headers["webhook-id"].to_str().unwrap_or("").to_string();
+                seen.lock().unwrap().insert(id, Instant::now());
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let platform = backend
+        .add_platform(backend::oidc::platform::NewPlatform {
+            name: "Bench".into(),
+            redirect_uris: vec!["http://127.0.0.1:1/cb".into()],
+            webhook_url: Some(format!("http://{addr}/hook")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut people = Vec::new();
+    for i in 0..40 {
+        let (user, _) = backend
+            .sign_up(
+                backend::auth::service::SignUp {
+                    first_name: "P".into(),
+                    last_name: format!("{i}"),
+                    email: format!("p{i}@example.org"),
+                    phone: String::new(),
+                    password: backend::secret::Password::new(PASSWORD),
+                    invitation: None,
+                },
+                &backend::RequestMeta::on_behalf("bench"),
+            )
+            .await
+            .unwrap();
+        let mut conn = backend.db.pool.acquire().await.unwrap();
+        backend::sync::outbox::subscribe(
+            &mut conn,
+            &platform.platform.client_id,
+            user.id,
+            "openid profile",
+            0,
+        )
+        .await
+        .unwrap();
+        people.push(user);
+    }
+    let worker = tokio::spawn(backend.clone().run_webhook_worker(Duration::from_millis(5)));
+    let start = Instant::now();
+    let mut committed: HashMap<(i64, i64), Instant> = HashMap::new();
+    for round in 0..10 {
+        for user in people.iter_mut() {
+            let edit = ProfileEdit {
+                first_name: format!("P{round}"),
+                last_name: user.last_name.clone(),
+                phone: String::new(),
+                country: "US".into(),
+                version: user.version,
+            };
+            *user = backend
+                .update_profile(user, &edit, &backend::RequestMeta::on_behalf("bench"))
+                .await
+                .unwrap();
+            committed.insert((user.id, round), Instant::now());
+        }
+    }
+    let total = committed.len();
+    while arrived.lock().unwrap().len() < total && start.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = start.elapsed();
+    worker.abort();
+    let events: Vec<(String, i64, i64)> =
+        sqlx::query_as("SELECT id, user_id, version FROM change_event ORDER BY user_id, version")
+            .fetch_all(&backend.db.pool)
+            .await
+            .unwrap();
+    let arrived = arrived.lock().unwrap();
+    let mut delays = Vec::new();
+    let mut per_person: HashMap<i64, i64> = HashMap::new();
+    for (id, user_id, _) in &events {
+        let round = per_person.entry(*user_id).or_insert(0);
+        if let (Some(at), Some(done)) = (arrived.get(id), committed.get(&(*user_id, *round))) {
+            delays.push(at.saturating_duration_since(*done));
+        }
+        *round += 1;
+    }
+    println!(
+        "{:<44} {:>8.0} events/s ({} of {total} delivered in {:.2} s)",
+        "webhooks: outbox → local receiver",
+        arrived.len() as f64 / elapsed.as_secs_f64(),
+        arrived.len(),
+        elapsed.as_secs_f64()
+    );
+    delays.sort();
+    if !delays.is_empty() {
+        println!(
+            "{:<44} p50 {:>8.2} ms  p99 {:>8.2} ms",
+            "webhooks: change committed → received",
+            percentile(&delays, 0.5).as_secs_f64() * 1e3,
+            percentile(&delays, 0.99).as_secs_f64() * 1e3
+        );
+    }
 }

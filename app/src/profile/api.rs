@@ -138,3 +138,55 @@ pub async fn use_generated_avatar(color: String) -> Result<AvatarInfo, AppError>
         .map_err(fail)?;
     Ok(AvatarInfo::from_view(view))
 }
+
+/// A platform the person signs in to through Atrium, for the "Platforms"
+/// card: its name, since when, and whether their latest change reached it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformView {
+    pub name: String,
+    /// "Since 3 December 2026".
+    pub since: String,
+    /// "Up to date", "Sending your latest change", "Retrying since 10:42 UTC"…
+    pub status: String,
+    /// The latest change has not reached it (retrying or failed).
+    pub behind: bool,
+}
+
+#[server(endpoint = "profile/platforms")]
+pub async fn platforms() -> Result<Vec<PlatformView>, AppError> {
+    use crate::ssr::*;
+    use backend::clock::{to_clock_time, to_long_date};
+    use backend::sync::status::SyncState;
+    let backend = backend()?;
+    let user = require_user().await?;
+    let list = backend.platform_sync(user.id).await.map_err(fail)?;
+    Ok(list
+        .into_iter()
+        .map(|p| {
+            let (status, behind) = match p.state {
+                SyncState::UpToDate => ("Up to date".to_string(), false),
+                SyncState::Sending => ("Sending your latest change".to_string(), false),
+                SyncState::Retrying { since } => {
+                    (format!("Retrying since {}", to_clock_time(since)), true)
+                }
+                SyncState::Failed { since } => (
+                    format!(
+                        "Your change of {} did not reach it; support can send it again",
+                        to_long_date(since)
+                    ),
+                    true,
+                ),
+                SyncState::NotSubscribed => (
+                    "Signs you in; does not receive profile changes".to_string(),
+                    false,
+                ),
+            };
+            PlatformView {
+                name: p.name,
+                since: format!("Since {}", to_long_date(p.first_used_at)),
+                status,
+                behind,
+            }
+        })
+        .collect())
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::api::{check_profile, profile_form_setup, ProfileCheck, UpdateProfile};
+use super::api::{check_profile, platforms, profile_form_setup, ProfileCheck, UpdateProfile};
 use super::layout::{use_me, Avatar};
 use super::pages::panel;
 use crate::auth::api::Me;
@@ -42,6 +42,7 @@ pub fn ProfileDetails() -> impl IntoView {
                     " for email changes."
                 </p>
             </div>
+            <Platforms/>
             <div class="card">
                 <h2 id="roles-heading">"Roles"</h2>
                 {move || {
@@ -308,5 +309,43 @@ fn CountryPicker(
                 }
             </Suspense>
         </div>
+    }
+}
+
+/// The platforms the person signs in to through Atrium, and whether their
+/// latest change reached each; reloaded when the person changes (live).
+#[component]
+fn Platforms() -> impl IntoView {
+    let me = use_me();
+    // Blocking, like the tab's other resources: a streamed one broke hydration.
+    let list = Resource::new_blocking(move || me.get(), |_| platforms());
+    view! {
+        <section class="card" aria-labelledby="platforms-heading">
+            <h2 id="platforms-heading">"Platforms"</h2>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="muted">"You have not signed in to another platform with Atrium yet."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="platforms" aria-labelledby="platforms-heading">
+                                {list.into_iter().map(|p| view! {
+                                    <li>
+                                        <strong>{p.name}</strong>
+                                        " "<span class="muted">{p.since}</span>
+                                        <span class="platform-status" class:behind=p.behind>{p.status}</span>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(e) => view! {
+                            <p role="alert" class="alert alert-error">{e.to_string()}</p>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <p class="hint">"Changes to your name, phone and picture reach these platforms by themselves."</p>
+        </section>
     }
 }

@@ -84,7 +84,9 @@ fn SignedIn(tabs: bool) -> impl IntoView {
                     Ok(Some(me)) => {
                         let shared: MeSignal = RwSignal::new(me.clone());
                         provide_context(shared);
-                        follow_changes(shared);
+                        let leaving = SigningOut(StoredValue::new(false));
+                        provide_context(leaving);
+                        follow_changes(shared, leaving);
                         view! {
                         <TopBar/>
                         <main id="main" class="profile">
@@ -116,7 +118,7 @@ fn SignedIn(tabs: bool) -> impl IntoView {
 /// the shared person is reloaded, so the top bar, the Dashboard and the
 /// Profile tab follow; when the session ends elsewhere, the tab goes to
 /// sign-in. The browser reconnects by itself (with `Last-Event-ID`).
-fn follow_changes(me: MeSignal) {
+fn follow_changes(me: MeSignal, leaving: SigningOut) {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         use wasm_bindgen::closure::Closure;
@@ -126,8 +128,15 @@ fn follow_changes(me: MeSignal) {
         };
         let changed = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| refresh_me(me));
         let signed_out = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            // Not when this tab signed itself out and is on its way already.
+            if leaving.0.get_value() {
+                return;
+            }
             if let Some(window) = web_sys::window() {
-                let _ = window.location().set_href("/login");
+                let location = window.location();
+                if !location.pathname().is_ok_and(|p| p.starts_with("/login")) {
+                    let _ = location.set_href("/login");
+                }
             }
         });
         let _ =
@@ -142,8 +151,13 @@ fn follow_changes(me: MeSignal) {
         });
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = me;
+    let _ = (me, leaving);
 }
+
+/// Set when this tab signs out, so the live stream's "signed-out" does not
+/// navigate on top of the sign-out's own redirect.
+#[derive(Clone, Copy)]
+struct SigningOut(StoredValue<bool>);
 
 /// Shown when the session ended while the page was open.
 #[component]
@@ -193,6 +207,12 @@ pub fn Avatar(#[prop(default = "small")] size: &'static str) -> impl IntoView {
 fn TopBar() -> impl IntoView {
     let me = use_me();
     let sign_out = ServerAction::<SignOut>::new();
+    let leaving = expect_context::<SigningOut>();
+    Effect::new(move |_| {
+        if sign_out.pending().get() {
+            leaving.0.set_value(true);
+        }
+    });
     let full_name = move || me.with(|m| m.full_name());
     let count = Signal::derive(move || me.with(|m| m.invitation_count));
     let menu_label = move || match count.get() {

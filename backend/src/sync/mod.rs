@@ -8,6 +8,7 @@
 pub mod deliver;
 pub mod live;
 pub mod outbox;
+pub mod status;
 pub mod webhook;
 
 /// A delivery that has not succeeded within this long is dead-lettered.

@@ -434,6 +434,29 @@ pub(super) async fn code_for(
 }
 
 /// POSTs the token endpoint as a platform would, with client_secret_post.
+/// `POST /oauth/token` exchanging `code` (made with `verifier`'s challenge,
+/// for CALLBACK) as the platform `client_id` with `secret`.
+pub(super) async fn code_exchange(
+    app: &TestApp,
+    code: &str,
+    verifier: &str,
+    client_id: &str,
+    secret: &str,
+) -> Reply {
+    token_post(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", verifier),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ],
+    )
+    .await
+}
+
 pub(super) async fn token_post(app: &TestApp, form: &[(&str, &str)]) -> Reply {
     let req = Request::post("/oauth/token")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -539,16 +562,12 @@ async fn bad_token_requests_get_the_errors_the_specs_name(app: &TestApp) {
         })
         .await
         .unwrap();
-    let r = token_post(
+    let r = code_exchange(
         app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", &verifier),
-            ("client_id", &other.platform.client_id),
-            ("client_secret", &other.client_secret),
-        ],
+        &code,
+        &verifier,
+        &other.platform.client_id,
+        &other.client_secret,
     )
     .await;
     assert_eq!(r.json()["error"], "invalid_grant");
@@ -1080,18 +1099,7 @@ async fn the_devices_list_shows_and_ends_other_sessions(app: &TestApp) {
         &verifier,
     )
     .await;
-    let r = token_post(
-        app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", &verifier),
-            ("client_id", &client_id),
-            ("client_secret", &secret),
-        ],
-    )
-    .await;
+    let r = code_exchange(app, &code, &verifier, &client_id, &secret).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     let list = app.call("security/devices", &[], Some(&here)).await.json();

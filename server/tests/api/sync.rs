@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::oidc::{code_for, real_now, signed_in_person, token_post, CALLBACK};
+use super::oidc::{code_exchange, code_for, real_now, signed_in_person, CALLBACK};
 use super::*;
 
 on_both_databases!(
@@ -88,18 +88,7 @@ async fn platform_with_webhook(
         &verifier,
     )
     .await;
-    let r = token_post(
-        app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", &verifier),
-            ("client_id", &client_id),
-            ("client_secret", &registered.client_secret),
-        ],
-    )
-    .await;
+    let r = code_exchange(app, &code, &verifier, &client_id, &registered.client_secret).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.json()["scope"].as_str().unwrap().contains("profile"));
     if scope != "openid profile" {
@@ -212,6 +201,20 @@ async fn failing_deliveries_retry_with_backoff_then_die(app: &TestApp) {
         (FIRST_RETRY_SECS / 2..=FIRST_RETRY_SECS).contains(&wait),
         "first retry in {wait} s"
     );
+    // The Profile tab's Platforms card says so.
+    let card = app
+        .call("profile/platforms", &[], Some(&session))
+        .await
+        .json();
+    assert_eq!(card[0]["name"], "ConnectivityPro");
+    assert!(
+        card[0]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("Retrying since "),
+        "{card}"
+    );
+    assert_eq!(card[0]["behind"], true);
     // Not due yet: nothing is sent.
     assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 0);
     app.clock.advance(wait);
@@ -260,6 +263,12 @@ async fn failing_deliveries_retry_with_backoff_then_die(app: &TestApp) {
         verify(&secret, &got[0].0, &got[0].1)["data"]["claims"]["given_name"],
         "Anna"
     );
+    let card = app
+        .call("profile/platforms", &[], Some(&session))
+        .await
+        .json();
+    assert_eq!(card[0]["status"], "Up to date", "{card}");
+    assert_eq!(card[0]["behind"], false);
 
     // An operator queues the dead one again; it goes out at once.
     assert_eq!(app.backend.redeliver(&dead.event_id).await.unwrap(), 1);
