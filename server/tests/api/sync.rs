@@ -16,6 +16,7 @@ on_both_databases!(
     a_delivery_cut_off_by_kill_9_is_sent_after_a_restart,
     two_server_processes_share_the_deliveries_without_sending_twice,
     open_tabs_hear_of_changes_and_of_the_end_of_their_session,
+    a_tab_served_by_another_process_hears_of_a_change_made_here,
 );
 
 /// A platform's webhook endpoint: keeps what it receives and answers with
@@ -342,10 +343,19 @@ async fn no_change_without_its_event_and_no_event_without_its_change(app: &TestA
 /// The server binary on `app`'s database, its worker leasing a delivery for
 /// `lease` seconds; everything else in `dir`.
 fn start_server(app: &TestApp, dir: &std::path::Path, lease: &str) -> std::process::Child {
+    start_server_on(app, dir, lease, "127.0.0.1:0")
+}
+
+fn start_server_on(
+    app: &TestApp,
+    dir: &std::path::Path,
+    lease: &str,
+    addr: &str,
+) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_server"))
         .args(["--database-url", &app.database_url])
         .args(["--password-hashing", "insecure-minimal"])
-        .args(["--site-addr", "127.0.0.1:0"])
+        .args(["--site-addr", addr])
         .args(["--site-root", dir.to_str().unwrap()])
         .args(["--mail-outbox-dir", dir.join("outbox").to_str().unwrap()])
         .args(["--sms-outbox-dir", dir.join("sms").to_str().unwrap()])
@@ -562,4 +572,70 @@ async fn open_tabs_hear_of_changes_and_of_the_end_of_their_session(app: &TestApp
         Stream::open(app, &session, None).await.err(),
         Some(StatusCode::UNAUTHORIZED)
     );
+}
+
+async fn a_tab_served_by_another_process_hears_of_a_change_made_here(app: &TestApp) {
+    use tokio::io::AsyncWriteExt;
+    // The other process runs on the real clock.
+    app.clock.set(real_now());
+    let session = signed_in_person(app).await;
+    let laptop = app
+        .sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .unwrap();
+    // Another server process on the same database, on a free port.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_server_on(app, dir.path(), "60", &format!("127.0.0.1:{port}"));
+    let mut stream = None;
+    for _ in 0..300 {
+        if let Ok(s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            stream = Some(s);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut stream = stream.expect("the other process listens");
+    // The tab's session was made here; the process reads it from the database.
+    stream
+        .write_all(
+            format!(
+                "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+                 Cookie: atrium_session={session}\r\nAccept: text/event-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    let opened = read_until(&mut stream, &mut seen, "event: ready").await;
+    // A change made in this process, on another device.
+    if opened {
+        rename(app, &laptop, "Annie").await;
+    }
+    let heard = opened && read_until(&mut stream, &mut seen, "event: changed").await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(opened, "the stream opens on the other process: {seen}");
+    assert!(heard, "the change reaches it: {seen}");
+}
+
+/// Reads `stream` into `seen` until it holds `needle`; false after 10 s.
+/// PostgreSQL signals other processes at once (NOTIFY); with SQLite their
+/// streams find a change when they look again (every 5 s).
+async fn read_until(stream: &mut tokio::net::TcpStream, seen: &mut String, needle: &str) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains(needle) {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            _ => return false,
+        }
+    }
+    true
 }
