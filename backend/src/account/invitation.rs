@@ -12,6 +12,7 @@ use crate::error::unique_violation_as_field;
 use crate::mail::templates;
 use crate::rate_limit::{self, Limit};
 use crate::secret::Token;
+use crate::sync::outbox::Change;
 use crate::user::{self, validate, User};
 use crate::{Backend, Error, RequestMeta, Result};
 
@@ -428,6 +429,10 @@ impl Backend {
         };
         let detail = format!("{} as {}", account.name, role.label());
         audit::record(&mut *tx, Some(user.id), kind, Some(&detail), meta, now).await?;
+        if accept {
+            self.record_change(&mut tx, user.id, Change::Memberships, now)
+                .await?;
+        }
         tx.commit().await?;
         if let Some(inviter) = inv.invited_by.filter(|id| *id != user.id) {
             self.mail_member(

@@ -7,6 +7,7 @@ use super::{may, AccountAction, Role};
 use crate::audit::{self, EventKind};
 use crate::mail::templates;
 use crate::secret::Password;
+use crate::sync::outbox::Change;
 use crate::user::{self, validate, User};
 use crate::{Backend, Error, RequestMeta, Result};
 
@@ -65,6 +66,8 @@ impl Backend {
             now,
         )
         .await?;
+        self.record_change(&mut tx, user.id, Change::Memberships, now)
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -151,6 +154,8 @@ impl Backend {
             now,
         )
         .await?;
+        self.record_change(&mut tx, member_id, Change::Memberships, now)
+            .await?;
         tx.commit().await?;
         self.mail_member(
             member_id,
@@ -213,6 +218,8 @@ impl Backend {
         let by_member = RequestMeta::on_behalf(BY_MEMBER);
         let meta = if leaving { meta } else { &by_member };
         audit::record(&mut *tx, Some(member_id), kind, Some(&detail), meta, now).await?;
+        self.record_change(&mut tx, member_id, Change::Memberships, now)
+            .await?;
         tx.commit().await?;
         if !leaving {
             self.mail_member(
@@ -308,6 +315,10 @@ impl Backend {
             now,
         )
         .await?;
+        self.record_change(&mut tx, user.id, Change::Memberships, now)
+            .await?;
+        self.record_change(&mut tx, new_owner_id, Change::Memberships, now)
+            .await?;
         tx.commit().await?;
         self.mail_member(
             new_owner_id,

@@ -26,6 +26,8 @@ pub enum Change {
     SignInMethod,
     /// A new password (changed, or set with a reset link).
     Password,
+    /// Joined or left an account, or got another role in one.
+    Memberships,
 }
 
 impl Change {
@@ -35,6 +37,7 @@ impl Change {
             Change::Profile | Change::Avatar | Change::Email => "person.updated",
             Change::SignInMethod => "person.sign_in_method_changed",
             Change::Password => "person.password_changed",
+            Change::Memberships => "person.memberships_changed",
         }
     }
 
@@ -55,7 +58,7 @@ impl Change {
                 ("email_verified", "email"),
                 ("updated_at", "profile"),
             ],
-            Change::SignInMethod | Change::Password => &[],
+            Change::SignInMethod | Change::Password | Change::Memberships => &[],
         }
     }
 }
@@ -75,6 +78,18 @@ pub struct StoredEvent {
     pub needs: Vec<(String, String)>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sign_in_method: Option<String>,
+    /// For a change of memberships: every account the person is in now.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub memberships: Option<Vec<MembershipClaim>>,
+}
+
+/// One account the person is a member of, as platforms hear it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipClaim {
+    pub account_id: i64,
+    pub account: String,
+    /// "owner", "admin" or "user".
+    pub role: String,
 }
 
 impl StoredEvent {
@@ -99,6 +114,9 @@ impl StoredEvent {
         }
         if let Some(m) = &self.sign_in_method {
             data["sign_in_method"] = m.clone().into();
+        }
+        if let Some(list) = &self.memberships {
+            data["memberships"] = serde_json::to_value(list).unwrap_or_default();
         }
         Some(data)
     }
@@ -160,6 +178,22 @@ pub async fn record(
         claims,
         needs,
         sign_in_method: (change == Change::SignInMethod).then(|| user.mfa_method.clone()),
+        memberships: if change == Change::Memberships {
+            let mut list: Vec<MembershipClaim> =
+                crate::account::store::memberships_of(&mut *tx, user_id)
+                    .await?
+                    .into_iter()
+                    .map(|m| MembershipClaim {
+                        account_id: m.account_id,
+                        account: m.account_name,
+                        role: m.role.as_str().to_string(),
+                    })
+                    .collect();
+            list.sort_by_key(|m| m.account_id);
+            Some(list)
+        } else {
+            None
+        },
     };
     let id = format!("msg_{}", Token::generate().expose());
     sqlx::query(
@@ -254,6 +288,7 @@ mod tests {
                 .map(|(c, s)| (c.to_string(), s.to_string()))
                 .collect(),
             sign_in_method: None,
+            memberships: None,
         }
     }
 

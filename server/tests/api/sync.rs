@@ -179,6 +179,20 @@ async fn changes_reach_the_platform_signed_and_in_order(app: &TestApp) {
     assert_eq!(got.len(), 1);
     let body = verify(&secret, &got[0].0, &got[0].1);
     assert!(body["data"]["claims"]["picture"].is_null());
+
+    // Joining an account: the person's memberships, whatever the scopes.
+    let r = app
+        .call("accounts/create", &[("name", "Lee Labs")], Some(&session))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    while app.backend.deliver_webhooks().await.unwrap() > 0 {}
+    let got = receiver.take();
+    assert_eq!(got.len(), 1);
+    let body = verify(&secret, &got[0].0, &got[0].1);
+    assert_eq!(body["type"], "person.memberships_changed");
+    assert_eq!(body["data"]["memberships"][0]["account"], "Lee Labs");
+    assert_eq!(body["data"]["memberships"][0]["role"], "owner");
+    assert!(body["data"].get("claims").is_none());
     assert!(app.backend.deliveries(&client_id).await.unwrap().is_empty());
 }
 
