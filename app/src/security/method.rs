@@ -26,9 +26,12 @@ pub fn SignInMethod() -> impl IntoView {
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
     let use_email = ServerAction::<UseEmailCodes>::new();
     let use_sms = ServerAction::<UseSmsCodes>::new();
+    // A method changed elsewhere (live, through the shared person) reloads it too.
+    let me = use_context::<crate::profile::layout::MeSignal>();
     let state = Resource::new_blocking(
         move || {
             (
+                me.map(|me| me.with(|m| m.mfa_method.clone())),
                 confirm_password.version().get(),
                 start.version().get(),
                 cancel.version().get(),
