@@ -144,7 +144,7 @@ impl Backend {
             .await?
             .ok_or(Error::NotFound)?;
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let done = sqlx::query(
             "INSERT INTO support_staff (user_id, granted_at) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING",
         )
@@ -285,7 +285,7 @@ impl Backend {
         let now = self.clock.now();
         let lifetime = self.settings.verification_link_lifetime.as_secs() as i64;
         let token = Token::generate();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query("DELETE FROM email_change WHERE user_id = $1 AND used_at IS NULL")
             .bind(user.id)
             .execute(&mut *tx)
@@ -356,7 +356,7 @@ impl Backend {
         let token =
             Token::parse(raw_token.trim()).ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let row: Option<(i64, String, String, String, i64, Option<i64>)> = sqlx::query_as(
             "SELECT user_id, new_email, new_email_normalized, ticket, expires_at, used_at
              FROM email_change WHERE token_hash = $1",
@@ -533,7 +533,7 @@ impl Backend {
             )
             .await?;
         }
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO support_request (user_id, email, topic, message, status, created_at)
              VALUES ($1, $2, $3, $4, 'open', $5) RETURNING id",
@@ -596,7 +596,7 @@ impl Backend {
         self.require_support(actor).await?;
         log_action(actor, meta, "close request", id);
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let row: Option<(Option<i64>, String)> =
             sqlx::query_as("SELECT user_id, status FROM support_request WHERE id = $1")
                 .bind(id)

@@ -140,4 +140,25 @@ test("a name saved in Atrium reaches ConnectivityPro by signed webhook, with no 
     )
     .toBe("Wendy Bo");
   await expect(page.getByRole("link", { name: "Sign in with Atrium" })).toHaveCount(0);
+
+  // A new picture reaches it the same way.
+  await page.goto("/profile/details");
+  await ready(page, true);
+  await page.getByRole("button", { name: "Edit avatar" }).click();
+  const dialog = page.getByRole("dialog", { name: "Profile picture" });
+  await dialog.locator("#avatar-file").setInputFiles(QUADRANTS);
+  await expect(dialog.getByRole("group", { name: /Picture position/ })).toBeVisible();
+  await dialog.getByRole("button", { name: "Update" }).click();
+  await expect(dialog).toBeHidden();
+  const picture = await page.locator(".topbar .avatar").getAttribute("src");
+  expect(picture).toMatch(/^\/avatars\/[0-9a-f]{32}\/128$/);
+  await expect
+    .poll(
+      async () => {
+        await page.goto(cpURL);
+        return page.getByRole("navigation", { name: "Account" }).locator("img").getAttribute("src");
+      },
+      { timeout: 10_000 },
+    )
+    .toMatch(new RegExp(`${picture}$`));
 });

@@ -158,7 +158,7 @@ impl Backend {
         )
         .await?;
 
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let account = store::find_account(&mut *tx, account_id)
             .await?
             .ok_or(Error::NotFound)?;
@@ -283,7 +283,7 @@ impl Backend {
         self.authorize(user, account_id, AccountAction::Invite)
             .await?;
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let inv = find(&mut *tx, invitation_id).await?;
         let Some(inv) = inv.filter(|i| i.account_id == account_id) else {
             return Err(Error::NotFound);
@@ -360,7 +360,7 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<()> {
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let inv = find(&mut *tx, invitation_id)
             .await?
             .ok_or(Error::NotFound)?;

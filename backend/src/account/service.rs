@@ -54,7 +54,7 @@ impl Backend {
     pub async fn create_account(&self, user: &User, name: &str, meta: &RequestMeta) -> Result<i64> {
         let name = check_account_name(name)?;
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let id = store::insert_account(&mut *tx, &name, now).await?;
         store::insert_member(&mut *tx, id, user.id, Role::Owner, now).await?;
         audit::record(
@@ -114,7 +114,7 @@ impl Backend {
             .await?;
         let role = parse_assignable_role(role)?;
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let (account, current) = account_and_role(&mut tx, account_id, member_id).await?;
         if current == Role::Owner {
             return Err(Error::Conflict(
@@ -196,7 +196,7 @@ impl Backend {
         };
         permit(own_role, action)?;
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let (account, current) = account_and_role(&mut tx, account_id, member_id).await?;
         if current == Role::Owner {
             return Err(Error::Conflict(
@@ -270,7 +270,7 @@ impl Backend {
         self.check_password(user, password, "password for an ownership transfer", meta)
             .await?;
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let account = store::find_account(&mut *tx, account_id)
             .await?
             .ok_or(Error::NotFound)?;

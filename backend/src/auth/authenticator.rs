@@ -267,7 +267,7 @@ impl Backend {
             )
         })?;
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         // Only the secret the code was checked against may become active (a
         // cancel or a new setup in between leaves nothing to confirm).
         let activated = sqlx::query(
@@ -332,7 +332,7 @@ impl Backend {
         }
         let now = self.clock.now();
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         replace_recovery_codes(&mut tx, user.id, &codes, now).await?;
         audit::record(
             &mut *tx,
@@ -420,7 +420,7 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<()> {
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query(r#"UPDATE "user" SET mfa_method = $3, updated_at = $2 WHERE id = $1"#)
             .bind(user.id)
             .bind(now)

@@ -168,7 +168,7 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<()> {
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let mut ended = Vec::new();
         for hash in hashes {
             let done = sqlx::query("DELETE FROM session WHERE id_hash = $1 AND user_id = $2")

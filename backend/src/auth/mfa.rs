@@ -122,7 +122,7 @@ impl Backend {
 
         // An authenticator app makes its own codes; email and SMS get one now.
         let code = (method != MfaMethod::Authenticator).then(new_code);
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         // One pending sign-in per person at a time.
         sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1 OR expires_at <= $2")
             .bind(user.id)
@@ -254,7 +254,7 @@ impl Backend {
             });
         }
         let code = new_code();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         // The limits are checked again in the update itself, so parallel
         // requests cannot send more than allowed.
         let claimed = sqlx::query(
@@ -351,7 +351,7 @@ impl Backend {
             return Err(Error::SignInExpired);
         };
 
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let proof: Option<&'static str> = match method {
             MfaMethod::Authenticator => {
                 self.check_authenticator_factor(&mut tx, &user, raw_code, meta, now)

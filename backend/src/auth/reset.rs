@@ -90,7 +90,7 @@ impl Backend {
         .await?;
 
         let found = user::store::find_by_email(&self.db.pool, &email_normalized).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let outcome = match &found {
             Some(user) => {
                 let token = issue(&mut tx, user.id, now).await?;
@@ -180,7 +180,7 @@ impl Backend {
         let hash = self.passwords.hash(new_password).await?;
 
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let used = sqlx::query(
             "UPDATE password_reset SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )

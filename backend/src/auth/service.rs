@@ -95,7 +95,7 @@ impl Backend {
 
         let hash = self.passwords.hash(&input.password).await?;
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let new = user::store::NewUser {
             email: &email,
             email_normalized: &email_normalized,
@@ -241,7 +241,7 @@ impl Backend {
             }
         };
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         match (found, verified) {
             (Some(user), true) => {
                 tx.commit().await?;
@@ -271,7 +271,7 @@ impl Backend {
     /// Ends the session behind `token`; signing out twice is not an error.
     pub async fn sign_out(&self, token: &Token, meta: &RequestMeta) -> Result<()> {
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let ended = session::find(&mut *tx, token).await?;
         if let Some(row) = &ended {
             session::delete(&mut *tx, token).await?;
@@ -314,7 +314,7 @@ impl Backend {
         let token =
             Token::parse(raw_token.trim()).ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let row = verification::find(&mut *tx, &token)
             .await?
             .ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
@@ -363,7 +363,7 @@ impl Backend {
             now,
         )
         .await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let token = verification::issue(
             &mut tx,
             user.id,

@@ -106,7 +106,7 @@ impl Backend {
         }
         let hash = hex::encode(&digest.finalize()[..16]);
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         store::upsert(
             &mut *tx,
             &NewAvatar {
@@ -139,7 +139,7 @@ impl Backend {
     /// Back to the initials. Removing when there is no picture is not an error.
     pub async fn remove_avatar(&self, user: &User, meta: &RequestMeta) -> Result<AvatarView> {
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         if store::delete(&mut *tx, user.id).await? {
             audit::record(
                 &mut *tx,
@@ -174,7 +174,7 @@ impl Backend {
             )
         })?;
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         store::delete(&mut *tx, user.id).await?;
         store::set_color(&mut *tx, user.id, Some(color), now).await?;
         audit::record(

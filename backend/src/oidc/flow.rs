@@ -595,7 +595,7 @@ impl Backend {
         let bad_code =
             || TokenError::InvalidGrant("The code is unknown, expired or already used.".into());
         let code = Token::parse(&raw_code).ok_or_else(bad_code)?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         // Claimed in one statement, and only by the platform it was issued
         // to: of two requests with one code, one wins, and another
         // platform's attempt leaves it unspent.
@@ -666,7 +666,7 @@ impl Backend {
             )
         };
         let token = Token::parse(&raw).ok_or_else(bad)?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         // A concurrent rotation of the same token waits on this row until
         // this transaction ends, then finds it used.
         let claimed: Option<Grant> = sqlx::query_as(

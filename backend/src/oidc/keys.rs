@@ -156,7 +156,7 @@ impl Backend {
         } else {
             now + NEXT_KEY_DELAY_SECS
         };
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query("UPDATE oidc_signing_key SET retired_at = $1 WHERE retired_at IS NULL")
             .bind(active_from)
             .execute(&mut *tx)

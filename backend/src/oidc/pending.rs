@@ -29,7 +29,7 @@ impl Backend {
     pub async fn save_pending_authorization(&self, client_id: &str, query: &str) -> Result<Token> {
         let now = self.clock.now();
         let id = Token::generate();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query("DELETE FROM oidc_pending WHERE expires_at <= $1")
             .bind(now)
             .execute(&mut *tx)

@@ -241,7 +241,7 @@ impl Backend {
 
     /// Removes a platform and every code and token issued to it.
     pub async fn remove_platform(&self, client_id: &str) -> Result<Platform> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let platform = find(&mut *tx, client_id).await?.ok_or(Error::NotFound)?;
         for table in [
             "webhook_delivery",

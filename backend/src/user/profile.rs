@@ -71,7 +71,7 @@ impl Backend {
         let checked = check(edit).map_err(Error::Validation)?;
         let new_phone = checked.phone.as_ref().map(|p| p.e164.clone());
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let current = store::find_by_id(&mut *tx, user.id)
             .await?
             .ok_or(Error::Unauthorized)?;
