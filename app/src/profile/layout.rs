@@ -139,14 +139,56 @@ fn follow_changes(me: MeSignal, leaving: SigningOut) {
                 }
             }
         });
+        // A navigation this tab starts (a link opened, an address typed) wins:
+        // the stream closes before the request goes out, so a "signed-out"
+        // caused by that very request (an email-change link ends every
+        // session) cannot send the tab to sign-in instead.
+        let stream = source.clone();
+        let unloading = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            leaving.0.set_value(true);
+            stream.close();
+        });
         let _ =
             source.add_event_listener_with_callback("changed", changed.as_ref().unchecked_ref());
         let _ = source
             .add_event_listener_with_callback("signed-out", signed_out.as_ref().unchecked_ref());
-        let kept = StoredValue::new_local(Some((source, changed, signed_out)));
+        if let Some(window) = web_sys::window() {
+            let _ = window.add_event_listener_with_callback(
+                "beforeunload",
+                unloading.as_ref().unchecked_ref(),
+            );
+        }
+        // Brought back from the back/forward cache, the page's stream is
+        // closed and what it shows may be old: it loads afresh.
+        let shown = Closure::<dyn FnMut(web_sys::PageTransitionEvent)>::new(
+            move |event: web_sys::PageTransitionEvent| {
+                if event.persisted() {
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().reload();
+                    }
+                }
+            },
+        );
+        if let Some(window) = web_sys::window() {
+            let _ =
+                window.add_event_listener_with_callback("pageshow", shown.as_ref().unchecked_ref());
+        }
+        let kept = StoredValue::new_local(Some((source, changed, signed_out, unloading, shown)));
         on_cleanup(move || {
-            if let Some(Some((source, _, _))) = kept.try_update_value(Option::take) {
+            if let Some(Some((source, _, _, unloading, shown))) =
+                kept.try_update_value(Option::take)
+            {
                 source.close();
+                if let Some(window) = web_sys::window() {
+                    let _ = window.remove_event_listener_with_callback(
+                        "beforeunload",
+                        unloading.as_ref().unchecked_ref(),
+                    );
+                    let _ = window.remove_event_listener_with_callback(
+                        "pageshow",
+                        shown.as_ref().unchecked_ref(),
+                    );
+                }
             }
         });
     });
