@@ -52,6 +52,16 @@ impl CookieSettings {
             "atrium_signin"
         }
     }
+
+    /// The cookie that marks a browser that has signed in to an account
+    /// before (a year; see `backend::auth::known_device`).
+    pub fn device_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-atrium_device"
+        } else {
+            "atrium_device"
+        }
+    }
 }
 
 /// The cookie of a sign-in for a platform (OpenID Connect) waiting while
@@ -132,6 +142,9 @@ pub fn request_meta() -> RequestMeta {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         }),
+        device: parts
+            .as_ref()
+            .and_then(|p| named_token(&p.headers, cookie_settings().device_name())),
     }
 }
 
@@ -182,6 +195,13 @@ fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
 pub fn set_session_cookie(token: &Token) {
     let s = cookie_settings();
     append_cookie(cookie(s.name(), token.expose(), s.max_age_secs, s.secure));
+}
+
+/// Keeps the device cookie (see `CookieSettings::device_name`).
+pub fn set_device_cookie(token: &Token) {
+    let s = cookie_settings();
+    let max_age = backend::auth::known_device::LIFETIME_SECS as u64;
+    append_cookie(cookie(s.device_name(), token.expose(), max_age, s.secure));
 }
 
 pub fn clear_session_cookie() {

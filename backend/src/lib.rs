@@ -30,6 +30,8 @@ pub use error::{Error, FieldError, Result};
 pub struct RequestMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The device cookie, when the browser has one (`auth::known_device`).
+    pub device: Option<secret::Token>,
 }
 
 impl RequestMeta {
@@ -40,6 +42,7 @@ impl RequestMeta {
         RequestMeta {
             ip: None,
             user_agent: Some(label.to_string()),
+            device: None,
         }
     }
 }

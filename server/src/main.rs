@@ -63,7 +63,7 @@ async fn main() {
             .listen_for_changes(config.database_url.clone()),
     );
 
-    // Expired sessions are swept every ten minutes.
+    // Expired sessions and long-unused device marks are swept every ten minutes.
     let sweeper = backend.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -75,6 +75,11 @@ async fn main() {
                     .await
             {
                 tracing::warn!(error = %e, "session sweep failed");
+            }
+            let now = sweeper.clock.now();
+            if let Err(e) = backend::auth::known_device::purge_expired(&sweeper.db.pool, now).await
+            {
+                tracing::warn!(error = %e, "known device sweep failed");
             }
         }
     });

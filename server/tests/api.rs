@@ -140,8 +140,11 @@ impl TestApp {
     }
 
     async fn send(&self, mut req: Request<Body>) -> Response<Body> {
-        req.extensions_mut()
-            .insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 40000))));
+        // The peer is 203.0.113.7 unless the request names another.
+        if req.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
+            req.extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 40000))));
+        }
         self.router.clone().oneshot(req).await.unwrap()
     }
 
@@ -236,6 +239,29 @@ impl TestApp {
     }
 
     /// The first step of sign-in (the password); sets the pending sign-in cookie.
+    /// The first sign-in step from the browser at `ip` holding `cookies`.
+    async fn sign_in_from(
+        &self,
+        ip: &str,
+        cookies: Option<&str>,
+        email: &str,
+        password: &str,
+    ) -> Reply {
+        let body = serde_urlencoded(&[("email", email), ("password", password)]);
+        let mut req = Request::post("/api/auth/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header(header::ORIGIN, "http://127.0.0.1:3000");
+        if let Some(c) = cookies {
+            req = req.header(header::COOKIE, c);
+        }
+        let mut req = req.body(Body::from(body)).unwrap();
+        let peer: std::net::IpAddr = ip.parse().unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(peer, 40000)));
+        Reply::from(self.send(req).await).await
+    }
+
     async fn sign_in_password(&self, email: &str, password: &str) -> Reply {
         self.call(
             "auth/login",
@@ -485,6 +511,8 @@ on_both_databases!(
     sign_out_invalidates_the_session,
     sessions_end_after_idle_timeout_and_absolute_lifetime,
     repeated_failures_are_throttled_then_recover,
+    parallel_guesses_get_no_more_than_the_allowance,
+    someone_elses_failures_do_not_keep_the_owner_out,
     unknown_email_is_indistinguishable_from_wrong_password,
     calls_without_a_valid_session_are_refused,
     resending_the_verification_mail_is_rate_limited,
@@ -809,6 +837,154 @@ async fn repeated_failures_are_throttled_then_recover(app: &TestApp) {
             .await,
         1
     );
+}
+
+/// 60 wrong passwords at once for one account from one fresh address: each
+/// attempt is claimed before the hash, so only the free allowance is checked.
+async fn parallel_guesses_get_no_more_than_the_allowance(app: &TestApp) {
+    app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await;
+    let burst = (0..60)
+        .map(|_| app.sign_in_from("198.51.100.60", None, "ann@example.org", "wrong password!"));
+    let replies = futures_util::future::join_all(burst).await;
+    let checked = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let slowed = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked, 5, "only the allowance is checked");
+    assert_eq!(slowed, 55);
+    assert_eq!(app.audit_count("session.sign_in_failed").await, 5);
+    // The counter agrees: five failures, not sixty.
+    assert_eq!(
+        app.count(
+            "SELECT failures FROM sign_in_throttle WHERE key = 'account-net:ann@example.org|198.51.100.60'"
+        )
+        .await,
+        5
+    );
+}
+
+/// Wrong guesses from elsewhere never refuse the owner's right password from
+/// a browser that signed in to the account before, nor from another network.
+async fn someone_elses_failures_do_not_keep_the_owner_out(app: &TestApp) {
+    app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await;
+    app.sign_up("Bob", "Roe", "bob@example.org", PASSWORD).await;
+    // Ann's laptop signs in once and keeps a device cookie.
+    let first = app.sign_in("ann@example.org", PASSWORD, None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let device = first.cookie("atrium_device").expect("a device cookie");
+    let set = first
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("atrium_device="))
+        .unwrap()
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("Max-Age=31536000"),
+        "{set}"
+    );
+    let laptop = format!("atrium_device={device}");
+    // Bob's browser is known to Bob, not to Ann.
+    let bobs = app.sign_in("bob@example.org", PASSWORD, None).await;
+    let bobs = format!("atrium_device={}", bobs.cookie("atrium_device").unwrap());
+
+    // An attacker at 192.0.2.66 guesses until slowed down.
+    let attacker = "192.0.2.66";
+    for _ in 0..5 {
+        let r = app
+            .sign_in_from(attacker, None, "ann@example.org", "guess guess")
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .sign_in_from(attacker, None, "ann@example.org", PASSWORD)
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the attacker's network is slowed"
+    );
+    // Bob's device cookie does not make that network Ann's.
+    let r = app
+        .sign_in_from(attacker, Some(&bobs), "ann@example.org", PASSWORD)
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // Ann, on the same network even, with her laptop: let in.
+    let r = app
+        .sign_in_from(attacker, Some(&laptop), "ann@example.org", PASSWORD)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // From another network, without the cookie (a new phone): let in too.
+    let r = app
+        .sign_in_from("198.51.100.20", None, "ann@example.org", PASSWORD)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // An IPv6 subscriber's /64 counts as one network.
+    for i in 0..5 {
+        let ip = format!("2001:db8:aa:bb::{i:x}");
+        let r = app
+            .sign_in_from(&ip, None, "ann@example.org", "guess guess")
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .sign_in_from("2001:db8:aa:bb:ffff::1", None, "ann@example.org", PASSWORD)
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r = app
+        .sign_in_from("2001:db8:aa:bc::1", None, "ann@example.org", PASSWORD)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Guessing spread over many networks meets the account-wide allowance
+    // (50); even then the laptop gets in.
+    for n in 0..10 {
+        for _ in 0..5 {
+            let ip = format!("192.0.2.{}", 100 + n);
+            app.sign_in_from(&ip, None, "ann@example.org", "guess guess")
+                .await;
+        }
+    }
+    let r = app
+        .sign_in_from("198.51.100.21", None, "ann@example.org", PASSWORD)
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    let r = app
+        .sign_in_from("198.51.100.21", Some(&laptop), "ann@example.org", PASSWORD)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The laptop's own wrong guesses slow only the laptop.
+    for _ in 0..5 {
+        let r = app
+            .sign_in_from(
+                "198.51.100.21",
+                Some(&laptop),
+                "ann@example.org",
+                "typo typo",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .sign_in_from("198.51.100.21", Some(&laptop), "ann@example.org", PASSWORD)
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Only the hash of the device token is stored.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM known_device WHERE id_hash = '{device}'"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM known_device").await, 2);
 }
 
 async fn unknown_email_is_indistinguishable_from_wrong_password(app: &TestApp) {

@@ -230,7 +230,11 @@ pub async fn verify_code(code: String) -> Result<Option<String>, AppError> {
     let backend = backend()?;
     let token = challenge_token().ok_or_else(|| fail(backend::Error::SignInExpired))?;
     let meta = request_meta();
-    let (user, session) = match backend.verify_second_factor(&token, &code, &meta).await {
+    let backend::auth::mfa::SignedIn {
+        user,
+        session,
+        device,
+    } = match backend.verify_second_factor(&token, &code, &meta).await {
         Ok(done) => done,
         Err(e) => {
             if matches!(e, backend::Error::SignInExpired) {
@@ -245,6 +249,7 @@ pub async fn verify_code(code: String) -> Result<Option<String>, AppError> {
     }
     clear_challenge_cookie();
     set_session_cookie(&session);
+    set_device_cookie(&device);
     // As the seed describes, a sign-in after choosing an authenticator app
     // shows its QR code: once the current method has proven who this is.
     let unfinished = backend.has_unfinished_setup(&user).await.map_err(fail)?;

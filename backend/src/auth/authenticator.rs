@@ -137,16 +137,17 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<()> {
         let now = self.clock.now();
-        let key = throttle::account_key(&user.email_normalized);
-        let wait =
-            throttle::wait_for(&self.db.pool, &key, throttle::ACCOUNT_FREE_FAILURES, now).await?;
-        if wait > 0 {
-            return Err(Error::RateLimited {
-                retry_after_secs: wait as u64,
-            });
-        }
+        let claim =
+            match throttle::claim(&self.db, &throttle::for_password_check(user.id), now).await? {
+                Ok(claim) => claim,
+                Err(wait) => {
+                    return Err(Error::RateLimited {
+                        retry_after_secs: wait as u64,
+                    })
+                }
+            };
         if !self.passwords.verify(password, &user.password_hash).await? {
-            throttle::record_failure(&self.db.pool, &key, now).await?;
+            claim.keep();
             audit::record(
                 &self.db.pool,
                 Some(user.id),
@@ -158,6 +159,7 @@ impl Backend {
             .await?;
             return Err(Error::field("password", "That password is not right."));
         }
+        throttle::release(&mut *self.db.pool.acquire().await?, claim).await?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
 use crate::audit::{self, EventKind};
-use crate::auth::{session, throttle};
+use crate::auth::{known_device, session, throttle};
 use crate::clock::UnixTime;
 use crate::mail::templates;
 use crate::secret::Token;
@@ -46,6 +46,15 @@ impl MfaMethod {
             _ => None,
         }
     }
+}
+
+/// A finished sign-in: the session to set, and the device cookie the
+/// browser keeps from now on (`known_device`).
+#[derive(Debug)]
+pub struct SignedIn {
+    pub user: User,
+    pub session: Token,
+    pub device: Token,
 }
 
 /// What the second-step page shows.
@@ -297,7 +306,7 @@ impl Backend {
         token: &Token,
         raw_code: &str,
         meta: &RequestMeta,
-    ) -> Result<(User, Token)> {
+    ) -> Result<SignedIn> {
         let (row, user) = self.live_challenge(token).await?;
         let method = MfaMethod::parse(&row.method).unwrap_or(MfaMethod::Email);
         let code = normalize_code(raw_code);
@@ -313,28 +322,26 @@ impl Backend {
             return Err(Error::Validation(vec![FieldError::new("code", msg)]));
         }
         let now = self.clock.now();
-        let account_key = throttle::account_key(&user.email_normalized);
-        let wait = throttle::wait_for(
-            &self.db.pool,
-            &account_key,
-            throttle::ACCOUNT_FREE_FAILURES,
-            now,
-        )
-        .await?;
-        if wait > 0 {
-            audit::record(
-                &self.db.pool,
-                Some(user.id),
-                EventKind::SignInThrottled,
-                Some("second factor"),
-                meta,
-                now,
-            )
+        let buckets = self
+            .sign_in_buckets(&user.email_normalized, Some(&user), meta, now)
             .await?;
-            return Err(Error::RateLimited {
-                retry_after_secs: wait as u64,
-            });
-        }
+        let claim = match throttle::claim(&self.db, &buckets, now).await? {
+            Ok(claim) => claim,
+            Err(wait) => {
+                audit::record(
+                    &self.db.pool,
+                    Some(user.id),
+                    EventKind::SignInThrottled,
+                    Some("second factor"),
+                    meta,
+                    now,
+                )
+                .await?;
+                return Err(Error::RateLimited {
+                    retry_after_secs: wait as u64,
+                });
+            }
+        };
 
         // Claim one of the five tries before looking at the code, in one
         // statement, so parallel guesses cannot get more than five between them.
@@ -348,6 +355,7 @@ impl Backend {
         .fetch_optional(&self.db.pool)
         .await?;
         let Some((tries_used,)) = claimed else {
+            throttle::release(&mut *self.db.pool.acquire().await?, claim).await?;
             return Err(Error::SignInExpired);
         };
 
@@ -367,10 +375,7 @@ impl Backend {
                 }),
         };
         let Some(proof) = proof else {
-            throttle::record_failure(&mut *tx, &account_key, now).await?;
-            if let Some(ip) = &meta.ip {
-                throttle::record_failure(&mut *tx, &throttle::ip_key(ip), now).await?;
-            }
+            claim.keep();
             audit::record(
                 &mut *tx,
                 Some(user.id),
@@ -407,7 +412,9 @@ impl Backend {
         if done.rows_affected() != 1 {
             return Err(Error::SignInExpired);
         }
-        throttle::clear(&mut *tx, &account_key).await?;
+        throttle::release(&mut tx, claim).await?;
+        throttle::clear_account(&mut tx, &buckets).await?;
+        let device = known_device::remember(&mut tx, meta.device.as_ref(), user.id, now).await?;
         let session = session::create(
             &mut *tx,
             user.id,
@@ -428,7 +435,11 @@ impl Backend {
         )
         .await?;
         tx.commit().await?;
-        Ok((user, session))
+        Ok(SignedIn {
+            user,
+            session,
+            device,
+        })
     }
 
     /// Abandons a pending sign-in ("Start over").

@@ -2,6 +2,7 @@
 
 pub mod authenticator;
 pub mod devices;
+pub mod known_device;
 pub mod mfa;
 pub mod password;
 pub mod reset;

@@ -3,7 +3,8 @@
 //! sends mail only after the data is committed.
 
 use crate::audit::{self, EventKind};
-use crate::auth::{password, session, throttle, verification};
+use crate::auth::{known_device, password, session, throttle, verification};
+use crate::clock::UnixTime;
 use crate::error::LinkProblem;
 use crate::mail::templates;
 use crate::rate_limit::{self, Limit};
@@ -201,37 +202,30 @@ impl Backend {
             return Err(Error::Validation(errors));
         }
         let email_normalized = email.trim().to_lowercase();
-        let account_key = throttle::account_key(&email_normalized);
-        let ip_key = meta.ip.as_deref().map(throttle::ip_key);
         let now = self.clock.now();
-
-        let mut wait = throttle::wait_for(
-            &self.db.pool,
-            &account_key,
-            throttle::ACCOUNT_FREE_FAILURES,
-            now,
-        )
-        .await?;
-        if let Some(ip_key) = &ip_key {
-            wait = wait.max(
-                throttle::wait_for(&self.db.pool, ip_key, throttle::IP_FREE_FAILURES, now).await?,
-            );
-        }
         let found = user::store::find_by_email(&self.db.pool, &email_normalized).await?;
-        if wait > 0 {
-            audit::record(
-                &self.db.pool,
-                found.as_ref().map(|u| u.id),
-                EventKind::SignInThrottled,
-                None,
-                meta,
-                now,
-            )
+        let buckets = self
+            .sign_in_buckets(&email_normalized, found.as_ref(), meta, now)
             .await?;
-            return Err(Error::RateLimited {
-                retry_after_secs: wait as u64,
-            });
-        }
+        // The attempt is counted before the password is hashed, so parallel
+        // guesses cannot all find a clean record; a right one gives it back.
+        let claim = match throttle::claim(&self.db, &buckets, now).await? {
+            Ok(claim) => claim,
+            Err(wait) => {
+                audit::record(
+                    &self.db.pool,
+                    found.as_ref().map(|u| u.id),
+                    EventKind::SignInThrottled,
+                    None,
+                    meta,
+                    now,
+                )
+                .await?;
+                return Err(Error::RateLimited {
+                    retry_after_secs: wait as u64,
+                });
+            }
+        };
 
         let verified = match &found {
             Some(user) => self.passwords.verify(password, &user.password_hash).await?,
@@ -241,20 +235,16 @@ impl Backend {
             }
         };
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
         match (found, verified) {
             (Some(user), true) => {
-                tx.commit().await?;
+                throttle::release(&mut *self.db.pool.acquire().await?, claim).await?;
                 let challenge = self.open_challenge(&user, meta).await?;
                 Ok((user, challenge))
             }
             (found, _) => {
-                throttle::record_failure(&mut *tx, &account_key, now).await?;
-                if let Some(ip_key) = &ip_key {
-                    throttle::record_failure(&mut *tx, ip_key, now).await?;
-                }
+                claim.keep();
                 audit::record(
-                    &mut *tx,
+                    &self.db.pool,
                     found.map(|u| u.id),
                     EventKind::SignInFailed,
                     None,
@@ -262,10 +252,31 @@ impl Backend {
                     now,
                 )
                 .await?;
-                tx.commit().await?;
                 Err(Error::InvalidCredentials)
             }
         }
+    }
+
+    /// The throttle buckets a sign-in step for `email_normalized` counts
+    /// in: the browser's own when it has signed in to that person before.
+    pub(crate) async fn sign_in_buckets(
+        &self,
+        email_normalized: &str,
+        found: Option<&User>,
+        meta: &RequestMeta,
+        now: UnixTime,
+    ) -> Result<Vec<throttle::Bucket>> {
+        let device = match (found, &meta.device) {
+            (Some(user), Some(token)) => {
+                known_device::known(&self.db.pool, token, user.id, now).await?
+            }
+            _ => None,
+        };
+        Ok(throttle::for_sign_in(
+            email_normalized,
+            meta.ip.as_deref(),
+            device.as_deref(),
+        ))
     }
 
     /// Ends the session behind `token`; signing out twice is not an error.

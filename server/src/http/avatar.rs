@@ -92,6 +92,7 @@ fn meta(headers: &HeaderMap, ip: Option<Extension<ClientIp>>) -> RequestMeta {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        device: None,
     }
 }
 

@@ -471,6 +471,7 @@ async fn run_end_session(
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        device: None,
     };
     if let Err(e) = state.backend.sign_out(&token, &meta).await {
         return internal(e);
