@@ -129,6 +129,7 @@ impl Backend {
     ) -> Result<()> {
         self.authorize(user, account_id, AccountAction::Invite)
             .await?;
+        super::service::require_confirmed(user, "invite people")?;
         let mut errors = Vec::new();
         let email = validate::email_or(email, "Enter the email address to invite.")
             .map_err(|e| errors.push(e))
@@ -159,6 +160,8 @@ impl Backend {
         .await?;
 
         let mut tx = self.db.begin().await?;
+        self.authorize_in(&mut tx, user, account_id, AccountAction::Invite)
+            .await?;
         let account = store::find_account(&mut *tx, account_id)
             .await?
             .ok_or(Error::NotFound)?;
@@ -284,6 +287,8 @@ impl Backend {
             .await?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
+        self.authorize_in(&mut tx, user, account_id, AccountAction::Invite)
+            .await?;
         let inv = find(&mut *tx, invitation_id).await?;
         let Some(inv) = inv.filter(|i| i.account_id == account_id) else {
             return Err(Error::NotFound);

@@ -50,8 +50,24 @@ impl Backend {
         )
     }
 
+    /// `authorize` again inside the transaction that acts, with the actor's
+    /// membership locked: the first check answers quickly, this one holds.
+    pub(crate) async fn authorize_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        user: &User,
+        account_id: i64,
+        action: AccountAction,
+    ) -> Result<Role> {
+        permit(
+            store::role_in_locked(&mut *tx, account_id, user.id).await?,
+            action,
+        )
+    }
+
     /// A new account with `user` as its Owner.
     pub async fn create_account(&self, user: &User, name: &str, meta: &RequestMeta) -> Result<i64> {
+        require_confirmed(user, "create an account")?;
         let name = check_account_name(name)?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
@@ -115,6 +131,8 @@ impl Backend {
         let role = parse_assignable_role(role)?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
+        self.authorize_in(&mut tx, user, account_id, AccountAction::ChangeRole)
+            .await?;
         let (account, current) = account_and_role(&mut tx, account_id, member_id).await?;
         if current == Role::Owner {
             return Err(Error::Conflict(
@@ -197,6 +215,7 @@ impl Backend {
         permit(own_role, action)?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
+        self.authorize_in(&mut tx, user, account_id, action).await?;
         let (account, current) = account_and_role(&mut tx, account_id, member_id).await?;
         if current == Role::Owner {
             return Err(Error::Conflict(
@@ -355,6 +374,17 @@ impl Backend {
 
 /// `role` (the caller's in the account) when the rule table lets it do
 /// `action`, else `Forbidden`; what `Backend::authorize` decides with.
+/// Accounts and invitations carry the person's address to others: it must
+/// be theirs first.
+pub(crate) fn require_confirmed(user: &User, what: &str) -> Result<()> {
+    if user.email_verified_at.is_none() {
+        return Err(Error::Denied(format!(
+            "Confirm your email address first (we sent you a link), then {what}."
+        )));
+    }
+    Ok(())
+}
+
 fn permit(role: Option<Role>, action: AccountAction) -> Result<Role> {
     match role {
         Some(role) if may(Some(role), action) => Ok(role),

@@ -95,6 +95,25 @@ pub async fn role_in<'e, E: Executor<'e, Database = Any>>(
     row.map(|(r,)| Role::stored(&r)).transpose()
 }
 
+/// `user_id`'s role in the account, read with the membership row locked
+/// until the transaction ends (a no-op update: portable, and on PostgreSQL
+/// it waits for a concurrent change of that row to commit), so what the
+/// transaction then does cannot rest on a role taken away meanwhile.
+pub async fn role_in_locked<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    account_id: i64,
+    user_id: i64,
+) -> Result<Option<Role>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "UPDATE membership SET role = role WHERE account_id = $1 AND user_id = $2 RETURNING role",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|(r,)| Role::stored(&r)).transpose()
+}
+
 /// Changes a member's role from `from` to `to`; false when their role was
 /// no longer `from` (another request changed it first).
 pub async fn set_role<'e, E: Executor<'e, Database = Any>>(
