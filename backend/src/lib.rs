@@ -65,6 +65,8 @@ pub struct Settings {
     /// A webhook delivery claimed by a process that then died is retried
     /// by another (or the restarted one) after this long.
     pub webhook_lease: Duration,
+    /// New users allowed per network (IPv4 address, IPv6 /64) per hour.
+    pub sign_ups_per_hour: i64,
 }
 
 impl Settings {
@@ -77,6 +79,7 @@ impl Settings {
             verification_link_lifetime: Duration::from_secs(24 * 3600),
             sms_regions: vec!["US".into(), "CA".into(), "GB".into()],
             webhook_lease: Duration::from_secs(sync::LEASE_SECS as u64),
+            sign_ups_per_hour: 1000,
         }
     }
 }

@@ -77,6 +77,10 @@ pub struct Config {
     #[arg(long, env = "WEBHOOK_LEASE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub webhook_lease_secs: u64,
 
+    /// New users allowed per network (IPv4 address or IPv6 /64) per hour.
+    #[arg(long, env = "SIGN_UPS_PER_HOUR", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..))]
+    pub sign_ups_per_hour: i64,
+
     /// Folder that receives one file per text message when no SMS provider is set.
     #[arg(long, env = "SMS_OUTBOX_DIR", default_value = "data/sms-outbox")]
     pub sms_outbox_dir: PathBuf,

@@ -82,6 +82,7 @@ pub async fn build_backend(
                 .map(|r| r.trim().to_uppercase())
                 .collect(),
             webhook_lease: Duration::from_secs(config.webhook_lease_secs),
+            sign_ups_per_hour: config.sign_ups_per_hour,
         }),
         live: backend::sync::live::Live::new(),
     })

@@ -53,6 +53,10 @@ fn test_config(dir: &std::path::Path, database_url: &str, public_url: &str) -> C
         public_url,
         "--site-root",
         dir.to_str().unwrap(),
+        // Every test person signs up from one address; the limit's own
+        // test sets it low.
+        "--sign-ups-per-hour",
+        "1000",
     ])
 }
 
@@ -542,6 +546,7 @@ on_both_databases!(
     bad_avatar_uploads_change_nothing,
     avatar_can_be_removed_or_replaced_by_initials,
     avatar_uploads_are_rate_limited_per_person,
+    sign_ups_are_limited_per_network,
 );
 
 async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
@@ -1645,6 +1650,31 @@ async fn changing_the_method_needs_the_password_within_10_minutes(app: &TestApp)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.json(), "ReauthRequired");
+    // A setup started within the window is not shown after it: its secret
+    // is as good as the app.
+    let confirm = |password: &'static str| {
+        let cookie = cookie.clone();
+        async move {
+            app.call(
+                "security/confirm-password",
+                &[("password", password)],
+                Some(&cookie),
+            )
+            .await
+        }
+    };
+    assert_eq!(confirm(PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(
+        app.call("security/start-authenticator", &[], Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert!(mfa_state(app, &cookie).await["setup"]["key"].is_string());
+    app.clock.advance(10 * 60);
+    let state = mfa_state(app, &cookie).await;
+    assert_eq!(state["password_recent"], false);
+    assert!(state["setup"].is_null(), "{state}");
     let wrong = app
         .call(
             "security/confirm-password",
@@ -1685,14 +1715,19 @@ async fn authenticator_enrolment_sign_in_replay_and_recovery_codes(app: &TestApp
             .status,
         StatusCode::OK
     );
-    let first = mfa_state(app, &cookie).await;
+    let shown = mfa_state(app, &cookie).await;
     // The pending secret stays the same across reloads; email stays active meanwhile.
+    let reloaded = mfa_state(app, &cookie).await;
+    assert_eq!(shown["setup"]["key"], reloaded["setup"]["key"]);
+    // Starting setup again makes a new secret: a key seen before stops working.
     assert_eq!(
         app.call("security/start-authenticator", &[], Some(&cookie))
             .await
             .status,
         StatusCode::OK
     );
+    let first = mfa_state(app, &cookie).await;
+    assert_ne!(shown["setup"]["key"], first["setup"]["key"]);
     let again = mfa_state(app, &cookie).await;
     assert_eq!(first["setup"]["key"], again["setup"]["key"]);
     assert_eq!(again["method"], "email");
@@ -2757,4 +2792,72 @@ async fn avatar_uploads_are_rate_limited_per_person(app: &TestApp) {
         upload_avatar(app, Some(&cookie), &png, crop).await.status,
         StatusCode::OK
     );
+}
+
+/// New users per network per hour (`SIGN_UPS_PER_HOUR`, here 3): input that
+/// is refused anyway does not count, another network has its own count, and
+/// the window passes.
+async fn sign_ups_are_limited_per_network(app: &TestApp) {
+    use backend::auth::service::SignUp;
+    use backend::secret::Password;
+    let mut backend = app.backend.clone();
+    backend.settings = Arc::new(backend::Settings {
+        sign_ups_per_hour: 3,
+        ..(*app.backend.settings).clone()
+    });
+    let from = |ip: &str| backend::RequestMeta {
+        ip: Some(ip.to_string()),
+        ..Default::default()
+    };
+    let form = |n: &str, password: &str| SignUp {
+        first_name: "Sam".into(),
+        last_name: "Script".into(),
+        email: format!("sam{n}@example.org"),
+        phone: String::new(),
+        password: Password::new(password),
+        invitation: None,
+    };
+    let script = from("198.51.100.9");
+    // A refused form is not a sign-up.
+    for n in 0..5 {
+        let r = backend
+            .sign_up(form(&format!("bad{n}"), "short"), &script)
+            .await;
+        assert!(matches!(r, Err(backend::Error::Validation(_))), "{r:?}");
+    }
+    for n in 0..3 {
+        backend
+            .sign_up(form(&n.to_string(), PASSWORD), &script)
+            .await
+            .unwrap();
+    }
+    let r = backend.sign_up(form("3", PASSWORD), &script).await;
+    assert!(
+        matches!(r, Err(backend::Error::RateLimited { .. })),
+        "{r:?}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM \"user\" WHERE email LIKE 'sam%'")
+            .await,
+        3
+    );
+    // An IPv6 /64 is one network; another /64 is another.
+    let v6 = |host: &str| from(&format!("2001:db8:5:6::{host}"));
+    for n in 0..3 {
+        backend
+            .sign_up(form(&format!("v6-{n}"), PASSWORD), &v6(&format!("{n}")))
+            .await
+            .unwrap();
+    }
+    assert!(backend
+        .sign_up(form("v6-3", PASSWORD), &v6("ff"))
+        .await
+        .is_err());
+    backend
+        .sign_up(form("v6-other", PASSWORD), &from("2001:db8:5:7::1"))
+        .await
+        .unwrap();
+    // An hour later the network may sign up again.
+    app.clock.advance(3600);
+    backend.sign_up(form("3", PASSWORD), &script).await.unwrap();
 }

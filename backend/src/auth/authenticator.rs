@@ -189,11 +189,16 @@ impl Backend {
             .password_confirmed_at(session_token)
             .await?
             .is_some_and(|t| now - t < REAUTH_WINDOW_SECS);
-        let pending = self
-            .authenticator_row(user.id)
-            .await?
-            .and_then(|(_, _, pending)| pending)
-            .and_then(|p| TotpSecret::from_base32(&p));
+        // The pending secret is as good as the app itself: it is shown
+        // only while the password was typed within the last 10 minutes.
+        let pending = if recent {
+            self.authenticator_row(user.id)
+                .await?
+                .and_then(|(_, _, pending)| pending)
+                .and_then(|p| TotpSecret::from_base32(&p))
+        } else {
+            None
+        };
         let (left,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM recovery_code WHERE user_id = $1 AND used_at IS NULL",
         )
@@ -209,9 +214,9 @@ impl Backend {
         })
     }
 
-    /// Starts (or shows again) the enrolment of an authenticator app. The
-    /// pending secret stays the same until enrolment ends; the current method
-    /// stays active meanwhile.
+    /// Starts the enrolment of an authenticator app with a new secret each
+    /// time (a key shown earlier, perhaps on another screen, stops working);
+    /// the current method stays active meanwhile.
     pub async fn start_authenticator_setup(
         &self,
         user: &User,
@@ -219,11 +224,6 @@ impl Backend {
     ) -> Result<AuthenticatorSetup> {
         self.require_recent_password(session_token).await?;
         let now = self.clock.now();
-        if let Some((_, _, Some(pending))) = self.authenticator_row(user.id).await? {
-            if let Some(secret) = TotpSecret::from_base32(&pending) {
-                return Ok(self.setup_view(user, &secret));
-            }
-        }
         let secret = TotpSecret::generate();
         sqlx::query(
             "INSERT INTO mfa_authenticator (user_id, pending_secret, updated_at) VALUES ($1, $2, $3)

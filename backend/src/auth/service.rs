@@ -94,8 +94,22 @@ impl Backend {
             return Err(Error::Validation(errors));
         };
 
-        let hash = self.passwords.hash(&input.password).await?;
         let now = self.clock.now();
+        // Only well-formed sign-ups count, per network: a script cannot mint
+        // users (and the mails they send) by the thousand.
+        if let Some(ip) = &meta.ip {
+            rate_limit::hit(
+                &self.db.pool,
+                &format!("sign-up:{}", throttle::network(ip)),
+                Limit {
+                    limit: self.settings.sign_ups_per_hour,
+                    window_secs: 3600,
+                },
+                now,
+            )
+            .await?;
+        }
+        let hash = self.passwords.hash(&input.password).await?;
         let mut tx = self.db.begin().await?;
         let new = user::store::NewUser {
             email: &email,

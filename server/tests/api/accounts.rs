@@ -12,6 +12,8 @@ on_both_databases!(
     support_changes_an_email_when_the_new_address_confirms,
     support_switches_the_sign_in_method_to_email,
     support_requests_are_filed_listed_and_closed,
+    a_role_taken_away_meanwhile_stops_the_action,
+    an_unconfirmed_address_creates_no_account_and_invites_nobody,
 );
 
 /// Signs up and verifies `first`; returns (session, user id).
@@ -1338,4 +1340,133 @@ async fn the_grant_support_command() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("now has the Support role"));
     assert_eq!(app.me(&cookie).await["is_support"], true);
     app.finish().await;
+}
+
+/// An Administrator's change is judged by their role when it commits: a
+/// demotion that commits while the request waits stops it (the role is read
+/// again, locked, inside the transaction that acts).
+async fn a_role_taken_away_meanwhile_stops_the_action(app: &TestApp) {
+    let (ann, _) = person(app, "Ann", "ann@example.org").await;
+    let (bob, bob_id) = person(app, "Bob", "bob@example.org").await;
+    let (cara, cara_id) = person(app, "Cara", "cara@example.org").await;
+    let acme = create_account(app, &ann, "Acme").await;
+    for (cookie, email, role) in [
+        (&bob, "bob@example.org", "admin"),
+        (&cara, "cara@example.org", "user"),
+    ] {
+        assert_eq!(
+            invite(app, &ann, acme, email, role).await.status,
+            StatusCode::OK
+        );
+        let id = invitation_id(app, email).await;
+        assert_eq!(answer(app, cookie, id, true).await.status, StatusCode::OK);
+    }
+    let acme_id = acme.to_string();
+    let cara_id = cara_id.to_string();
+    let attempts: [(&str, Vec<(&str, &str)>); 3] = [
+        (
+            "accounts/change-role",
+            vec![
+                ("account_id", &acme_id),
+                ("user_id", &cara_id),
+                ("role", "admin"),
+            ],
+        ),
+        (
+            "accounts/remove-member",
+            vec![("account_id", &acme_id), ("user_id", &cara_id)],
+        ),
+        (
+            "accounts/invite",
+            vec![
+                ("account_id", &acme_id),
+                ("email", "dan@example.org"),
+                ("role", "user"),
+            ],
+        ),
+    ];
+    for (endpoint, form) in attempts {
+        let before = snapshot(app).await;
+        // Ann demotes Bob in a transaction that commits while Bob's request
+        // is on its way: it has passed the first check by then.
+        let mut demotion = app.backend.db.begin().await.unwrap();
+        sqlx::query("UPDATE membership SET role = 'user' WHERE account_id = $1 AND user_id = $2")
+            .bind(acme)
+            .bind(bob_id)
+            .execute(&mut *demotion)
+            .await
+            .unwrap();
+        let (reply, ()) = tokio::join!(app.call(endpoint, &form, Some(&bob)), async {
+            // Ordering only (the request must be waiting on the lock), not
+            // a time rule; a later arrival would be refused all the same.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            demotion.commit().await.unwrap();
+        });
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{endpoint}: {}",
+            reply.body
+        );
+        // Only the demotion happened.
+        sqlx::query("UPDATE membership SET role = 'admin' WHERE account_id = $1 AND user_id = $2")
+            .bind(acme)
+            .bind(bob_id)
+            .execute(&app.backend.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(snapshot(app).await, before, "{endpoint}");
+    }
+}
+
+/// Accounts and invitations carry the person's address to others, so it
+/// must be confirmed first: an unconfirmed one is told how, and nothing
+/// is written or mailed.
+async fn an_unconfirmed_address_creates_no_account_and_invites_nobody(app: &TestApp) {
+    let (ann, _) = person(app, "Ann", "ann@example.org").await;
+    let acme = create_account(app, &ann, "Acme").await;
+    let eve = app
+        .sign_up("Eve", "Tester", "eve@example.org", PASSWORD)
+        .await
+        .session_cookie()
+        .unwrap();
+    let before = snapshot(app).await;
+    let r = app
+        .call("accounts/create", &[("name", "Evil Corp")], Some(&eve))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(
+        r.body.contains("Confirm your email address first"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("then create an account"), "{}", r.body);
+    assert_eq!(snapshot(app).await, before);
+
+    // Made an Administrator of Acme, Eve still cannot invite until confirmed.
+    let eve_id = user_id(app, "eve@example.org").await;
+    sqlx::query("INSERT INTO membership (account_id, user_id, role, created_at, updated_at) VALUES ($1, $2, 'admin', 0, 0)")
+        .bind(acme)
+        .bind(eve_id)
+        .execute(&app.backend.db.pool)
+        .await
+        .unwrap();
+    let before = snapshot(app).await;
+    let mails = app.mails().await.len();
+    let r = invite(app, &eve, acme, "victim@example.org", "user").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("then invite people"), "{}", r.body);
+    assert_eq!(snapshot(app).await, before);
+    assert_eq!(app.mails().await.len(), mails);
+    // Once confirmed, both work.
+    let token = app.verification_token("eve@example.org").await;
+    app.call("auth/verify-email", &[("token", &token)], None)
+        .await;
+    assert_eq!(
+        invite(app, &eve, acme, "guest@example.org", "user")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    create_account(app, &eve, "Eve Labs").await;
 }
