@@ -259,6 +259,77 @@ pub fn take_held_codes() -> Option<Vec<String>> {
     (!codes.is_empty()).then_some(codes)
 }
 
+/// A line for the page a form post (without JavaScript) is redirected to:
+/// it waits in a one-minute HttpOnly cookie scoped to `path`, hex encoded,
+/// and `take_flash` reads it there once. With JavaScript nothing is stored.
+const FLASH_COOKIE: &str = "atrium_flash";
+
+pub fn flash_for(path: &str, text: &str) {
+    if is_form_post() {
+        let secure = if cookie_settings().secure {
+            "; Secure"
+        } else {
+            ""
+        };
+        let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+        append_cookie(format!(
+            "{FLASH_COOKIE}={hex}; Path={path}; HttpOnly; SameSite=Lax; Max-Age=60{secure}"
+        ));
+    }
+}
+
+/// The line `flash_for(path, …)` left, taken (the cookie is cleared).
+pub fn take_flash(path: &str) -> Option<String> {
+    let hex = cookie_value(&parts()?.headers, FLASH_COOKIE)?;
+    append_cookie(format!(
+        "{FLASH_COOKIE}=; Path={path}; HttpOnly; SameSite=Lax; Max-Age=0"
+    ));
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect();
+    String::from_utf8(bytes?).ok().filter(|s| !s.is_empty())
+}
+
+/// The answer of a mail link's button (`path`'s form). Without JavaScript
+/// the browser goes back to `path` and the outcome waits there in the
+/// flash cookie (the page sends no Referer, so an error cannot ride back in
+/// the address); with JavaScript the outcome is the answer.
+pub fn link_outcome(
+    path: &'static str,
+    outcome: Result<String, AppError>,
+) -> Result<String, AppError> {
+    if !is_form_post() {
+        return outcome;
+    }
+    let text = match &outcome {
+        Ok(email) => format!("ok:{email}"),
+        Err(e) => format!("no:{e}"),
+    };
+    flash_for(path, &text);
+    leptos_axum::redirect(path);
+    Ok(String::new())
+}
+
+/// What `link_outcome` left for `path`: the address, or why not.
+pub fn take_link_outcome(path: &str) -> Result<crate::ui::LinkState, AppError> {
+    let text = take_flash(path).unwrap_or_default();
+    if let Some(email) = text.strip_prefix("ok:") {
+        Ok(crate::ui::LinkState::Done(email.to_string()))
+    } else if let Some(message) = text.strip_prefix("no:") {
+        Err(AppError::Denied {
+            message: message.to_string(),
+        })
+    } else {
+        Err(AppError::Link {
+            issue: crate::error::LinkIssue::Unknown,
+        })
+    }
+}
+
 /// HttpOnly, SameSite=Lax, whole site; `Secure` when served over HTTPS.
 fn cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };

@@ -352,6 +352,23 @@ impl Backend {
     }
 
     /// Applies an email change when its link is opened from the new address.
+    /// The address an email-change link would make the person's, or why it
+    /// cannot. Writes nothing: the page's button applies it.
+    pub async fn check_email_change_link(&self, raw_token: &str) -> Result<String> {
+        let token =
+            Token::parse(raw_token.trim()).ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
+        let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT new_email, expires_at, used_at FROM email_change WHERE token_hash = $1",
+        )
+        .bind(token.hash())
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let (email, expires_at, used_at) = row.ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
+        crate::auth::check_link(used_at, expires_at, self.clock.now())
+            .map_err(Error::LinkRejected)?;
+        Ok(email)
+    }
+
     pub async fn confirm_email_change(&self, raw_token: &str, meta: &RequestMeta) -> Result<User> {
         let token =
             Token::parse(raw_token.trim()).ok_or(Error::LinkRejected(LinkProblem::Unknown))?;

@@ -1,5 +1,5 @@
 import { expect, test, type Browser } from "@playwright/test";
-import { ready, signUp, uniqueEmail, verificationLink } from "./helpers";
+import { ready, signUp, uniqueEmail, pressMailLink, verificationLink } from "./helpers";
 
 // Account and invitation forms are plain forms underneath: they work without JavaScript.
 test.use({ javaScriptEnabled: false });
@@ -12,7 +12,7 @@ async function person(browser: Browser, first: string) {
   const email = uniqueEmail(first.toLowerCase());
   await signUp(page, false, { first, last: "Nojs", email, password: PASSWORD });
   await expect(page).toHaveURL(/\/profile$/);
-  await page.goto(await verificationLink(email));
+  await pressMailLink(page, false, await verificationLink(email), "Confirm email address");
   await expect(page.getByRole("status")).toContainText(`${email} is confirmed`);
   return { page, email };
 }

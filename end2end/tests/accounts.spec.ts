@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { mailsTo, ready, signUp, uniqueEmail, verificationLink } from "./helpers";
+import { mailsTo, ready, signUp, uniqueEmail, pressMailLink, verificationLink } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 
@@ -15,7 +15,7 @@ async function person(browser: Browser, first: string, last: string, confirm = t
 }
 
 async function confirmEmail(page: Page, email: string) {
-  await page.goto(await verificationLink(email));
+  await pressMailLink(page, true, await verificationLink(email), "Confirm email address");
   await expect(page.getByRole("status")).toContainText(`${email} is confirmed`);
 }
 

@@ -92,6 +92,16 @@ export function verificationLink(to: string): Promise<string> {
   return newLink(to, /https?:\/\/\S+\/verify-email\?token=[\w-]+/);
 }
 
+/**
+ * Opens a confirmation link from a mail and presses its button: opening the
+ * link alone (as a mail scanner does) confirms nothing.
+ */
+export async function pressMailLink(page: Page, js: boolean, link: string, button: string): Promise<void> {
+  await page.goto(link);
+  await ready(page, js);
+  await page.getByRole("button", { name: button }).click();
+}
+
 /** The new password reset link mailed to `to`. */
 export function resetLink(to: string): Promise<string> {
   return newLink(to, /https?:\/\/\S+\/reset-password\?token=[\w-]+/);

@@ -175,6 +175,9 @@ test("a person is refused the console, asks for a new email address, and support
   const link = await emailChangeLink(newEmail);
   await page.goto(link);
   await ready(page, true);
+  // Opening the link changes nothing yet: it names the address and asks.
+  await expect(page.getByRole("main")).toContainText(`Make ${newEmail} the address you sign in with.`);
+  await page.getByRole("button", { name: "Confirm new email address" }).click();
   await expect(page.getByRole("status")).toHaveText(
     `Your email address is now ${newEmail}. Sign in with it from now on.`
   );

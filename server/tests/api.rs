@@ -547,6 +547,7 @@ on_both_databases!(
     avatar_can_be_removed_or_replaced_by_initials,
     avatar_uploads_are_rate_limited_per_person,
     sign_ups_are_limited_per_network,
+    a_mail_link_opened_confirms_nothing_until_its_button_is_pressed,
 );
 
 async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
@@ -2860,4 +2861,78 @@ async fn sign_ups_are_limited_per_network(app: &TestApp) {
     // An hour later the network may sign up again.
     app.clock.advance(3600);
     backend.sign_up(form("3", PASSWORD), &script).await.unwrap();
+}
+
+/// A mail scanner opens links: the verification page then names the address
+/// and offers a button, and only the button's POST confirms. Without
+/// JavaScript the outcome comes back to the page once, in a flash cookie.
+async fn a_mail_link_opened_confirms_nothing_until_its_button_is_pressed(app: &TestApp) {
+    let cookie = app.sign_up_ann().await;
+    let token = app.verification_token("ann@example.org").await;
+    let open = |cookies: Option<String>, path: String| async move {
+        let mut req = Request::get(path);
+        if let Some(c) = cookies {
+            req = req.header(header::COOKIE, c);
+        }
+        Reply::from(app.send(req.body(Body::empty()).unwrap()).await).await
+    };
+    for _ in 0..3 {
+        let page = open(None, format!("/verify-email?token={token}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("Confirm email address"), "{}", page.body);
+        assert!(page.body.contains("ann@example.org"), "{}", page.body);
+    }
+    assert_eq!(app.me(&cookie).await["email_verified"], false);
+    assert_eq!(app.audit_count("email.verified").await, 0);
+
+    // The button, without JavaScript: a form post, answered with the page.
+    let press = || async {
+        Reply::from(
+            app.send(
+                Request::post("/api/auth/verify-email")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "text/html")
+                    .header(header::ORIGIN, "http://127.0.0.1:3000")
+                    .body(Body::from(format!("token={token}")))
+                    .unwrap(),
+            )
+            .await,
+        )
+        .await
+    };
+    let r = press().await;
+    assert!(r.status.is_redirection(), "{} {}", r.status, r.body);
+    assert_eq!(r.headers.get(header::LOCATION).unwrap(), "/verify-email");
+    let flash = r.cookie("atrium_flash").expect("the outcome for the page");
+    assert_eq!(app.me(&cookie).await["email_verified"], true);
+    let page = open(
+        Some(format!("atrium_flash={flash}")),
+        "/verify-email".into(),
+    )
+    .await;
+    assert!(page.body.contains("ann@example.org"), "{}", page.body);
+    assert!(page.body.contains("is confirmed"), "{}", page.body);
+    // Read once: the page clears it.
+    assert!(page
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("atrium_flash=;")));
+
+    // Opened again, the link says it was used; pressed again, so does the outcome.
+    let page = open(None, format!("/verify-email?token={token}")).await;
+    assert!(page.body.contains("already been used"), "{}", page.body);
+    assert!(
+        !page.body.contains("Confirm email address"),
+        "{}",
+        page.body
+    );
+    let r = press().await;
+    let flash = r.cookie("atrium_flash").unwrap();
+    let page = open(
+        Some(format!("atrium_flash={flash}")),
+        "/verify-email".into(),
+    )
+    .await;
+    assert!(page.body.contains("already been used"), "{}", page.body);
 }

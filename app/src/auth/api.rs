@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::ui::LinkState;
 
 /// The signed-in person as pages show them. Contains nothing secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,16 +313,36 @@ pub async fn sign_out() -> Result<(), AppError> {
     Ok(())
 }
 
-/// Confirms the address a verification link was sent to. Returns the address.
+/// What `/verify-email` shows before its button is pressed: the address the
+/// link would confirm, or why it cannot (nothing is written, so a mail
+/// scanner that opens links confirms nothing); with no token, the address
+/// a confirmation posted without JavaScript just confirmed.
+#[server(endpoint = "auth/check-verify-link")]
+pub async fn check_verify_link(token: String) -> Result<LinkState, AppError> {
+    use crate::ssr::*;
+    if token.is_empty() {
+        return take_link_outcome("/verify-email");
+    }
+    let backend = backend()?;
+    backend
+        .check_verification_link(&token)
+        .await
+        .map(LinkState::Ready)
+        .map_err(fail)
+}
+
+/// Confirms the address a verification link was sent to (the page's
+/// button). Returns the address.
 #[server(endpoint = "auth/verify-email")]
 pub async fn verify_email(token: String) -> Result<String, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
-    let user = backend
+    let outcome = backend
         .verify_email(&token, &request_meta())
         .await
-        .map_err(fail)?;
-    Ok(user.email)
+        .map(|user| user.email)
+        .map_err(fail);
+    link_outcome("/verify-email", outcome)
 }
 
 /// Sends a new verification link; returns the address it went to.

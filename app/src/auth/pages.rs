@@ -8,13 +8,15 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    check_reset_link, continue_to, password_strength, pending_sign_in, CancelSignIn,
-    ForgotPassword, ResendCode, ResetPassword, SignIn, SignUp, StrengthView, VerifyCode,
+    check_reset_link, check_verify_link, continue_to, password_strength, pending_sign_in,
+    CancelSignIn, ForgotPassword, ResendCode, ResetPassword, SignIn, SignUp, StrengthView,
+    VerifyCode, VerifyEmail,
 };
+use crate::error::AppError;
 use crate::invitations::api::{invitation_preview, InvitationSummary};
 use crate::ui::{
-    confirm_link_from_query, field_value, forget_token_in_address_bar, last_error, ErrorCard,
-    FormError, TextField,
+    field_value, forget_token_in_address_bar, last_error, ErrorCard, FormError, LinkState,
+    TextField,
 };
 
 #[component]
@@ -280,36 +282,76 @@ fn StrengthMeter(strength: RwSignal<Option<StrengthView>>) -> impl IntoView {
     }
 }
 
+/// `/verify-email?token=…`: says which address the link confirms and
+/// confirms it when the button is pressed (a POST, so a mail scanner that
+/// opens the link confirms nothing). Works without JavaScript too.
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
-    let result = confirm_link_from_query("/verify-email", super::api::verify_email);
+    let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
+    let action = ServerAction::<VerifyEmail>::new();
+    let check = Resource::new_blocking(
+        {
+            let token = token.clone();
+            move || token.clone()
+        },
+        check_verify_link,
+    );
+    forget_token_in_address_bar("/verify-email");
     view! {
         <main class="auth-page" id="main">
             <h1>"Confirm your email"</h1>
             <Suspense fallback=|| view! { <p>"Checking your link…"</p> }>
-                {move || Suspend::new(async move {
-                    match result.await {
-                        Ok(email) => view! {
-                            <div class="card">
-                                <p role="status" class="alert alert-ok">"Thank you. " {email} " is confirmed."</p>
-                                <p><a class="button primary" href="/profile">"Go to My Profile"</a></p>
-                            </div>
-                        }.into_any(),
-                        Err(e) => view! {
-                            <div class="card">
-                                <p role="alert" class="alert alert-error">{e.to_string()}</p>
-                                <p>"Sign in and use " <strong>"Resend verification email"</strong> " on My Profile to get a new link."</p>
-                                <p><a class="button" href="/profile">"Go to My Profile"</a></p>
-                            </div>
-                        }.into_any(),
-                    }
-                })}
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        match check.await {
+                            Ok(LinkState::Done(email)) => email_confirmed(email).into_any(),
+                            Ok(LinkState::Ready(email)) => {
+                                let token = token.clone();
+                                (move || {
+                                    let (email, token) = (email.clone(), token.clone());
+                                    match action.value().get() {
+                                    Some(Ok(email)) => email_confirmed(email).into_any(),
+                                    Some(Err(e)) => email_not_confirmed(e).into_any(),
+                                    None => view! {
+                                        <ActionForm action=action attr:class="card form">
+                                            <input type="hidden" name="token" value=token/>
+                                            <p>"Confirm that " <strong>{email}</strong> " is your email address."</p>
+                                            <button type="submit" class="primary" disabled=move || action.pending().get()>
+                                                "Confirm email address"
+                                            </button>
+                                        </ActionForm>
+                                    }.into_any(),
+                                }}).into_any()
+                            }
+                            Err(e) => email_not_confirmed(e).into_any(),
+                        }
+                    })
+                }}
             </Suspense>
         </main>
     }
 }
 
-/// The note that sits next to every password change (from the seed's Security table).
+fn email_confirmed(email: String) -> impl IntoView {
+    view! {
+        <div class="card">
+            <p role="status" class="alert alert-ok">"Thank you. " {email} " is confirmed."</p>
+            <p><a class="button primary" href="/profile">"Go to My Profile"</a></p>
+        </div>
+    }
+}
+
+fn email_not_confirmed(e: AppError) -> impl IntoView {
+    view! {
+        <div class="card">
+            <p role="alert" class="alert alert-error">{e.to_string()}</p>
+            <p>"Sign in and use " <strong>"Resend verification email"</strong> " on My Profile to get a new link."</p>
+            <p><a class="button" href="/profile">"Go to My Profile"</a></p>
+        </div>
+    }
+}
+
 /// `HH:MM UTC` as the forgot-password answer writes it into the address
 /// (`?sent=`), or None for anything else.
 pub fn clock_time(s: &str) -> Option<&str> {
@@ -323,6 +365,7 @@ pub fn clock_time(s: &str) -> Option<&str> {
     (zone == "UTC" && two_digits(h, 23) && two_digits(m, 59)).then_some(s)
 }
 
+/// The note that sits next to every password change (from the seed's Security table).
 pub const SHARED_PASSWORD_NOTE: &str = "This password is shared by every platform that uses this email (for example ConnectivityPro and SecurityPro): changing it here changes it there too.";
 
 #[component]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::api::MembershipInfo;
 use crate::error::AppError;
+use crate::ui::LinkState;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserHit {
@@ -222,16 +223,35 @@ pub async fn contact_support(
         .map_err(fail)
 }
 
-/// Applies an email change from the link mailed to the new address.
+/// What `/confirm-email-change` shows before its button is pressed: the
+/// new address, or why the link cannot be used (nothing is written); with
+/// no token, the address a change posted without JavaScript just applied.
+#[server(endpoint = "email/check-change-link")]
+pub async fn check_email_change_link(token: String) -> Result<LinkState, AppError> {
+    use crate::ssr::*;
+    if token.is_empty() {
+        return take_link_outcome("/confirm-email-change");
+    }
+    let backend = backend()?;
+    backend
+        .check_email_change_link(&token)
+        .await
+        .map(LinkState::Ready)
+        .map_err(fail)
+}
+
+/// Applies an email change from the link mailed to the new address (the
+/// page's button).
 #[server(endpoint = "email/confirm-change")]
 pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
-    let user = backend
+    let outcome = backend
         .confirm_email_change(&token, &request_meta())
         .await
-        .map_err(fail)?;
-    Ok(user.email)
+        .map(|user| user.email)
+        .map_err(fail);
+    link_outcome("/confirm-email-change", outcome)
 }
 
 #[cfg(all(test, feature = "ssr"))]

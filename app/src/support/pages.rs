@@ -10,15 +10,15 @@ use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::api::{
-    confirm_email_change, search_users, support_requests, support_user, topics,
-    CloseSupportRequest, ContactSupport, RequestItem, SupportChangeEmail, SupportSwitchMfa,
-    SupportUserView, UserHit,
+    check_email_change_link, search_users, support_requests, support_user, topics,
+    CloseSupportRequest, ConfirmEmailChange, ContactSupport, RequestItem, SupportChangeEmail,
+    SupportSwitchMfa, SupportUserView, UserHit,
 };
 use crate::error::{AppError, FieldMessage};
 use crate::profile::layout::use_me;
 use crate::ui::{
-    confirm_link_from_query, field_value, focus_element, last_error, ErrorCard, FormError,
-    LastError, TextField,
+    field_value, focus_element, forget_token_in_address_bar, last_error, ErrorCard, FormError,
+    LastError, LinkState, TextField,
 };
 
 /// The contact form's message limit (the backend's `MESSAGE_MAX_CHARS`).
@@ -571,7 +571,7 @@ fn SwitchMfaCard(
             <h2 id="switch-mfa">"Switch sign-in to email codes"</h2>
             <p>
                 "For someone who lost or forgot their authenticator app and has proved who they are. This removes their authenticator app and recovery codes; from then on they sign in with a 6-digit code mailed to "
-                <strong>{email.clone()}</strong>
+                <strong>{email}</strong>
                 ". They are mailed about the change, and can set up an app again on their Security tab."
             </p>
             <p>"Sign-in method now: " <strong>{method_label(&method)}</strong></p>
@@ -712,40 +712,77 @@ fn ContactForm(signed_in: bool) -> impl IntoView {
 }
 
 /// `/confirm-email-change?token=…`: the link support's email change mails
-/// to the new address. Opening it applies the change (during server
-/// rendering, so it works without JavaScript).
+/// to the new address. The page names the new address; pressing its button
+/// applies the change (a POST: a mail scanner that opens the link changes
+/// nothing). Works without JavaScript too.
 #[component]
 pub fn ConfirmEmailChangePage() -> impl IntoView {
-    let result = confirm_link_from_query("/confirm-email-change", confirm_email_change);
+    let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
+    let action = ServerAction::<ConfirmEmailChange>::new();
+    let check = Resource::new_blocking(
+        {
+            let token = token.clone();
+            move || token.clone()
+        },
+        check_email_change_link,
+    );
+    forget_token_in_address_bar("/confirm-email-change");
     view! {
         <main class="auth-page" id="main">
             <h1>"Confirm your new email address"</h1>
             <Suspense fallback=|| view! { <p>"Checking your link…"</p> }>
-                {move || Suspend::new(async move {
-                    match result.await {
-                        Ok(email) => view! {
-                            <div class="card">
-                                <p role="status" class="alert alert-ok">
-                                    "Your email address is now " <strong>{email}</strong> ". Sign in with it from now on."
-                                </p>
-                                <p><a class="button primary" href="/login">"Sign in"</a></p>
-                            </div>
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        match check.await {
+                            Ok(LinkState::Done(email)) => email_changed(email).into_any(),
+                            Ok(LinkState::Ready(email)) => {
+                                let token = token.clone();
+                                (move || {
+                                    let (email, token) = (email.clone(), token.clone());
+                                    match action.value().get() {
+                                    Some(Ok(email)) => email_changed(email).into_any(),
+                                    Some(Err(e)) => email_not_changed(e).into_any(),
+                                    None => view! {
+                                        <ActionForm action=action attr:class="card form">
+                                            <input type="hidden" name="token" value=token/>
+                                            <p>"Make " <strong>{email.clone()}</strong> " the address you sign in with. Every device signed in to your account will be signed out."</p>
+                                            <button type="submit" class="primary" disabled=move || action.pending().get()>
+                                                "Confirm new email address"
+                                            </button>
+                                        </ActionForm>
+                                    }.into_any(),
+                                }}).into_any()
+                            }
+                            Err(e) => email_not_changed(e).into_any(),
                         }
-                            .into_any(),
-                        Err(e) => view! {
-                            <div class="card">
-                                <p role="alert" class="alert alert-error">{e.to_string()}</p>
-                                <p>"Your email address has not changed. Global Technical Support can send a new link."</p>
-                                <p class="actions">
-                                    <a class="button primary" href="/support/contact">"Contact Global Technical Support"</a>
-                                    <a class="button" href="/login">"Sign in"</a>
-                                </p>
-                            </div>
-                        }
-                            .into_any(),
-                    }
-                })}
+                    })
+                }}
             </Suspense>
         </main>
+    }
+}
+
+fn email_changed(email: String) -> impl IntoView {
+    view! {
+        <div class="card">
+            <p role="status" class="alert alert-ok">
+                "Your email address is now " <strong>{email}</strong> ". Sign in with it from now on."
+            </p>
+            <p><a class="button primary" href="/login">"Sign in"</a></p>
+        </div>
+    }
+}
+
+fn email_not_changed(e: AppError) -> impl IntoView {
+    view! {
+        <div class="card">
+            <p role="alert" class="alert alert-error">{e.to_string()}</p>
+            <p>"Your email address has not changed. Global Technical Support can send a new link."</p>
+            <p class="actions">
+                <a class="button primary" href="/support/contact">"Contact Global Technical Support"</a>
+                <a class="button" href="/login">"Sign in"</a>
+            </p>
+        </div>
     }
 }

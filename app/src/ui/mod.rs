@@ -1,7 +1,6 @@
 //! Small shared widgets: labelled fields with their errors, form alerts.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::error::AppError;
 
@@ -175,31 +174,11 @@ pub fn forget_token_in_address_bar(path: &'static str) {
     });
 }
 
-/// For a page opened from a single-use link in a mail (`path?token=…`):
-/// `confirm` runs with the token while the page renders on the server, a
-/// missing token is refused as an unknown link, and the token then leaves
-/// the address bar.
-pub fn confirm_link_from_query<F, Fut>(
-    path: &'static str,
-    confirm: F,
-) -> Resource<Result<String, AppError>>
-where
-    F: Fn(String) -> Fut + Copy + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<String, AppError>> + Send + 'static,
-{
-    let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
-    let result = Resource::new_blocking(
-        move || token.clone(),
-        move |token| async move {
-            if token.is_empty() {
-                Err(AppError::Link {
-                    issue: crate::error::LinkIssue::Unknown,
-                })
-            } else {
-                confirm(token).await
-            }
-        },
-    );
-    forget_token_in_address_bar(path);
-    result
+/// A single-use link from a mail, as its page sees it before acting: the
+/// address it would confirm (`Ready`), or, after a confirmation posted
+/// without JavaScript, the address it confirmed (`Done`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum LinkState {
+    Ready(String),
+    Done(String),
 }

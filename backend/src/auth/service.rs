@@ -373,6 +373,25 @@ impl Backend {
         Ok(user)
     }
 
+    /// The address a verification link would confirm, or why it cannot.
+    /// Writes nothing: opening the link (a mail scanner does) confirms
+    /// nothing; the page's button does (`verify_email`).
+    pub async fn check_verification_link(&self, raw_token: &str) -> Result<String> {
+        let token =
+            Token::parse(raw_token.trim()).ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
+        let row = verification::find(&self.db.pool, &token)
+            .await?
+            .ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
+        row.check(self.clock.now()).map_err(Error::LinkRejected)?;
+        let user = user::store::find_by_id(&self.db.pool, row.user_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if user.email_normalized != row.email_normalized {
+            return Err(Error::LinkRejected(LinkProblem::Expired));
+        }
+        Ok(user.email)
+    }
+
     /// Sends a fresh verification link (the earlier one stops working).
     pub async fn resend_verification(&self, user: &User, meta: &RequestMeta) -> Result<()> {
         if user.email_verified_at.is_some() {
