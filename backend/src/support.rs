@@ -351,7 +351,6 @@ impl Backend {
         Ok(())
     }
 
-    /// Applies an email change when its link is opened from the new address.
     /// The address an email-change link would make the person's, or why it
     /// cannot. Writes nothing: the page's button applies it.
     pub async fn check_email_change_link(&self, raw_token: &str) -> Result<String> {
@@ -369,6 +368,8 @@ impl Backend {
         Ok(email)
     }
 
+    /// Applies an email change when its page's button is pressed (the link
+    /// was mailed to the new address).
     pub async fn confirm_email_change(&self, raw_token: &str, meta: &RequestMeta) -> Result<User> {
         let token =
             Token::parse(raw_token.trim()).ok_or(Error::LinkRejected(LinkProblem::Unknown))?;

@@ -991,7 +991,47 @@ async fn someone_elses_failures_do_not_keep_the_owner_out(app: &TestApp) {
         0
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM known_device").await, 2);
+
+    // A token planted in a browser never becomes the person's: signing in
+    // with one (never seen, or Bob's) hands out a new token.
+    // (The codes mailed for the first steps above were never used.)
+    let unused = app.mails().await;
+    app.seen_mails.lock().unwrap().extend(unused);
+    let planted = backend::secret::Token::generate();
+    let bobs_token = bobs.trim_start_matches("atrium_device=").to_string();
+    for held in [planted.expose().to_string(), bobs_token.clone()] {
+        app.clock.advance(RESET_WAIT);
+        let first = app.sign_in_password("ann@example.org", PASSWORD).await;
+        let challenge = first.cookie("atrium_signin").expect("a pending sign-in");
+        let code = app.sign_in_code("ann@example.org").await;
+        let r = app
+            .call_with_cookies(
+                "auth/verify-code",
+                &[("code", &code)],
+                Some(&format!("atrium_signin={challenge}; atrium_device={held}")),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let given = r.cookie("atrium_device").unwrap();
+        assert_ne!(given, held);
+        assert_ne!(given, device);
+    }
+    // Ann's laptop signing in again keeps its token.
+    let first = app.sign_in_password("ann@example.org", PASSWORD).await;
+    let challenge = first.cookie("atrium_signin").unwrap();
+    let code = app.sign_in_code("ann@example.org").await;
+    let r = app
+        .call_with_cookies(
+            "auth/verify-code",
+            &[("code", &code)],
+            Some(&format!("atrium_signin={challenge}; {laptop}")),
+        )
+        .await;
+    assert_eq!(r.cookie("atrium_device").unwrap(), device);
 }
+
+/// Long enough for every counter of the test above to start again.
+const RESET_WAIT: i64 = backend::auth::throttle::RESET_AFTER_SECS;
 
 async fn unknown_email_is_indistinguishable_from_wrong_password(app: &TestApp) {
     app.sign_up("Ann", "Lee", "ann@example.org", PASSWORD).await;

@@ -140,13 +140,19 @@ fn follow_changes(me: MeSignal, leaving: SigningOut) {
             }
         });
         // A navigation this tab starts (a link opened, an address typed) wins:
-        // the stream closes before the request goes out, so a "signed-out"
-        // caused by that very request (an email-change link ends every
-        // session) cannot send the tab to sign-in instead.
-        let stream = source.clone();
+        // for a few seconds a "signed-out" caused by that very request (an
+        // email-change link ends every session) does not send the tab to
+        // sign-in instead. The stream stays open: when the page stays (a
+        // download, a cancelled leave), it goes on following.
         let unloading = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if leaving.0.get_value() {
+                return;
+            }
             leaving.0.set_value(true);
-            stream.close();
+            gloo_timers::callback::Timeout::new(3_000, move || {
+                leaving.0.try_set_value(false);
+            })
+            .forget();
         });
         let _ =
             source.add_event_listener_with_callback("changed", changed.as_ref().unchecked_ref());

@@ -160,7 +160,7 @@ impl Backend {
         .await?;
 
         let mut tx = self.db.begin().await?;
-        self.authorize_in(&mut tx, user, account_id, AccountAction::Invite)
+        self.authorize_in(&mut tx, user, account_id, AccountAction::Invite, None)
             .await?;
         let account = store::find_account(&mut *tx, account_id)
             .await?
@@ -287,7 +287,7 @@ impl Backend {
             .await?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        self.authorize_in(&mut tx, user, account_id, AccountAction::Invite)
+        self.authorize_in(&mut tx, user, account_id, AccountAction::Invite, None)
             .await?;
         let inv = find(&mut *tx, invitation_id).await?;
         let Some(inv) = inv.filter(|i| i.account_id == account_id) else {

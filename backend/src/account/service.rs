@@ -52,17 +52,28 @@ impl Backend {
 
     /// `authorize` again inside the transaction that acts, with the actor's
     /// membership locked: the first check answers quickly, this one holds.
+    /// `member` (the person acted on) is locked too, both in the order of
+    /// their ids, so two people acting on each other at once wait for one
+    /// another instead of deadlocking.
     pub(crate) async fn authorize_in(
         &self,
         tx: &mut sqlx::AnyConnection,
         user: &User,
         account_id: i64,
         action: AccountAction,
+        member: Option<i64>,
     ) -> Result<Role> {
-        permit(
-            store::role_in_locked(&mut *tx, account_id, user.id).await?,
-            action,
-        )
+        let mut own = None;
+        let mut ids = vec![user.id];
+        ids.extend(member.filter(|m| *m != user.id));
+        ids.sort_unstable();
+        for id in ids {
+            let role = store::role_in_locked(&mut *tx, account_id, id).await?;
+            if id == user.id {
+                own = role;
+            }
+        }
+        permit(own, action)
     }
 
     /// A new account with `user` as its Owner.
@@ -131,8 +142,14 @@ impl Backend {
         let role = parse_assignable_role(role)?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        self.authorize_in(&mut tx, user, account_id, AccountAction::ChangeRole)
-            .await?;
+        self.authorize_in(
+            &mut tx,
+            user,
+            account_id,
+            AccountAction::ChangeRole,
+            Some(member_id),
+        )
+        .await?;
         let (account, current) = account_and_role(&mut tx, account_id, member_id).await?;
         if current == Role::Owner {
             return Err(Error::Conflict(
@@ -215,7 +232,8 @@ impl Backend {
         permit(own_role, action)?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        self.authorize_in(&mut tx, user, account_id, action).await?;
+        self.authorize_in(&mut tx, user, account_id, action, Some(member_id))
+            .await?;
         let (account, current) = account_and_role(&mut tx, account_id, member_id).await?;
         if current == Role::Owner {
             return Err(Error::Conflict(

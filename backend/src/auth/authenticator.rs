@@ -108,7 +108,7 @@ impl Backend {
 
     /// Re-enters the password in this session, opening the 10-minute window
     /// in which the sign-in method can be changed. Wrong passwords count in
-    /// the sign-in throttle.
+    /// the person's password-check bucket (`check_password`).
     pub async fn confirm_password(
         &self,
         user: &User,
@@ -127,8 +127,9 @@ impl Backend {
     }
 
     /// Checks the signed-in person's password before a sensitive change.
-    /// Wrong passwords count in the sign-in throttle and are audited (`why`
-    /// says where), so a stolen session cannot guess it here without limit.
+    /// Wrong passwords are throttled in the person's own password-check
+    /// bucket (never their sign-in) and audited (`why` says where), so a
+    /// stolen session cannot guess it here without limit.
     pub(crate) async fn check_password(
         &self,
         user: &User,

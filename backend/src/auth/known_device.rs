@@ -34,15 +34,21 @@ pub async fn known<'e, E: Executor<'e, Database = Any>>(
     Ok(row.map(|_| hash))
 }
 
-/// Notes that the browser holding `token` (none yet: a new one is made)
-/// signed in to `user_id`. Returns the token the browser should keep.
+/// Notes that the browser signed in to `user_id`. Returns the token the
+/// browser should keep: the one it holds when already known for this
+/// person, else a new one (a token planted in the browser by someone else
+/// never becomes the person's).
 pub async fn remember(
     conn: &mut AnyConnection,
     token: Option<&Token>,
     user_id: i64,
     now: UnixTime,
 ) -> Result<Token> {
-    let token = token.cloned().unwrap_or_else(Token::generate);
+    let held = match token {
+        Some(t) => known(&mut *conn, t, user_id, now).await?.map(|_| t.clone()),
+        None => None,
+    };
+    let token = held.unwrap_or_else(Token::generate);
     sqlx::query(
         "INSERT INTO known_device (id_hash, user_id, created_at, last_used_at) VALUES ($1, $2, $3, $3)
          ON CONFLICT (id_hash, user_id) DO UPDATE SET last_used_at = $3",

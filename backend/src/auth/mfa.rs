@@ -410,6 +410,9 @@ impl Backend {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() != 1 {
+            // Another submission of this right code finished first.
+            drop(tx);
+            throttle::release(&mut *self.db.pool.acquire().await?, claim).await?;
             return Err(Error::SignInExpired);
         }
         throttle::release(&mut tx, claim).await?;

@@ -4,7 +4,7 @@
 //! Who shares a counter decides who an attacker can slow down, so a sign-in
 //! counts in several buckets (see [`for_sign_in`]):
 //! - a browser that has signed in to the account before (its device cookie,
-//!   [`crate::auth::devices::KnownDevice`]) counts only its own failures, so
+//!   `crate::auth::known_device`) counts only its own failures, so
 //!   nobody elsewhere can keep the owner out;
 //! - any other browser counts per account *and* network (an IPv4 address or
 //!   an IPv6 /64), per account over every network (a larger allowance, against
