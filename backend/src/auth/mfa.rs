@@ -322,26 +322,15 @@ impl Backend {
             return Err(Error::Validation(vec![FieldError::new("code", msg)]));
         }
         let now = self.clock.now();
-        let buckets = self
-            .sign_in_buckets(&user.email_normalized, Some(&user), meta, now)
+        let (buckets, claim) = self
+            .claim_sign_in_step(
+                &user.email_normalized,
+                Some(&user),
+                Some("second factor"),
+                meta,
+                now,
+            )
             .await?;
-        let claim = match throttle::claim(&self.db, &buckets, now).await? {
-            Ok(claim) => claim,
-            Err(wait) => {
-                audit::record(
-                    &self.db.pool,
-                    Some(user.id),
-                    EventKind::SignInThrottled,
-                    Some("second factor"),
-                    meta,
-                    now,
-                )
-                .await?;
-                return Err(Error::RateLimited {
-                    retry_after_secs: wait as u64,
-                });
-            }
-        };
 
         // Claim one of the five tries before looking at the code, in one
         // statement, so parallel guesses cannot get more than five between them.

@@ -218,28 +218,11 @@ impl Backend {
         let email_normalized = email.trim().to_lowercase();
         let now = self.clock.now();
         let found = user::store::find_by_email(&self.db.pool, &email_normalized).await?;
-        let buckets = self
-            .sign_in_buckets(&email_normalized, found.as_ref(), meta, now)
-            .await?;
         // The attempt is counted before the password is hashed, so parallel
         // guesses cannot all find a clean record; a right one gives it back.
-        let claim = match throttle::claim(&self.db, &buckets, now).await? {
-            Ok(claim) => claim,
-            Err(wait) => {
-                audit::record(
-                    &self.db.pool,
-                    found.as_ref().map(|u| u.id),
-                    EventKind::SignInThrottled,
-                    None,
-                    meta,
-                    now,
-                )
-                .await?;
-                return Err(Error::RateLimited {
-                    retry_after_secs: wait as u64,
-                });
-            }
-        };
+        let (_, claim) = self
+            .claim_sign_in_step(&email_normalized, found.as_ref(), None, meta, now)
+            .await?;
 
         let verified = match &found {
             Some(user) => self.passwords.verify(password, &user.password_hash).await?,
@@ -271,26 +254,43 @@ impl Backend {
         }
     }
 
-    /// The throttle buckets a sign-in step for `email_normalized` counts
-    /// in: the browser's own when it has signed in to that person before.
-    pub(crate) async fn sign_in_buckets(
+    /// Counts one attempt at a sign-in step for `email_normalized` in its
+    /// throttle buckets (the browser's own when it has signed in to that
+    /// person before), or refuses it, audited (`step` says which), with the
+    /// wait. Returns the buckets and the claim.
+    pub(crate) async fn claim_sign_in_step(
         &self,
         email_normalized: &str,
         found: Option<&User>,
+        step: Option<&str>,
         meta: &RequestMeta,
         now: UnixTime,
-    ) -> Result<Vec<throttle::Bucket>> {
+    ) -> Result<(Vec<throttle::Bucket>, throttle::Claim)> {
         let device = match (found, &meta.device) {
             (Some(user), Some(token)) => {
                 known_device::known(&self.db.pool, token, user.id, now).await?
             }
             _ => None,
         };
-        Ok(throttle::for_sign_in(
-            email_normalized,
-            meta.ip.as_deref(),
-            device.as_deref(),
-        ))
+        let buckets =
+            throttle::for_sign_in(email_normalized, meta.ip.as_deref(), device.as_deref());
+        match throttle::claim(&self.db, &buckets, now).await? {
+            Ok(claim) => Ok((buckets, claim)),
+            Err(wait) => {
+                audit::record(
+                    &self.db.pool,
+                    found.map(|u| u.id),
+                    EventKind::SignInThrottled,
+                    step,
+                    meta,
+                    now,
+                )
+                .await?;
+                Err(Error::RateLimited {
+                    retry_after_secs: wait as u64,
+                })
+            }
+        }
     }
 
     /// Ends the session behind `token`; signing out twice is not an error.

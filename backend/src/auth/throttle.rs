@@ -18,7 +18,7 @@
 
 use std::net::IpAddr;
 
-use sqlx::AnyConnection;
+use sqlx::{Any, AnyConnection, Executor};
 
 use crate::clock::UnixTime;
 use crate::db::Db;
@@ -221,18 +221,7 @@ async fn claim_one(
                 } else {
                     failures + 1
                 };
-                let done = sqlx::query(
-                    "UPDATE sign_in_throttle SET failures = $4, last_failure_at = $5
-                     WHERE key = $1 AND failures = $2 AND last_failure_at = $3",
-                )
-                .bind(&bucket.key)
-                .bind(failures)
-                .bind(last)
-                .bind(next)
-                .bind(now)
-                .execute(&db.pool)
-                .await?;
-                if done.rows_affected() == 1 {
+                if swap(&db.pool, &bucket.key, (failures, last), (next, now)).await? {
                     return Ok(Ok(Taken {
                         bucket: bucket.clone(),
                         before: Some((failures, last)),
@@ -248,32 +237,48 @@ async fn claim_one(
     )))
 }
 
+/// Moves the counter `key` from `from` to `to` (failures, last failure
+/// time) when nobody moved it meanwhile; false when somebody did.
+async fn swap<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    key: &str,
+    from: (i64, i64),
+    to: (i64, i64),
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE sign_in_throttle SET failures = $4, last_failure_at = $5
+         WHERE key = $1 AND failures = $2 AND last_failure_at = $3",
+    )
+    .bind(key)
+    .bind(from.0)
+    .bind(from.1)
+    .bind(to.0)
+    .bind(to.1)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Gives an attempt back (the answer was right): each counter returns to
 /// where it was, or, when other attempts moved it since, one lower.
 pub async fn release(conn: &mut AnyConnection, claim: Claim) -> Result<()> {
     for t in claim.taken {
         let restored = match t.before {
-            Some((failures, last)) => sqlx::query(
-                "UPDATE sign_in_throttle SET failures = $4, last_failure_at = $5
-                 WHERE key = $1 AND failures = $2 AND last_failure_at = $3",
-            )
-            .bind(&t.bucket.key)
-            .bind(t.after.0)
-            .bind(t.after.1)
-            .bind(failures)
-            .bind(last)
-            .execute(&mut *conn)
-            .await?,
-            None => sqlx::query(
-                "DELETE FROM sign_in_throttle WHERE key = $1 AND failures = $2 AND last_failure_at = $3",
-            )
-            .bind(&t.bucket.key)
-            .bind(t.after.0)
-            .bind(t.after.1)
-            .execute(&mut *conn)
-            .await?,
+            Some(before) => swap(&mut *conn, &t.bucket.key, t.after, before).await?,
+            None => {
+                sqlx::query(
+                    "DELETE FROM sign_in_throttle WHERE key = $1 AND failures = $2 AND last_failure_at = $3",
+                )
+                .bind(&t.bucket.key)
+                .bind(t.after.0)
+                .bind(t.after.1)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+                    == 1
+            }
         };
-        if restored.rows_affected() == 0 {
+        if !restored {
             sqlx::query(
                 "UPDATE sign_in_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0",
             )
