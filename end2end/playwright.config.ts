@@ -76,6 +76,7 @@ export default defineConfig({
       DATABASE_URL: `sqlite://${path.join(runDir, "atrium.db")}`,
       MAIL_OUTBOX_DIR: outboxDir,
       SMS_OUTBOX_DIR: path.join(runDir, "sms"),
+      SECRET_KEY_FILE: path.join(runDir, "secret.key"),
       PASSWORD_HASHING: "insecure-minimal",
       LOG_LEVEL: "warn",
       // Every spec's people sign up from 127.0.0.1.

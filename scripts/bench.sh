@@ -31,7 +31,7 @@ rm -rf "$run"
 mkdir -p "$run"
 LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site PUBLIC_URL="$base" \
   DATABASE_URL="sqlite://$PWD/$run/atrium.db" MAIL_OUTBOX_DIR="$run/outbox" \
-  SMS_OUTBOX_DIR="$run/sms" LOG_LEVEL=warn target/release/server >"$run/server.log" 2>&1 &
+  SMS_OUTBOX_DIR="$run/sms" SECRET_KEY_FILE="$run/secret.key" LOG_LEVEL=warn target/release/server >"$run/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

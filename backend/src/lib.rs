@@ -12,6 +12,7 @@ pub mod error;
 pub mod mail;
 pub mod oidc;
 pub mod rate_limit;
+pub mod sealed;
 pub mod secret;
 pub mod sms;
 pub mod support;
@@ -96,4 +97,6 @@ pub struct Backend {
     pub settings: Arc<Settings>,
     /// Change signals for the open `/api/events` streams.
     pub live: sync::live::Live,
+    /// Seals the secrets the server must read back (`sealed`).
+    pub keys: Arc<sealed::Keyring>,
 }

@@ -69,6 +69,8 @@ async fn main() {
         &format!("sqlite://{}", dir.path().join("bench.db").display()),
         "--mail-outbox-dir",
         dir.path().join("outbox").to_str().unwrap(),
+        "--secret-key-file",
+        dir.path().join("secret.key").to_str().unwrap(),
         "--password-hashing",
         "owasp",
         "--site-root",

@@ -81,6 +81,12 @@ pub struct Config {
     #[arg(long, env = "SIGN_UPS_PER_HOUR", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..))]
     pub sign_ups_per_hour: i64,
 
+    /// The keys that seal authenticator secrets in the database, one per
+    /// line, the first sealing. Made (mode 0600) on first start when
+    /// absent; back it up with the database. `secret-key rotate` adds a key.
+    #[arg(long, env = "SECRET_KEY_FILE", default_value = "data/secret.key")]
+    pub secret_key_file: PathBuf,
+
     /// Folder that receives one file per text message when no SMS provider is set.
     #[arg(long, env = "SMS_OUTBOX_DIR", default_value = "data/sms-outbox")]
     pub sms_outbox_dir: PathBuf,
@@ -151,6 +157,19 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The key file that seals authenticator secrets (SECRET_KEY_FILE).
+    SecretKey {
+        #[command(subcommand)]
+        command: SecretKeyCommand,
+    },
+}
+
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum SecretKeyCommand {
+    /// Adds a new key that seals from now on, re-seals every stored secret
+    /// under it, and drops older keys that nothing uses any more. Servers
+    /// sharing the file pick the new key up by themselves.
+    Rotate,
 }
 
 #[derive(Clone, Debug, clap::Subcommand)]

@@ -62,7 +62,10 @@ pub async fn build_backend(
     passwords
         .verify_dummy(&backend::secret::Password::new("warm-up"))
         .await?;
-    Ok(Backend {
+    let keys = Arc::new(backend::sealed::Keyring::load_or_create(
+        &config.secret_key_file,
+    )?);
+    let backend = Backend {
         db,
         clock,
         mailer,
@@ -85,7 +88,11 @@ pub async fn build_backend(
             sign_ups_per_hour: config.sign_ups_per_hour,
         }),
         live: backend::sync::live::Live::new(),
-    })
+        keys,
+    };
+    // Secrets stored before sealing, or under a key since rotated.
+    backend.reseal_secrets().await?;
+    Ok(backend)
 }
 
 pub fn app_state(config: &Config, backend: Backend) -> AppState {

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use axum::serve::ListenerExt;
 use clap::Parser;
-use server::config::{KeysCommand, PlatformCommand};
+use server::config::{KeysCommand, PlatformCommand, SecretKeyCommand};
 use server::{app_state, build_backend, router, Command, Config, PasswordHashing};
 use tracing_subscriber::EnvFilter;
 
@@ -143,6 +143,21 @@ async fn run_command(backend: &backend::Backend, command: &Command) -> i32 {
             }
             Err(e) => {
                 eprintln!("atrium: cannot rotate the signing key: {e}");
+                1
+            }
+        },
+        Command::SecretKey {
+            command: SecretKeyCommand::Rotate,
+        } => match backend.rotate_secret_key().await {
+            Ok((id, retired)) => {
+                println!("New secret key {id}; every stored secret is sealed under it.");
+                if !retired.is_empty() {
+                    println!("Dropped from the key file: {}.", retired.join(", "));
+                }
+                0
+            }
+            Err(e) => {
+                eprintln!("atrium: cannot rotate the secret key: {e}");
                 1
             }
         },

@@ -47,6 +47,8 @@ fn test_config(dir: &std::path::Path, database_url: &str, public_url: &str) -> C
         dir.join("outbox").to_str().unwrap(),
         "--sms-outbox-dir",
         dir.join("sms").to_str().unwrap(),
+        "--secret-key-file",
+        dir.join("secret.key").to_str().unwrap(),
         "--password-hashing",
         "insecure-minimal",
         "--public-url",
@@ -85,6 +87,11 @@ impl TestApp {
             pg_cleanup,
             seen_mails: Default::default(),
         }
+    }
+
+    /// The secret key file the test's backend seals with.
+    fn key_file(&self) -> PathBuf {
+        self._dir.path().join("secret.key")
     }
 
     async fn sqlite() -> Self {
@@ -503,6 +510,8 @@ mod accounts;
 mod assets;
 #[path = "api/oidc.rs"]
 mod oidc;
+#[path = "api/sealed.rs"]
+mod sealed;
 #[path = "api/sync.rs"]
 mod sync;
 

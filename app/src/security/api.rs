@@ -22,6 +22,9 @@ pub struct MfaView {
     pub password_recent: bool,
     pub setup: Option<SetupView>,
     pub recovery_codes_left: i64,
+    /// Whether the unused codes include short ones from before 20
+    /// characters: the tab asks for new ones.
+    pub recovery_codes_short: bool,
     /// Why text messages cannot be chosen; None when they can.
     pub sms_unavailable: Option<String>,
     /// Recovery codes made by a form post without JavaScript, shown once.
@@ -42,6 +45,7 @@ pub async fn mfa_state() -> Result<MfaView, AppError> {
             qr: s.qr_data_url(),
         }),
         recovery_codes_left: state.recovery_codes_left,
+        recovery_codes_short: state.recovery_codes_short,
         sms_unavailable: state.sms.reason(),
         new_recovery_codes: take_held_codes(),
     })

@@ -91,12 +91,17 @@ pub fn SignInMethod() -> impl IntoView {
                     match state.await {
                         Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }.into_any(),
                         Ok(view) => {
-                            let MfaView { method, password_recent, setup, recovery_codes_left, sms_unavailable, new_recovery_codes } = view;
+                            let MfaView { method, password_recent, setup, recovery_codes_left, recovery_codes_short, sms_unavailable, new_recovery_codes } = view;
                             view! {
                                 <p>"Current method: " <strong>{method_label(&method)}</strong></p>
                                 {new_recovery_codes.map(|codes| view! { <RecoveryCodes codes=Signal::derive(move || Some(codes.clone()))/> })}
                                 {(method == "authenticator").then(|| view! {
                                     <p class="muted">{format!("{recovery_codes_left} of 10 recovery codes left.")}</p>
+                                })}
+                                {(method == "authenticator" && recovery_codes_short).then(|| view! {
+                                    <p role="status" class="alert alert-warn">
+                                        "Your recovery codes are of an older, shorter kind that is easier to guess. Make new ones below and put them away; the old ones then stop working."
+                                    </p>
                                 })}
                                 <FormError error=other_error/>
                                 {if !password_recent {

@@ -56,18 +56,32 @@ pub struct MfaState {
     pub password_recent: bool,
     pub setup: Option<AuthenticatorSetup>,
     pub recovery_codes_left: i64,
+    /// Whether some unused codes are of the old, short kind (make new ones).
+    pub recovery_codes_short: bool,
     /// Whether text messages can be chosen, and why not.
     pub sms: crate::sms::SmsAvailability,
 }
 
-/// `xxxxx-xxxxx` from a 31-letter alphabet: about 49 bits each.
+/// Characters in a recovery code: 20 from a 31-letter alphabet make 99
+/// bits, out of reach of guessing even with the stored hashes in hand.
+const RECOVERY_CODE_LEN: usize = 20;
+/// The strength of the codes made now, stored with each.
+const RECOVERY_CODE_BITS: i64 = 99;
+/// Codes made before 20 characters: 10 characters, about 49 bits. They
+/// keep working until replaced; the Security tab asks for new ones.
+const SHORT_RECOVERY_CODE_LEN: usize = 10;
+
+/// `xxxxx-xxxxx-xxxxx-xxxxx` from a 31-letter alphabet: about 99 bits.
 pub fn new_recovery_code() -> String {
     let mut rng = rand::rngs::OsRng;
-    let mut s: String = (0..10)
+    let letters: Vec<char> = (0..RECOVERY_CODE_LEN)
         .map(|_| RECOVERY_ALPHABET[rng.gen_range(0..RECOVERY_ALPHABET.len())] as char)
         .collect();
-    s.insert(5, '-');
-    s
+    letters
+        .chunks(5)
+        .map(|group| group.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Lower-case, without spaces or dashes: how codes are compared.
@@ -85,7 +99,8 @@ fn recovery_hash(code: &str) -> String {
 /// Whether what was typed looks like a recovery code rather than an app code.
 pub fn looks_like_recovery_code(raw: &str) -> bool {
     let n = normalize_recovery_code(raw);
-    n.len() == 10 && n.chars().any(|c| c.is_ascii_alphabetic())
+    (n.len() == RECOVERY_CODE_LEN || n.len() == SHORT_RECOVERY_CODE_LEN)
+        && n.chars().any(|c| c.is_ascii_alphabetic())
 }
 
 impl Backend {
@@ -164,14 +179,13 @@ impl Backend {
         Ok(())
     }
 
-    async fn authenticator_row(
-        &self,
-        user_id: i64,
-    ) -> Result<Option<(Option<String>, Option<i64>, Option<String>)>> {
-        Ok(sqlx::query_as("SELECT secret, last_used_step, pending_secret FROM mfa_authenticator WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(&self.db.pool)
-            .await?)
+    /// The pending secret of an unfinished setup, still sealed.
+    async fn stored_pending(&self, user_id: i64) -> Result<Option<String>> {
+        let mut conn = self.db.pool.acquire().await?;
+        Ok(self
+            .authenticator_row(&mut conn, user_id)
+            .await?
+            .and_then(|row| row.pending_secret))
     }
 
     fn setup_view(&self, user: &User, secret: &TotpSecret) -> AuthenticatorSetup {
@@ -193,15 +207,16 @@ impl Backend {
         // The pending secret is as good as the app itself: it is shown
         // only while the password was typed within the last 10 minutes.
         let pending = if recent {
-            self.authenticator_row(user.id)
-                .await?
-                .and_then(|(_, _, pending)| pending)
-                .and_then(|p| TotpSecret::from_base32(&p))
+            self.stored_pending(user.id).await?
         } else {
             None
         };
-        let (left,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM recovery_code WHERE user_id = $1 AND used_at IS NULL",
+        let pending = pending
+            .map(|stored| self.open_totp(user.id, &stored))
+            .transpose()?;
+        let (left, short): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(CASE WHEN bits < 80 THEN 1 END) FROM recovery_code
+             WHERE user_id = $1 AND used_at IS NULL",
         )
         .bind(user.id)
         .fetch_one(&self.db.pool)
@@ -211,6 +226,7 @@ impl Backend {
             password_recent: recent,
             setup: pending.map(|s| self.setup_view(user, &s)),
             recovery_codes_left: left,
+            recovery_codes_short: short > 0,
             sms: crate::sms::availability(user.phone.as_deref(), &self.settings.sms_regions),
         })
     }
@@ -231,7 +247,7 @@ impl Backend {
              ON CONFLICT (user_id) DO UPDATE SET pending_secret = $2, updated_at = $3",
         )
         .bind(user.id)
-        .bind(secret.to_base32())
+        .bind(self.seal_totp(user.id, &secret))
         .bind(now)
         .execute(&self.db.pool)
         .await?;
@@ -256,12 +272,11 @@ impl Backend {
         meta: &RequestMeta,
     ) -> Result<Vec<String>> {
         self.require_recent_password(session_token).await?;
-        let pending = self
-            .authenticator_row(user.id)
+        let stored = self
+            .stored_pending(user.id)
             .await?
-            .and_then(|(_, _, p)| p)
-            .and_then(|p| TotpSecret::from_base32(&p))
             .ok_or_else(|| Error::Conflict("Start the authenticator setup first.".into()))?;
+        let pending = self.open_totp(user.id, &stored)?;
         let now = self.clock.now();
         let step = totp::verify(&pending, 6, code, now, None).ok_or_else(|| {
             Error::field(
@@ -280,7 +295,7 @@ impl Backend {
         .bind(user.id)
         .bind(step)
         .bind(now)
-        .bind(pending.to_base32())
+        .bind(&stored)
         .execute(&mut *tx)
         .await?;
         if activated.rows_affected() != 1 {
@@ -524,18 +539,14 @@ impl Backend {
             self.mailer.send_later(mail);
             return Ok(Some("recovery code"));
         }
-        let row: Option<(Option<String>, Option<i64>, Option<String>)> =
-            sqlx::query_as("SELECT secret, last_used_step, pending_secret FROM mfa_authenticator WHERE user_id = $1")
-                .bind(user.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((Some(secret), last, _)) = row else {
+        let Some(row) = self.authenticator_row(&mut *tx, user.id).await? else {
             return Ok(None);
         };
-        let Some(secret) = TotpSecret::from_base32(&secret) else {
+        let Some(stored) = row.secret else {
             return Ok(None);
         };
-        let Some(step) = totp::verify(&secret, 6, raw, now, last) else {
+        let secret = self.open_totp(user.id, &stored)?;
+        let Some(step) = totp::verify(&secret, 6, raw, now, row.last_used_step) else {
             return Ok(None);
         };
         // Only a later step may advance the mark: two requests with the same code cannot both pass.
@@ -556,10 +567,7 @@ impl Backend {
         if user.mfa_method == MfaMethod::Authenticator.as_str() {
             return Ok(false);
         }
-        Ok(self
-            .authenticator_row(user.id)
-            .await?
-            .is_some_and(|(_, _, pending)| pending.is_some()))
+        Ok(self.stored_pending(user.id).await?.is_some())
     }
 }
 
@@ -575,11 +583,12 @@ async fn replace_recovery_codes(
         .await?;
     for code in codes {
         sqlx::query(
-            "INSERT INTO recovery_code (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+            "INSERT INTO recovery_code (user_id, code_hash, created_at, bits) VALUES ($1, $2, $3, $4)",
         )
         .bind(user_id)
         .bind(recovery_hash(code))
         .bind(now)
+        .bind(RECOVERY_CODE_BITS)
         .execute(&mut *tx)
         .await?;
     }
@@ -596,18 +605,31 @@ mod tests {
             (0..100).map(|_| new_recovery_code()).collect();
         assert_eq!(codes.len(), 100);
         for c in &codes {
-            assert_eq!(c.len(), 11);
-            assert_eq!(&c[5..6], "-");
+            let groups: Vec<&str> = c.split('-').collect();
+            assert_eq!(groups.len(), 4, "{c}");
+            assert!(groups.iter().all(|g| g.len() == 5), "{c}");
             assert!(c
                 .chars()
                 .all(|ch| ch == '-' || RECOVERY_ALPHABET.contains(&(ch as u8))));
+            assert!(looks_like_recovery_code(c));
         }
+        // The strength stored with each code is what the code carries.
+        let bits = (RECOVERY_CODE_LEN as f64) * (RECOVERY_ALPHABET.len() as f64).log2();
+        assert!(
+            bits >= 80.0 && RECOVERY_CODE_BITS == bits.floor() as i64,
+            "{bits}"
+        );
     }
 
     #[test]
     fn recovery_codes_compare_loosely() {
         assert_eq!(recovery_hash("abcde-fgh23"), recovery_hash(" ABCDE FGH23 "));
-        assert!(looks_like_recovery_code("abcde-fgh23"));
+        assert!(
+            looks_like_recovery_code("abcde-fgh23"),
+            "a code made before 20 letters"
+        );
+        assert!(looks_like_recovery_code("abcde-fgh23-jkmnp-qrstu"));
+        assert!(!looks_like_recovery_code("abcde-fgh23-jkmn"));
         assert!(!looks_like_recovery_code("123456"));
         assert!(!looks_like_recovery_code("1234567890"));
     }

@@ -10,6 +10,7 @@ pub mod service;
 pub mod session;
 pub mod throttle;
 pub mod totp;
+pub mod totp_store;
 pub mod verification;
 
 use crate::clock::UnixTime;

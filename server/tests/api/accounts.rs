@@ -1320,6 +1320,7 @@ async fn the_grant_support_command() {
             .env("DATABASE_URL", &db)
             .env("MAIL_OUTBOX_DIR", dir.path().join("outbox"))
             .env("SMS_OUTBOX_DIR", dir.path().join("sms"))
+            .env("SECRET_KEY_FILE", dir.path().join("secret.key"))
             .env("LOG_LEVEL", "warn")
             .output()
             .unwrap()

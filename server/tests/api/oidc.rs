@@ -997,6 +997,8 @@ fn operators_register_list_and_remove_platforms_from_the_command_line() {
                 dir.path().join("outbox").to_str().unwrap(),
                 "--sms-outbox-dir",
                 dir.path().join("sms").to_str().unwrap(),
+                "--secret-key-file",
+                dir.path().join("secret.key").to_str().unwrap(),
             ])
             .args(args)
             .output()
@@ -1071,6 +1073,25 @@ fn operators_register_list_and_remove_platforms_from_the_command_line() {
     let (code, stdout, stderr) = run(&["keys", "rotate"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.starts_with("New signing key"), "{stdout}");
+
+    // The secret key file was made at the first command, private; rotating
+    // puts a new key in it and, nothing being sealed under the old one,
+    // drops that.
+    let key_file = dir.path().join("secret.key");
+    let before = std::fs::read_to_string(&key_file).unwrap();
+    let (code, stdout, stderr) = run(&["secret-key", "rotate"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.starts_with("New secret key"), "{stdout}");
+    assert!(stdout.contains("Dropped from the key file"), "{stdout}");
+    let after = std::fs::read_to_string(&key_file).unwrap();
+    let keys = |text: &str| {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&after).len(), 1);
+    assert_ne!(keys(&after), keys(&before));
 
     let (code, stdout, _) = run(&["platform", "remove", &client_id]);
     assert_eq!(code, Some(0));

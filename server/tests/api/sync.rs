@@ -383,6 +383,8 @@ fn start_server_on(
         .args(["--site-root", dir.to_str().unwrap()])
         .args(["--mail-outbox-dir", dir.join("outbox").to_str().unwrap()])
         .args(["--sms-outbox-dir", dir.join("sms").to_str().unwrap()])
+        // The same keys as the test's own backend: each opens the other's secrets.
+        .args(["--secret-key-file", app.key_file().to_str().unwrap()])
         .env("WEBHOOK_LEASE_SECS", lease)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -1,0 +1,153 @@
+//! The `mfa_authenticator` rows: TOTP secrets stored sealed
+//! (`crate::sealed`), re-sealed under the newest key at start-up and on
+//! rotation.
+
+use crate::auth::totp::TotpSecret;
+use crate::sealed::{self, Keyring};
+use crate::{Backend, Error, Result};
+
+/// A person's authenticator row as stored (secrets still sealed).
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuthenticatorRow {
+    pub secret: Option<String>,
+    pub last_used_step: Option<i64>,
+    pub pending_secret: Option<String>,
+}
+
+const RESEAL_ACTIVE: &str =
+    "UPDATE mfa_authenticator SET secret = $1 WHERE user_id = $2 AND secret = $3";
+const RESEAL_PENDING: &str =
+    "UPDATE mfa_authenticator SET pending_secret = $1 WHERE user_id = $2 AND pending_secret = $3";
+
+fn context(user_id: i64) -> String {
+    format!("totp:{user_id}")
+}
+
+/// What `Backend::reseal_secrets` did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// Values sealed under the newest key that were not before.
+    pub resealed: usize,
+    /// Of those, values that were stored in plain text (before sealing).
+    pub were_plain: usize,
+    /// Values that do not open (damaged, or under a key no longer in the
+    /// file): left as they are and logged, so that one bad row does not
+    /// keep the server from starting.
+    pub unreadable: usize,
+}
+
+impl Backend {
+    pub(crate) async fn authenticator_row(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        user_id: i64,
+    ) -> Result<Option<AuthenticatorRow>> {
+        Ok(sqlx::query_as(
+            "SELECT secret, last_used_step, pending_secret FROM mfa_authenticator WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?)
+    }
+
+    pub(crate) fn seal_totp(&self, user_id: i64, secret: &TotpSecret) -> String {
+        self.keys
+            .seal(&context(user_id), secret.to_base32().as_bytes())
+    }
+
+    /// The secret in a stored value: sealed, or plain text from before
+    /// sealing (until `reseal_secrets` has run). A value that does not open
+    /// is an error, never a wrong code.
+    pub(crate) fn open_totp(&self, user_id: i64, stored: &str) -> Result<TotpSecret> {
+        let base32 = if Keyring::is_sealed(stored) {
+            let bytes = self.keys.open(&context(user_id), stored)?;
+            String::from_utf8(bytes)
+                .map_err(|_| Error::Internal("a sealed TOTP secret is not text".into()))?
+        } else {
+            stored.to_string()
+        };
+        TotpSecret::from_base32(&base32)
+            .ok_or_else(|| Error::Internal("a stored TOTP secret is malformed".into()))
+    }
+
+    /// Seals every TOTP secret under the newest key: plain ones from before
+    /// sealing, and ones under an older key after a rotation. Each row is
+    /// replaced only if unchanged meanwhile. Run at every start.
+    pub async fn reseal_secrets(&self) -> Result<Resealed> {
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT user_id, secret, pending_secret FROM mfa_authenticator
+             WHERE secret IS NOT NULL OR pending_secret IS NOT NULL",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut done = Resealed::default();
+        for (user_id, secret, pending) in rows {
+            for (sql, stored) in [(RESEAL_ACTIVE, secret), (RESEAL_PENDING, pending)] {
+                let Some(stored) = stored else { continue };
+                if self.keys.is_current(&stored) {
+                    continue;
+                }
+                let secret = match self.open_totp(user_id, &stored) {
+                    Ok(secret) => secret,
+                    Err(e) => {
+                        tracing::error!(user_id, error = %e, "an authenticator secret does not open; left as it is");
+                        done.unreadable += 1;
+                        continue;
+                    }
+                };
+                let sealed = self.seal_totp(user_id, &secret);
+                let replaced = sqlx::query(sql)
+                    .bind(&sealed)
+                    .bind(user_id)
+                    .bind(&stored)
+                    .execute(&self.db.pool)
+                    .await?;
+                if replaced.rows_affected() == 1 {
+                    done.resealed += 1;
+                    done.were_plain += usize::from(!Keyring::is_sealed(&stored));
+                }
+            }
+        }
+        if done.resealed > 0 {
+            tracing::info!(
+                resealed = done.resealed,
+                were_plain = done.were_plain,
+                "authenticator secrets sealed under the newest key"
+            );
+        }
+        Ok(done)
+    }
+
+    /// Rotates the secret key: a new key seals from now on, every stored
+    /// secret is re-sealed under it, and older keys no value uses any more
+    /// leave the key file. Returns the new key's id and the ids retired.
+    ///
+    /// Other processes pick the new key up from the file when they first
+    /// meet a value sealed under it; keys are retired only when no stored
+    /// value names them.
+    pub async fn rotate_secret_key(&self) -> Result<(String, Vec<String>)> {
+        let id = self.keys.rotate()?;
+        self.reseal_secrets().await?;
+        let in_use = self.key_ids_in_use().await?;
+        let retired = self.keys.retire_unused(&in_use)?;
+        Ok((id, retired))
+    }
+
+    async fn key_ids_in_use(&self) -> Result<Vec<String>> {
+        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT secret, pending_secret FROM mfa_authenticator
+             WHERE secret IS NOT NULL OR pending_secret IS NOT NULL",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut ids: Vec<String> = rows
+            .iter()
+            .flat_map(|(a, b)| [a, b])
+            .flatten()
+            .filter_map(|v| sealed::key_id(v).map(str::to_string))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+}
