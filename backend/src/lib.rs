@@ -68,6 +68,9 @@ pub struct Settings {
     pub webhook_lease: Duration,
     /// New users allowed per network (IPv4 address, IPv6 /64) per hour.
     pub sign_ups_per_hour: i64,
+    /// Text messages sent per hour in all (toll-fraud cap); each person and
+    /// each number also has its own cap (`sms::PER_PERSON`, `sms::PER_NUMBER`).
+    pub sms_per_hour: i64,
 }
 
 impl Settings {
@@ -81,6 +84,7 @@ impl Settings {
             sms_regions: vec!["US".into(), "CA".into(), "GB".into()],
             webhook_lease: Duration::from_secs(sync::LEASE_SECS as u64),
             sign_ups_per_hour: 1000,
+            sms_per_hour: 100,
         }
     }
 }

@@ -87,6 +87,11 @@ pub struct Config {
     #[arg(long, env = "SECRET_KEY_FILE", default_value = "data/secret.key")]
     pub secret_key_file: PathBuf,
 
+    /// Text messages sent per hour in all, whoever they are for: a cap on
+    /// what toll fraud can cost. Each person and each number may get 10 an hour.
+    #[arg(long, env = "SMS_PER_HOUR", default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..))]
+    pub sms_per_hour: i64,
+
     /// Folder that receives one file per text message when no SMS provider is set.
     #[arg(long, env = "SMS_OUTBOX_DIR", default_value = "data/sms-outbox")]
     pub sms_outbox_dir: PathBuf,

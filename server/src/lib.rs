@@ -86,6 +86,7 @@ pub async fn build_backend(
                 .collect(),
             webhook_lease: Duration::from_secs(config.webhook_lease_secs),
             sign_ups_per_hour: config.sign_ups_per_hour,
+            sms_per_hour: config.sms_per_hour,
         }),
         live: backend::sync::live::Live::new(),
         keys,

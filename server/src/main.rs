@@ -63,7 +63,8 @@ async fn main() {
             .listen_for_changes(config.database_url.clone()),
     );
 
-    // Expired sessions and long-unused device marks are swept every ten minutes.
+    // Expired sessions, long-unused device marks and expired text
+    // confirmations are swept every ten minutes.
     let sweeper = backend.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -80,6 +81,9 @@ async fn main() {
             if let Err(e) = backend::auth::known_device::purge_expired(&sweeper.db.pool, now).await
             {
                 tracing::warn!(error = %e, "known device sweep failed");
+            }
+            if let Err(e) = backend::auth::sms_setup::purge_expired(&sweeper.db.pool, now).await {
+                tracing::warn!(error = %e, "text confirmation sweep failed");
             }
         }
     });

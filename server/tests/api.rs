@@ -512,6 +512,8 @@ mod assets;
 mod oidc;
 #[path = "api/sealed.rs"]
 mod sealed;
+#[path = "api/sms.rs"]
+mod sms;
 #[path = "api/sync.rs"]
 mod sync;
 
@@ -1993,15 +1995,15 @@ async fn text_messages_only_for_phones_in_allowed_regions(app: &TestApp) {
         mfa_state(app, &none).await["sms_unavailable"],
         "No phone number on your profile."
     );
-    let refused = app.call("security/use-sms", &[], Some(&de)).await;
+    let refused = app.call("security/start-sms", &[], Some(&de)).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert!(refused.json()["Conflict"]["message"]
         .as_str()
         .unwrap()
         .contains("(DE)"));
 
-    let r = app.call("security/use-sms", &[], Some(&us)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(app.texts().is_empty(), "nothing texted to a refused number");
+    turn_on_sms(app, &us).await;
     assert_eq!(mfa_state(app, &us).await["method"], "sms");
 
     // Sign-in: the code is texted, not mailed.
@@ -2023,19 +2025,40 @@ async fn text_messages_only_for_phones_in_allowed_regions(app: &TestApp) {
         (Some("sms"), Some("•••• 0132"))
     );
     let texts = app.texts();
-    assert_eq!(texts.len(), 1);
-    assert!(texts[0].starts_with("To: +14155550132\n"), "{}", texts[0]);
-    let code: String = texts[0]
-        .split("code: ")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take(6)
-        .collect();
+    assert_eq!(texts.len(), 2, "the confirmation, then the sign-in code");
+    assert!(texts[1].starts_with("To: +14155550132\n"), "{}", texts[1]);
+    assert!(texts[1].contains("sign-in code"), "{}", texts[1]);
+    let code = code_in_text(&texts[1]);
     assert_eq!(app.mails_with_subject("Atrium: your sign-in code").await, 0);
     let r = app.verify_code(&challenge, &code, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.session_cookie().is_some());
+}
+
+/// The 6-digit code in a text message from the SMS outbox.
+fn code_in_text(text: &str) -> String {
+    let body = text.split_once("\n\n").map(|(_, b)| b).unwrap_or(text);
+    let digits: Vec<char> = body.chars().collect();
+    digits
+        .windows(6)
+        .find(|w| w.iter().all(char::is_ascii_digit))
+        .map(|w| w.iter().collect())
+        .unwrap_or_else(|| panic!("no code in {text:?}"))
+}
+
+/// Turns texted sign-in codes on for `cookie`: the code texted to the
+/// number on the profile, typed back.
+async fn turn_on_sms(app: &TestApp, cookie: &str) {
+    let before = app.texts().len();
+    let r = app.call("security/start-sms", &[], Some(cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let texts = app.texts();
+    assert_eq!(texts.len(), before + 1);
+    let code = code_in_text(texts.last().unwrap());
+    let r = app
+        .call("security/confirm-sms", &[("code", &code)], Some(cookie))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
 /// A stand-in for a Twilio-compatible Messages API on a local port: records

@@ -27,6 +27,9 @@ pub struct MfaView {
     pub recovery_codes_short: bool,
     /// Why text messages cannot be chosen; None when they can.
     pub sms_unavailable: Option<String>,
+    /// The masked number a texted confirmation code was sent to, while it
+    /// waits to be typed back (and the password is recent).
+    pub sms_pending: Option<String>,
     /// Recovery codes made by a form post without JavaScript, shown once.
     pub new_recovery_codes: Option<Vec<String>>,
 }
@@ -37,6 +40,14 @@ pub async fn mfa_state() -> Result<MfaView, AppError> {
     let backend = backend()?;
     let (user, token) = require_session().await?;
     let state = backend.mfa_state(&user, &token).await.map_err(fail)?;
+    let sms_pending = if state.password_recent {
+        backend
+            .pending_sms_setup(&user, backend.clock.now())
+            .await
+            .map_err(fail)?
+    } else {
+        None
+    };
     Ok(MfaView {
         method: state.method.as_str().to_string(),
         password_recent: state.password_recent,
@@ -47,6 +58,7 @@ pub async fn mfa_state() -> Result<MfaView, AppError> {
         recovery_codes_left: state.recovery_codes_left,
         recovery_codes_short: state.recovery_codes_short,
         sms_unavailable: state.sms.reason(),
+        sms_pending,
         new_recovery_codes: take_held_codes(),
     })
 }
@@ -126,13 +138,36 @@ pub async fn use_email_codes() -> Result<(), AppError> {
         .map_err(fail)
 }
 
-#[server(endpoint = "security/use-sms")]
-pub async fn use_sms_codes() -> Result<(), AppError> {
+/// Texts a code to the phone on the profile, to confirm the number before
+/// text messages become the sign-in method.
+#[server(endpoint = "security/start-sms")]
+pub async fn start_sms() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     let (user, token) = require_session().await?;
     backend
-        .use_sms_codes(&user, &token, &request_meta())
+        .start_sms_setup(&user, &token)
         .await
         .map_err(fail)
+        .map(|_| ())
+}
+
+/// The texted code typed back: text messages become the sign-in method.
+#[server(endpoint = "security/confirm-sms")]
+pub async fn confirm_sms(code: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let (user, token) = require_session().await?;
+    backend
+        .confirm_sms_setup(&user, &token, &code, &request_meta())
+        .await
+        .map_err(fail)
+}
+
+#[server(endpoint = "security/cancel-sms")]
+pub async fn cancel_sms() -> Result<(), AppError> {
+    use crate::ssr::*;
+    let backend = backend()?;
+    let (user, _) = require_session().await?;
+    backend.cancel_sms_setup(&user).await.map_err(fail)
 }

@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    mfa_state, CancelAuthenticator, ConfirmAuthenticator, ConfirmPassword, MfaView,
-    RegenerateRecoveryCodes, StartAuthenticator, UseEmailCodes, UseSmsCodes,
+    mfa_state, CancelAuthenticator, CancelSms, ConfirmAuthenticator, ConfirmPassword, ConfirmSms,
+    MfaView, RegenerateRecoveryCodes, StartAuthenticator, StartSms, UseEmailCodes,
 };
 use crate::ui::{last_error, FormError, TextField};
 
@@ -25,7 +25,9 @@ pub fn SignInMethod() -> impl IntoView {
     let confirm = ServerAction::<ConfirmAuthenticator>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
     let use_email = ServerAction::<UseEmailCodes>::new();
-    let use_sms = ServerAction::<UseSmsCodes>::new();
+    let start_sms = ServerAction::<StartSms>::new();
+    let confirm_sms = ServerAction::<ConfirmSms>::new();
+    let cancel_sms = ServerAction::<CancelSms>::new();
     // A method changed elsewhere (live, through the shared person) reloads it too.
     let me = use_context::<crate::profile::layout::MeSignal>();
     let state = Resource::new_blocking(
@@ -38,18 +40,22 @@ pub fn SignInMethod() -> impl IntoView {
                 confirm.version().get(),
                 regenerate.version().get(),
                 use_email.version().get(),
-                use_sms.version().get(),
+                start_sms.version().get(),
+                confirm_sms.version().get(),
+                cancel_sms.version().get(),
             )
         },
         |_| mfa_state(),
     );
     let password_error = last_error(confirm_password.value());
     let confirm_error = last_error(confirm.value());
+    let sms_code_error = last_error(confirm_sms.value());
     let other_error = Signal::derive(move || {
         last_error(start.value())
             .get()
             .or_else(|| last_error(use_email.value()).get())
-            .or_else(|| last_error(use_sms.value()).get())
+            .or_else(|| last_error(start_sms.value()).get())
+            .or_else(|| last_error(cancel_sms.value()).get())
             .or_else(|| last_error(regenerate.value()).get())
             .or_else(|| last_error(cancel.value()).get())
     });
@@ -91,7 +97,7 @@ pub fn SignInMethod() -> impl IntoView {
                     match state.await {
                         Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }.into_any(),
                         Ok(view) => {
-                            let MfaView { method, password_recent, setup, recovery_codes_left, recovery_codes_short, sms_unavailable, new_recovery_codes } = view;
+                            let MfaView { method, password_recent, setup, recovery_codes_left, recovery_codes_short, sms_unavailable, sms_pending, new_recovery_codes } = view;
                             view! {
                                 <p>"Current method: " <strong>{method_label(&method)}</strong></p>
                                 {new_recovery_codes.map(|codes| view! { <RecoveryCodes codes=Signal::derive(move || Some(codes.clone()))/> })}
@@ -159,11 +165,28 @@ pub fn SignInMethod() -> impl IntoView {
                                                         <button type="button" disabled=true aria-describedby="sms-why">"Use text messages"</button>
                                                         <span class="muted" id="sms-why">{why}</span>
                                                     }.into_any(),
-                                                    (false, None) => view! {
-                                                        <ActionForm action=use_sms>
-                                                            <button type="submit">"Use text messages"</button>
-                                                        </ActionForm>
-                                                    }.into_any(),
+                                                    (false, None) => match sms_pending {
+                                                        Some(to) => view! {
+                                                            <div class="sms-confirm">
+                                                                <p role="status">{format!("We texted a code to {to}. Enter it to turn on text messages; until then your current method stays on.")}</p>
+                                                                <ActionForm action=confirm_sms attr:class="form inline-form" attr:novalidate=true>
+                                                                    <TextField name="code" label="Code from the text message" kind="text" autocomplete="one-time-code" required=true error=sms_code_error/>
+                                                                    <button type="submit" class="primary">"Turn on"</button>
+                                                                </ActionForm>
+                                                                <ActionForm action=start_sms>
+                                                                    <button type="submit" class="link">"Send a new code"</button>
+                                                                </ActionForm>
+                                                                <ActionForm action=cancel_sms>
+                                                                    <button type="submit" class="link">"Cancel"</button>
+                                                                </ActionForm>
+                                                            </div>
+                                                        }.into_any(),
+                                                        None => view! {
+                                                            <ActionForm action=start_sms>
+                                                                <button type="submit">"Use text messages"</button>
+                                                            </ActionForm>
+                                                        }.into_any(),
+                                                    },
                                                 }}
                                             </li>
                                             <li>

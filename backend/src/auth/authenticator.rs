@@ -113,7 +113,7 @@ impl Backend {
         Ok(row.and_then(|(t,)| t))
     }
 
-    async fn require_recent_password(&self, session_token: &Token) -> Result<()> {
+    pub(crate) async fn require_recent_password(&self, session_token: &Token) -> Result<()> {
         let now = self.clock.now();
         match self.password_confirmed_at(session_token).await? {
             Some(t) if now - t < REAUTH_WINDOW_SECS => Ok(()),
@@ -383,31 +383,6 @@ impl Backend {
         .await
     }
 
-    /// Codes by text message, where the phone on the profile is in an allowed region.
-    pub async fn use_sms_codes(
-        &self,
-        user: &User,
-        session_token: &Token,
-        meta: &RequestMeta,
-    ) -> Result<()> {
-        self.require_recent_password(session_token).await?;
-        let availability =
-            crate::sms::availability(user.phone.as_deref(), &self.settings.sms_regions);
-        if let Some(reason) = availability.reason() {
-            return Err(Error::Conflict(format!(
-                "Text messages cannot be used: {reason}"
-            )));
-        }
-        self.switch_to_code_method(
-            user,
-            MfaMethod::Sms,
-            "chosen by you",
-            Some(session_token),
-            meta,
-        )
-        .await
-    }
-
     /// The seed's fallback: a person who lost their authenticator asks Global
     /// Technical Support, who switch their sign-in method to email. No
     /// password is needed; the change is audited and mailed like any other.
@@ -429,7 +404,7 @@ impl Backend {
     /// Makes emailed or texted codes the method, forgetting any authenticator,
     /// and ends every session of the person but `keep` (the browser making
     /// the change, if it is theirs).
-    async fn switch_to_code_method(
+    pub(crate) async fn switch_to_code_method(
         &self,
         user: &User,
         method: MfaMethod,

@@ -123,11 +123,8 @@ impl Backend {
     pub(crate) async fn open_challenge(&self, user: &User, meta: &RequestMeta) -> Result<Token> {
         let now = self.clock.now();
         let token = Token::generate();
-        let mut method = MfaMethod::parse(&user.mfa_method).unwrap_or(MfaMethod::Email);
-        if method == MfaMethod::Sms && self.sms_number(user).is_none() {
-            // The phone changed or left the allowed regions: fall back to email.
-            method = MfaMethod::Email;
-        }
+        let method = MfaMethod::parse(&user.mfa_method).unwrap_or(MfaMethod::Email);
+        let method = self.method_for_a_code(user, method, now).await?;
 
         // An authenticator app makes its own codes; email and SMS get one now.
         let code = (method != MfaMethod::Authenticator).then(new_code);
@@ -168,6 +165,29 @@ impl Backend {
             self.send_code(user, method, &code).await;
         }
         Ok(token)
+    }
+
+    /// How a code for `user` goes out now: by text only while the phone is
+    /// in an allowed region and the hourly text caps allow one more; by
+    /// email otherwise, so that a capped person still signs in.
+    async fn method_for_a_code(
+        &self,
+        user: &User,
+        method: MfaMethod,
+        now: UnixTime,
+    ) -> Result<MfaMethod> {
+        if method != MfaMethod::Sms {
+            return Ok(method);
+        }
+        let Some(number) = self.sms_number(user) else {
+            // The phone left the allowed regions.
+            return Ok(MfaMethod::Email);
+        };
+        match self.claim_text(user.id, &number, now).await {
+            Ok(()) => Ok(MfaMethod::Sms),
+            Err(Error::RateLimited { .. }) => Ok(MfaMethod::Email),
+            Err(e) => Err(e),
+        }
     }
 
     /// The phone number sign-in codes may be texted to, if SMS is available.
@@ -263,11 +283,18 @@ impl Backend {
             });
         }
         let code = new_code();
+        let method = MfaMethod::parse(&row.method).unwrap_or(MfaMethod::Email);
+        if method == MfaMethod::Authenticator {
+            return Err(Error::Conflict(
+                "Your authenticator app makes the codes; nothing is sent.".into(),
+            ));
+        }
+        let method = self.method_for_a_code(&user, method, now).await?;
         let mut tx = self.db.begin().await?;
         // The limits are checked again in the update itself, so parallel
         // requests cannot send more than allowed.
         let claimed = sqlx::query(
-            "UPDATE mfa_challenge SET code_hash = $2, sends = sends + 1, last_sent_at = $3
+            "UPDATE mfa_challenge SET code_hash = $2, sends = sends + 1, last_sent_at = $3, method = $6
              WHERE id_hash = $1 AND sends < $4 AND (last_sent_at IS NULL OR last_sent_at <= $5)",
         )
         .bind(token.hash())
@@ -275,6 +302,7 @@ impl Backend {
         .bind(now)
         .bind(MAX_SENDS)
         .bind(now - RESEND_AFTER_SECS)
+        .bind(method.as_str())
         .execute(&mut *tx)
         .await?;
         if claimed.rows_affected() != 1 {
@@ -292,7 +320,6 @@ impl Backend {
         )
         .await?;
         tx.commit().await?;
-        let method = MfaMethod::parse(&row.method).unwrap_or(MfaMethod::Email);
         self.send_code(&user, method, &code).await;
         let (row, user) = self.live_challenge(token).await?;
         Ok(self.info(&row, &user, now))

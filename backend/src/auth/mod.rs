@@ -8,6 +8,7 @@ pub mod password;
 pub mod reset;
 pub mod service;
 pub mod session;
+pub mod sms_setup;
 pub mod throttle;
 pub mod totp;
 pub mod totp_store;

@@ -4,7 +4,41 @@
 
 use std::path::PathBuf;
 
-use crate::{Error, Result};
+use crate::clock::UnixTime;
+use crate::rate_limit::{self, Limit};
+use crate::{Backend, Error, Result};
+
+/// Texts one person may be sent per hour (sign-in codes and confirmations).
+pub const PER_PERSON: Limit = Limit {
+    limit: 10,
+    window_secs: 3600,
+};
+/// Texts one number may be sent per hour, whoever asks (SMS bombing).
+pub const PER_NUMBER: Limit = Limit {
+    limit: 10,
+    window_secs: 3600,
+};
+
+impl Backend {
+    /// Claims one text message to `e164` for `user_id` within the hourly
+    /// caps: per person, per number and in all (`SMS_PER_HOUR`). Refused
+    /// with `RateLimited` when any is used up; the caller then says so or
+    /// mails the code instead.
+    pub(crate) async fn claim_text(&self, user_id: i64, e164: &str, now: UnixTime) -> Result<()> {
+        let pool = &self.db.pool;
+        rate_limit::hit(pool, &format!("sms:person:{user_id}"), PER_PERSON, now).await?;
+        rate_limit::hit(pool, &format!("sms:number:{e164}"), PER_NUMBER, now).await?;
+        let all = Limit {
+            limit: self.settings.sms_per_hour,
+            window_secs: 3600,
+        };
+        let claimed = rate_limit::hit(pool, "sms:all", all, now).await;
+        if claimed.is_err() {
+            tracing::warn!(user_id, "the hourly cap on text messages is reached");
+        }
+        claimed
+    }
+}
 
 /// Where SMS can be offered, from the phone on the profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
