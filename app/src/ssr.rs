@@ -250,7 +250,10 @@ pub fn take_held_codes() -> Option<Vec<String>> {
     let value = cookie_value(&parts()?.headers, CODES_COOKIE)?;
     let codes: Vec<String> = value
         .split('.')
-        .filter(|c| c.len() == 11 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'))
+        .filter(|c| {
+            c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+                && backend::auth::authenticator::looks_like_recovery_code(c)
+        })
         .map(str::to_string)
         .collect();
     append_cookie(format!(

@@ -1,7 +1,7 @@
 import { expect, type Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { outboxDir } from "../playwright.config";
+import { outboxDir, runDir } from "../playwright.config";
 
 /** A fresh address per test, so tests never share an account. */
 export function uniqueEmail(prefix = "ann"): string {
@@ -160,4 +160,24 @@ export async function signOut(page: Page) {
   await page.getByRole("banner").getByRole("button", { name: /^Account menu for / }).click();
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
+}
+
+/** The 6-digit code of the newest text message to `e164` (E.164, no spaces). */
+export async function textedCode(e164: string, after = 0): Promise<string> {
+  const dir = path.join(runDir, "sms");
+  let texts: string[] = [];
+  await expect
+    .poll(() => {
+      texts = fs.existsSync(dir)
+        ? fs
+            .readdirSync(dir)
+            .sort()
+            .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
+            .filter((t) => t.startsWith(`To: ${e164}\n`))
+        : [];
+      return texts.length;
+    })
+    .toBeGreaterThan(after);
+  const body = texts[texts.length - 1].split("\n\n")[1];
+  return /\b(\d{6})\b/.exec(body)![1];
 }

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { mailsTo, ready, resetLink, signIn, signOut, signUp, submitPassword, uniqueEmail } from "./helpers";
+import { mailsTo, ready, resetLink, signIn, signOut, signUp, submitPassword, textedCode, uniqueEmail } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 const NEW_PASSWORD = "quiet harbour lantern 7";
@@ -88,4 +88,29 @@ test("text messages are offered only where available", async ({ page, javaScript
   const sms = page.getByRole("button", { name: "Use text messages" });
   await expect(sms).toBeDisabled();
   await expect(sms).toHaveAccessibleDescription("Not available in your area (DE).");
+});
+
+test("text messages go on only once the code texted to the number is typed back", async ({ page, javaScriptEnabled: js }) => {
+  const last = String(Math.floor(Math.random() * 100)).padStart(2, "0");
+  const e164 = `+1415555${js ? "01" : "02"}${last}`;
+  await signUp(page, js, { first: "Sam", last: "Ray", email: uniqueEmail("sam"), password: PASSWORD, phone: e164 });
+  await expect(page).toHaveURL(/\/profile$/);
+  await page.goto("/profile/security");
+  await ready(page, js);
+  const card = page.getByRole("region", { name: "Sign-in protection" });
+  await card.getByRole("button", { name: "Use text messages" }).click();
+  await expect(card.getByText(`We texted a code to •••• ${e164.slice(-4)}`)).toBeVisible();
+  await expect(card).toContainText("Current method: Email");
+  const code = await textedCode(e164);
+
+  const field = card.getByLabel("Code from the text message");
+  await field.fill(code === "000000" ? "000001" : "000000");
+  await card.getByRole("button", { name: "Turn on" }).click();
+  await expect(card.getByText("That code is not right.")).toBeVisible();
+  await expect(card).toContainText("Current method: Email");
+
+  await field.fill(code);
+  await card.getByRole("button", { name: "Turn on" }).click();
+  await expect(card).toContainText("Current method: Text message (SMS)");
+  await expect(field).toHaveCount(0);
 });
