@@ -1,4 +1,5 @@
 import { expect, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { outboxDir, runDir } from "../playwright.config";
@@ -180,4 +181,26 @@ export async function textedCode(e164: string, after = 0): Promise<string> {
     .toBeGreaterThan(after);
   const body = texts[texts.length - 1].split("\n\n")[1];
   return /\b(\d{6})\b/.exec(body)![1];
+}
+
+const root = path.resolve(__dirname, "..", "..");
+
+/**
+ * Gives `email` the Support role the only way there is: the server binary's
+ * command, run against the end-to-end database (and key file) while the
+ * server uses it.
+ */
+export function grantSupport(email: string) {
+  execFileSync(path.join(root, "target", "debug", "server"), ["grant-support", email], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: `sqlite://${path.join(runDir, "atrium.db")}`,
+      MAIL_OUTBOX_DIR: outboxDir,
+      SMS_OUTBOX_DIR: path.join(runDir, "sms"),
+      SECRET_KEY_FILE: path.join(runDir, "secret.key"),
+      LOG_LEVEL: "warn",
+    },
+    stdio: "pipe",
+  });
 }

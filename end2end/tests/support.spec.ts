@@ -1,30 +1,8 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { execFileSync } from "node:child_process";
-import * as path from "node:path";
 import * as OTPAuth from "otpauth";
-import { outboxDir, runDir } from "../playwright.config";
-import { mailsTo, ready, signIn, signInCode, signOut, signUp, submitPassword, uniqueEmail } from "./helpers";
+import { grantSupport, mailsTo, ready, signIn, signInCode, signOut, signUp, submitPassword, uniqueEmail } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
-const root = path.resolve(__dirname, "..", "..");
-
-/**
- * Gives `email` the Support role the only way there is: the server binary's
- * command, run against the end-to-end database while the server uses it.
- */
-function grantSupport(email: string) {
-  execFileSync(path.join(root, "target", "debug", "server"), ["grant-support", email], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATABASE_URL: `sqlite://${path.join(runDir, "atrium.db")}`,
-      MAIL_OUTBOX_DIR: outboxDir,
-      SMS_OUTBOX_DIR: path.join(runDir, "sms"),
-      LOG_LEVEL: "warn",
-    },
-    stdio: "pipe",
-  });
-}
 
 /** Signs up a new person in `page` (which is then signed in); returns their email. */
 async function newPerson(page: Page, first: string, last: string, js = true): Promise<string> {
