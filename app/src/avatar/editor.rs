@@ -35,9 +35,11 @@ pub fn AvatarEditor() -> impl IntoView {
     // How many times the button was pressed: the dialog opens on each change.
     let open_requests = RwSignal::new(0u32);
     let announce = RwSignal::new(None::<String>);
+    let opener = NodeRef::<leptos::html::Button>::new();
     view! {
         <button
             type="button"
+            node_ref=opener
             class="avatar-edit-button"
             aria-label="Edit avatar"
             on:click=move |_| open_requests.update(|n| *n += 1)
@@ -47,19 +49,29 @@ pub fn AvatarEditor() -> impl IntoView {
         <p role="status" class="avatar-status">{move || announce.get()}</p>
         {move || {
             (open_requests.get() > 0)
-                .then(|| Suspend::new(async move { avatar_dialog(open_requests, announce).await }))
+                .then(|| Suspend::new(async move { avatar_dialog(open_requests, announce, opener).await }))
         }}
     }
 }
 
 /// The dialog's code, fetched on first use.
 #[lazy]
-fn avatar_dialog(open_requests: RwSignal<u32>, announce: RwSignal<Option<String>>) -> AnyView {
-    view! { <AvatarDialog open_requests announce/> }.into_any()
+fn avatar_dialog(
+    open_requests: RwSignal<u32>,
+    announce: RwSignal<Option<String>>,
+    opener: NodeRef<leptos::html::Button>,
+) -> AnyView {
+    view! { <AvatarDialog open_requests announce opener/> }.into_any()
 }
 
+/// `opener` is the "Edit avatar" button, which gets the focus back when the
+/// dialog closes, however it closes (Escape, Close, Update, Remove).
 #[component]
-fn AvatarDialog(open_requests: RwSignal<u32>, announce: RwSignal<Option<String>>) -> AnyView {
+fn AvatarDialog(
+    open_requests: RwSignal<u32>,
+    announce: RwSignal<Option<String>>,
+    opener: NodeRef<leptos::html::Button>,
+) -> AnyView {
     let me = use_me();
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     let video = NodeRef::<leptos::html::Video>::new();
@@ -444,7 +456,12 @@ fn AvatarDialog(open_requests: RwSignal<u32>, announce: RwSignal<Option<String>>
             node_ref=dialog
             class="avatar-dialog"
             aria-labelledby="avatar-dialog-title"
-            on:close=move |_| cleanup()
+            on:close=move |_| {
+                cleanup();
+                if let Some(button) = opener.get_untracked() {
+                    let _ = button.focus();
+                }
+            }
             on:paste=on_paste
             // A picture dropped anywhere on the dialog is taken, never opened by the browser.
             on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()

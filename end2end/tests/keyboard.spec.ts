@@ -1,0 +1,99 @@
+import { expect, test, type Locator, type Page } from "@playwright/test";
+import * as path from "node:path";
+import { ready, signInCode, uniqueEmail } from "./helpers";
+
+const PASSWORD = "violet tractor mango 42";
+const QUADRANTS = path.join(__dirname, "..", "fixtures", "quadrants.png");
+
+/**
+ * Presses Tab until `target` has the focus, as someone without a mouse
+ * would; fails when it is not reachable within `max` presses.
+ */
+async function tabTo(page: Page, target: Locator, max = 80) {
+  for (let i = 0; i < max; i++) {
+    if (await target.evaluate((el) => el === document.activeElement).catch(() => false)) return;
+    await page.keyboard.press("Tab");
+  }
+  throw new Error(`not reachable with the Tab key: ${target}`);
+}
+
+async function typeInto(page: Page, field: Locator, text: string) {
+  await tabTo(page, field);
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type(text);
+}
+
+async function pressButton(page: Page, button: Locator) {
+  await tabTo(page, button);
+  await page.keyboard.press("Enter");
+}
+
+test("sign-up, sign-in, the profile form and the avatar editor work with the keyboard alone", async ({ page }) => {
+  test.setTimeout(90_000);
+  const email = uniqueEmail("kim");
+
+  // Sign up.
+  await page.goto("/signup");
+  await ready(page, true);
+  await typeInto(page, page.getByLabel("First name"), "Kim");
+  await typeInto(page, page.getByLabel("Last name"), "Lund");
+  await typeInto(page, page.getByLabel("Email"), email);
+  await typeInto(page, page.getByLabel("Password", { exact: true }), PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/profile$/);
+  await ready(page, true);
+
+  // The Profile tab: a new first name, saved with Enter.
+  await pressButton(page, page.getByRole("tab", { name: "Profile" }));
+  await expect(page).toHaveURL(/\/profile\/details$/);
+  await ready(page, true);
+  await typeInto(page, page.getByLabel("First name"), "Kimi");
+  await pressButton(page, page.getByRole("button", { name: "Save changes" }));
+  await expect(page.locator(".topbar .user-name")).toHaveText("Kimi Lund");
+
+  // The avatar editor: open, choose a file, crop with keys, update.
+  const editAvatar = page.getByRole("button", { name: "Edit avatar" });
+  await pressButton(page, editAvatar);
+  const dialog = page.getByRole("dialog", { name: "Profile picture" });
+  await expect(dialog).toBeVisible();
+  const chooser = page.waitForEvent("filechooser");
+  await tabTo(page, dialog.locator("#avatar-file"));
+  await page.keyboard.press("Space");
+  await (await chooser).setFiles(QUADRANTS);
+  const stage = dialog.getByRole("group", { name: /Picture position/ });
+  await tabTo(page, stage);
+  for (let i = 0; i < 4; i++) await page.keyboard.press("+");
+  for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowLeft");
+  expect(Number(await dialog.getByRole("slider", { name: "Zoom" }).inputValue())).toBeGreaterThan(1);
+  await pressButton(page, dialog.getByRole("button", { name: "Update" }));
+  await expect(dialog).toBeHidden();
+  await expect(page.locator(".topbar .avatar")).toHaveAttribute("data-avatar", "picture");
+
+  // Escape closes the dialog and gives the focus back to its button.
+  await pressButton(page, editAvatar);
+  await expect(dialog).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(editAvatar).toBeFocused();
+
+  // The Security tab's reset link.
+  await pressButton(page, page.getByRole("tab", { name: "Security" }));
+  await expect(page).toHaveURL(/\/profile\/security$/);
+  await ready(page, true);
+  await pressButton(page, page.getByRole("button", { name: "Send reset password link" }));
+  await expect(page.getByText(/We sent a reset link to your email/)).toBeVisible();
+
+  // Sign out from the account menu, and back in with the mailed code.
+  await pressButton(page, page.getByRole("button", { name: /^Account menu for / }));
+  await pressButton(page, page.getByRole("button", { name: "Sign out" }));
+  await expect(page).toHaveURL(/\/login$/);
+  await ready(page, true);
+  await typeInto(page, page.getByLabel("Email"), email);
+  await typeInto(page, page.getByLabel("Password"), PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/login\/verify$/);
+  await ready(page, true);
+  await typeInto(page, page.getByLabel("Sign-in code"), await signInCode(email));
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/profile$/);
+});
