@@ -65,6 +65,8 @@ pub struct SupportRequest {
     pub topic: String,
     pub message: String,
     pub created_at: i64,
+    /// 1 when filed signed in; 0 when the address was only typed.
+    pub signed_in: i64,
 }
 
 /// A ticket reference: 1 to 64 visible characters, e.g. `INC-12345`.
@@ -106,6 +108,10 @@ fn refuse_own(actor: &User, user_id: i64) -> Result<()> {
     Ok(())
 }
 
+/// A support member's sign-in details cannot be changed from the console:
+/// one member talked into it would hand over another's console.
+const SUPPORT_MEMBER_REFUSED: &str = "This person is a Global Technical Support member: their email and sign-in method cannot be changed from the console. They change them themselves, with their password.";
+
 /// The staff member's own address and browser go to the server log instead.
 fn log_action(actor: &User, meta: &RequestMeta, action: &str, user_id: i64) {
     tracing::info!(
@@ -125,6 +131,13 @@ impl Backend {
                 .fetch_optional(&self.db.pool)
                 .await?;
         Ok(row.is_some())
+    }
+
+    async fn refuse_support_member(&self, user_id: i64) -> Result<()> {
+        if self.is_support(user_id).await? {
+            return Err(Error::Denied(SUPPORT_MEMBER_REFUSED.into()));
+        }
+        Ok(())
     }
 
     /// `Forbidden` unless `user` has the Support role.
@@ -253,6 +266,7 @@ impl Backend {
         self.require_support(actor).await?;
         log_action(actor, meta, "change email", user_id);
         refuse_own(actor, user_id)?;
+        self.refuse_support_member(user_id).await?;
         let mut errors: Vec<FieldError> = Vec::new();
         let email = validate::email_or(new_email, "Enter the new email address.")
             .map_err(|e| errors.push(e))
@@ -477,6 +491,7 @@ impl Backend {
         self.require_support(actor).await?;
         log_action(actor, meta, "switch to email codes", user_id);
         refuse_own(actor, user_id)?;
+        self.refuse_support_member(user_id).await?;
         let ticket = check_ticket(ticket)?;
         self.support_switch_mfa_to_email(
             user_id,
@@ -553,14 +568,15 @@ impl Backend {
         }
         let mut tx = self.db.begin().await?;
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO support_request (user_id, email, topic, message, status, created_at)
-             VALUES ($1, $2, $3, $4, 'open', $5) RETURNING id",
+            "INSERT INTO support_request (user_id, email, topic, message, status, created_at, signed_in)
+             VALUES ($1, $2, $3, $4, 'open', $5, $6) RETURNING id",
         )
         .bind(person.as_ref().map(|p| p.id))
         .bind(&answer_to)
         .bind(topic)
         .bind(message)
         .bind(now)
+        .bind(i64::from(user.is_some()))
         .fetch_one(&mut *tx)
         .await?;
         let detail = if user.is_some() {
@@ -597,7 +613,7 @@ impl Backend {
     pub async fn open_support_requests(&self, actor: &User) -> Result<Vec<SupportRequest>> {
         self.require_support(actor).await?;
         Ok(sqlx::query_as(
-            r#"SELECT r.id, r.user_id, u.first_name, u.last_name, r.email, r.topic, r.message, r.created_at
+            r#"SELECT r.id, r.user_id, u.first_name, u.last_name, r.email, r.topic, r.message, r.created_at, r.signed_in
                FROM support_request r LEFT JOIN "user" u ON u.id = r.user_id
                WHERE r.status = 'open' ORDER BY r.created_at, r.id"#,
         )

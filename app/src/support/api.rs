@@ -53,6 +53,8 @@ pub struct RequestItem {
     pub topic: String,
     pub message: String,
     pub filed: String,
+    /// Filed signed out: the address was typed, not proved.
+    pub signed_out: bool,
 }
 
 /// The topics of the contact form: (value, label).
@@ -182,6 +184,7 @@ pub async fn support_requests() -> Result<Vec<RequestItem>, AppError> {
                 .map(|(_, label)| label.to_string())
                 .unwrap_or(r.topic),
             message: r.message,
+            signed_out: r.signed_in == 0,
             filed: format!(
                 "{}, {}",
                 to_long_date(r.created_at),

@@ -205,6 +205,10 @@ fn requests_table(
                                     }}
                                     <br/>
                                     <span class="muted">{r.email}</span>
+                                    {r.signed_out.then(|| view! {
+                                        <br/>
+                                        <span class="badge badge-warn" title="The address was typed into the form, not proved by signing in: whoever sent this may not own it.">"Sent signed out"</span>
+                                    })}
                                 </td>
                                 <td>{r.topic}</td>
                                 <td class="message">{r.message}</td>
@@ -365,8 +369,19 @@ fn Person(
             }}
             <p class="hint">"Roles are changed by each account's Owner or Administrators on the account's page, not by support."</p>
         </section>
-        <ChangeEmailCard user_id=id current=email.clone() action=change/>
-        <SwitchMfaCard user_id=id name=name method=mfa_method email=email action=switch/>
+        {if is_support {
+            view! {
+                <section class="card" aria-labelledby="sign-in-details">
+                    <h2 id="sign-in-details">"Email and sign-in method"</h2>
+                    <p>"This person is a Global Technical Support member: their email and sign-in method cannot be changed from the console. They change them themselves, with their password."</p>
+                </section>
+            }.into_any()
+        } else {
+            view! {
+                <ChangeEmailCard user_id=id current=email.clone() action=change/>
+                <SwitchMfaCard user_id=id name=name method=mfa_method email=email action=switch/>
+            }.into_any()
+        }}
         <section class="card" aria-labelledby="person-activity">
             <h2 id="person-activity">"Activity"</h2>
             {if events.is_empty() {

@@ -14,6 +14,7 @@ on_both_databases!(
     support_requests_are_filed_listed_and_closed,
     a_role_taken_away_meanwhile_stops_the_action,
     an_unconfirmed_address_creates_no_account_and_invites_nobody,
+    support_cannot_change_another_support_members_sign_in,
 );
 
 /// Signs up and verifies `first`; returns (session, user id).
@@ -1211,6 +1212,10 @@ async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {
     .await;
     let list = app.call("support/requests", &[], Some(&sue)).await.json();
     assert_eq!(list[0]["email"], "ann@example.org");
+    assert_eq!(
+        list[0]["signed_out"], false,
+        "filed signed in: the address is proved"
+    );
     assert_eq!(list[0]["topic"], "Change my email address");
     assert_eq!(
         list[0]["message"],
@@ -1269,6 +1274,10 @@ async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {
     let list = app.call("support/requests", &[], Some(&sue)).await.json();
     assert_eq!(list[0]["name"], "Ann Tester");
     assert_eq!(
+        list[0]["signed_out"], true,
+        "filed signed out with Ann's address: marked, as anyone could type it"
+    );
+    assert_eq!(
         list[0]["user_id"].as_i64(),
         Some(user_id(app, "ann@example.org").await)
     );
@@ -1306,6 +1315,52 @@ async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// One support member cannot change another's email or sign-in method: a
+/// member talked into it would hand the other's console over.
+async fn support_cannot_change_another_support_members_sign_in(app: &TestApp) {
+    let (sue, _) = person(app, "Sue", "sue@example.org").await;
+    app.backend.grant_support("sue@example.org").await.unwrap();
+    let (_, tom_id) = person(app, "Tom", "tom@example.org").await;
+    app.backend.grant_support("tom@example.org").await.unwrap();
+    let tom_id = tom_id.to_string();
+    let before = snapshot(app).await;
+    let r = app
+        .call(
+            "support/change-email",
+            &[
+                ("user_id", &tom_id),
+                ("email", "mallory@example.org"),
+                ("ticket", "INC-1"),
+            ],
+            Some(&sue),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(
+        r.body.contains("Global Technical Support member"),
+        "{}",
+        r.body
+    );
+    let r = app
+        .call(
+            "support/switch-mfa",
+            &[("user_id", &tom_id), ("ticket", "INC-1")],
+            Some(&sue),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(
+        snapshot(app).await,
+        before,
+        "nothing written, nothing mailed"
+    );
+    let view = app
+        .call("support/user", &[("user_id", &tom_id)], Some(&sue))
+        .await
+        .json();
+    assert_eq!(view["is_support"], true);
 }
 
 /// `server grant-support EMAIL` against a database file: the only way to
