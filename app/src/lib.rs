@@ -26,6 +26,7 @@ use invitations::pages::InvitationsTab;
 use profile::details::ProfileDetails;
 use profile::layout::{PlainLayout, ProfileLayout};
 use profile::pages::{Dashboard, SecurityTab};
+use support::held::SupportChangePage;
 use support::pages::{
     ConfirmEmailChangePage, PublicContactPage, SupportConsole, SupportContactPage, SupportUserPage,
 };
@@ -90,6 +91,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordPageRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/reset-password") view={Lazy::<ResetPasswordPageRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/confirm-email-change") view={Lazy::<ConfirmEmailChangePageRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/support-change") view={Lazy::<SupportChangePageRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/contact") view={Lazy::<PublicContactRoute>::new()}/>
                 <ParentRoute path=path!("/profile") view=ProfileLayout ssr=SsrMode::Async>
                     <Route path=path!("") view={Lazy::<DashboardRoute>::new()}/>
@@ -140,7 +142,7 @@ macro_rules! lazy_page {
 /// interactive only when the lazy part has hydrated, so the shell does not
 /// mark it. `*` matches the rest of the path.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-const LAZY_PATHS: [&str; 14] = [
+const LAZY_PATHS: [&str; 15] = [
     "/login",
     "/login/verify",
     "/signup",
@@ -148,6 +150,7 @@ const LAZY_PATHS: [&str; 14] = [
     "/forgot-password",
     "/reset-password",
     "/confirm-email-change",
+    "/support-change",
     "/contact",
     "/profile",
     "/profile/details",
@@ -198,6 +201,7 @@ lazy_page!(
     ForgotPasswordPageRoute => ForgotPasswordPage,
     ResetPasswordPageRoute => ResetPasswordPage,
     ConfirmEmailChangePageRoute => ConfirmEmailChangePage,
+    SupportChangePageRoute => SupportChangePage,
     DashboardRoute => Dashboard,
     ProfileDetailsRoute => ProfileDetails,
     SecurityRoute => SecurityTab,

@@ -42,6 +42,9 @@ pub enum EventKind {
     EmailChanged,
     SupportRequestFiled,
     SupportRequestClosed,
+    SupportChangeHeld,
+    SupportChangeReleased,
+    SupportChangeUndone,
 }
 
 impl EventKind {
@@ -80,6 +83,9 @@ impl EventKind {
             EventKind::EmailChanged => "email.changed",
             EventKind::SupportRequestFiled => "support.request_filed",
             EventKind::SupportRequestClosed => "support.request_closed",
+            EventKind::SupportChangeHeld => "support.change_held",
+            EventKind::SupportChangeReleased => "support.change_released",
+            EventKind::SupportChangeUndone => "support.change_undone",
         }
     }
 }
@@ -169,6 +175,11 @@ pub fn describe(kind: &str) -> &'static str {
         "email.changed" => "Email address changed",
         "support.request_filed" => "Support request sent",
         "support.request_closed" => "Support request closed",
+        "support.change_held" => "Change by Global Technical Support on hold for 24 hours",
+        "support.change_released" => "Change by Global Technical Support went ahead",
+        "support.change_undone" => {
+            "Change by Global Technical Support undone (\"This was not me\")"
+        }
         _ => "Account activity",
     }
 }

@@ -16,6 +16,7 @@ pub mod sealed;
 pub mod secret;
 pub mod sms;
 pub mod support;
+pub mod support_hold;
 pub mod sync;
 pub mod user;
 

@@ -12,6 +12,7 @@ use crate::error::{unique_violation_as_field, LinkProblem};
 use crate::mail::templates;
 use crate::rate_limit::{self, Limit};
 use crate::secret::Token;
+use crate::support_hold::HeldChange;
 use crate::sync::outbox::Change;
 use crate::user::{self, validate, User};
 use crate::{Backend, Error, FieldError, RequestMeta, Result};
@@ -50,6 +51,8 @@ pub struct SupportUserView {
     pub events: Vec<AuditEvent>,
     /// The address an email change waits to be confirmed at, and until when.
     pub pending_email: Option<(String, UnixTime)>,
+    /// Changes support asked for that wait for the person (`support_hold`).
+    pub waiting_changes: Vec<String>,
     pub is_support: bool,
 }
 
@@ -243,18 +246,21 @@ impl Backend {
         .fetch_optional(&self.db.pool)
         .await?;
         let is_support = self.is_support(user.id).await?;
+        let waiting_changes = self.waiting_support_changes(user.id).await?;
         Ok(SupportUserView {
             user,
             memberships,
             events,
             pending_email,
+            waiting_changes,
             is_support,
         })
     }
 
-    /// Starts changing a person's email under a ticket: a link goes to the
-    /// new address and the change applies only when it is opened; the old
-    /// address is told.
+    /// Starts changing a person's email under a ticket. It waits 24 hours
+    /// for the person's approval from the old address (`support_hold`);
+    /// then a link goes to the new address and the change applies when it
+    /// is opened there.
     pub async fn support_change_email(
         &self,
         actor: &User,
@@ -296,6 +302,27 @@ impl Backend {
         {
             return Err(Error::field("email", user::store::EMAIL_TAKEN_BY_OTHER));
         }
+        self.hold_support_change(&user, HeldChange::Email(email, normalized), &ticket, actor)
+            .await
+    }
+
+    /// Mails the link that makes `email` the person's sign-in address once
+    /// opened there (an email change support asked for, gone ahead after
+    /// its hold). The old address is told.
+    pub(crate) async fn start_email_change(
+        &self,
+        user: &User,
+        email: &str,
+        normalized: &str,
+        ticket: &str,
+        requested_by: Option<i64>,
+    ) -> Result<()> {
+        if user::store::find_by_email(&self.db.pool, normalized)
+            .await?
+            .is_some()
+        {
+            return Err(Error::Conflict(user::store::EMAIL_TAKEN_BY_OTHER.into()));
+        }
         let now = self.clock.now();
         let lifetime = self.settings.verification_link_lifetime.as_secs() as i64;
         let token = Token::generate();
@@ -310,10 +337,10 @@ impl Backend {
         )
         .bind(token.hash())
         .bind(user.id)
-        .bind(&email)
-        .bind(&normalized)
-        .bind(&ticket)
-        .bind(actor.id)
+        .bind(email)
+        .bind(normalized)
+        .bind(ticket)
+        .bind(requested_by)
         .bind(now)
         .bind(now + lifetime)
         .execute(&mut *tx)
@@ -322,7 +349,7 @@ impl Backend {
             &mut *tx,
             Some(user.id),
             EventKind::EmailChangeRequested,
-            Some(&format!("to {email}, ticket {ticket}, by {}", actor.email)),
+            Some(&format!("to {email}, ticket {ticket}")),
             &as_support(),
             now,
         )
@@ -338,7 +365,7 @@ impl Backend {
         let hours = (lifetime / 3600).max(1);
         self.mailer.send_later(templates::notice(
             product,
-            &email,
+            email,
             Some(&user.first_name),
             "confirm your new email address",
             &[
@@ -358,7 +385,7 @@ impl Backend {
                 format!(
                     "Global Technical Support started changing the email address of your {product} account to {email} (ticket {ticket})."
                 ),
-                "The change applies only when the link sent to the new address is opened. If you did not ask for this, contact Global Technical Support at once.".to_string(),
+                "The change applies only when the link sent to the new address is opened. If you did not ask for this, open \"This was not me\" in our earlier mail, or contact Global Technical Support at once.".to_string(),
             ],
             None,
         ));
@@ -480,7 +507,9 @@ impl Backend {
         Ok(user)
     }
 
-    /// The seed's answer to a forgotten authenticator app, under a ticket.
+    /// The seed's answer to a forgotten authenticator app, under a ticket:
+    /// the switch to emailed codes waits 24 hours for the person's
+    /// approval from their address (`support_hold`).
     pub async fn support_switch_mfa(
         &self,
         actor: &User,
@@ -493,12 +522,11 @@ impl Backend {
         refuse_own(actor, user_id)?;
         self.refuse_support_member(user_id).await?;
         let ticket = check_ticket(ticket)?;
-        self.support_switch_mfa_to_email(
-            user_id,
-            &format!("ticket {ticket}, by {}", actor.email),
-            &as_support(),
-        )
-        .await
+        let user = user::store::find_by_id(&self.db.pool, user_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.hold_support_change(&user, HeldChange::EmailCodes, &ticket, actor)
+            .await
     }
 
     /// Files a request from the "Contact Global Technical Support" form.

@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { grantSupport, pressMailLink, ready, signUp, submitPassword, uniqueEmail, verificationLink } from "./helpers";
+import { grantSupport, mailsTo, pressMailLink, ready, signUp, submitPassword, uniqueEmail, verificationLink } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 
@@ -113,6 +113,27 @@ test("every page and state the suite reaches has no WCAG 2.2 A/AA violation", as
   await expect(staff).toHaveURL(/\/support\/users\/\d+$/);
   await ready(staff, js);
   await noViolations(staff, "a person's page in the console");
+
+  // A change support makes waits for its owner: the page behind the mail's links.
+  const change = staff.getByRole("region", { name: "Change email address" });
+  await change.getByLabel("New email address").fill(uniqueEmail("ada.new"));
+  await change.getByLabel("Ticket reference").fill("INC-1");
+  await change.getByRole("button", { name: "Change email address" }).click();
+  await expect(change.getByRole("status")).toContainText("On hold");
+  await noViolations(staff, "a person's page with a change on hold");
+  let link = "";
+  await expect
+    .poll(() => {
+      link =
+        mailsTo(email)
+          .map((m) => /https?:\/\/\S+\/support-change\?token=[\w-]+/.exec(m.text)?.[0])
+          .find((l) => !!l) ?? "";
+      return link;
+    })
+    .not.toBe("");
+  await visit(page, js, link);
+  await expect(page.getByRole("button", { name: "Yes, I asked for this: go ahead now" })).toBeVisible();
+  await noViolations(page, "the held change's page");
 });
 
 test("the accessibility check finds what it is there to find", async ({ page }) => {

@@ -53,6 +53,28 @@ async function enrolAuthenticator(page: Page) {
   await expect(card).toContainText("Current method: Authenticator app");
 }
 
+/**
+ * Approves a held support change as its owner: the "go ahead now" link
+ * mailed to `to`, opened, and its button pressed.
+ */
+async function approveHeldChange(page: import("@playwright/test").Page, to: string) {
+  let link = "";
+  await expect
+    .poll(() => {
+      link =
+        mailsTo(to)
+          .filter((m) => m.subject.includes("Global Technical Support is changing how you sign in"))
+          .map((m) => /https?:\/\/\S+\/support-change\?token=[\w-]+/.exec(m.text)?.[0])
+          .find((l) => !!l) ?? "";
+      return link;
+    })
+    .not.toBe("");
+  await page.goto(link);
+  await ready(page, true);
+  await page.getByRole("button", { name: "Yes, I asked for this: go ahead now" }).click();
+  await expect(page.getByRole("status")).toContainText("has gone ahead");
+}
+
 /** The link to confirm an email change mailed to `to`. */
 async function emailChangeLink(to: string): Promise<string> {
   let link = "";
@@ -133,12 +155,14 @@ test("a person is refused the console, asks for a new email address, and support
   await change.getByLabel("Ticket reference").fill("INC-4711");
   await change.getByRole("button", { name: "Change email address" }).click();
   await expect(change.getByRole("status")).toHaveText(
-    `The verification link was sent to ${newEmail}. The change applies when it is opened.`
+    `On hold: the change to ${newEmail} waits for the person's approval, or 24 hours. Then the verification link goes to the new address.`
   );
-  // The page was fetched again: the waiting change and the audit line show.
-  await expect(profile).toContainText("Email change waiting");
+  // The page was fetched again: the held change and the audit line show.
+  await expect(profile).toContainText("On hold");
   await expect(profile).toContainText(newEmail);
   await expect(staff.getByRole("region", { name: "Activity" })).toContainText("ticket INC-4711");
+  // Ann approves it from her current address; then the link goes out.
+  await approveHeldChange(page, email);
   await expect
     .poll(() => mailsTo(email).filter((m) => m.subject.includes("your email address is being changed")).length)
     .toBe(1);
@@ -217,8 +241,12 @@ test("support switches a person who lost their authenticator app back to email c
   await start.click();
   await yes.click();
   await expect(switchCard.getByRole("status")).toHaveText(
-    `Tom Vik now signs in with a code mailed to ${email}. They were told by email.`
+    `On hold: Tom Vik was mailed at ${email} to approve the switch to email codes. Without approval it happens in 24 hours.`
   );
+  // Tom, who has his mail but not his app, approves it.
+  await approveHeldChange(page, email);
+  await staff.reload();
+  await ready(staff, true);
   await expect(switchCard).toContainText("Sign-in method now: Email codes");
   await expect(switchCard).toContainText("This person already signs in with email codes.");
   await expect(staff.getByRole("region", { name: "Activity" })).toContainText("ticket INC-5150");
@@ -250,6 +278,16 @@ test("without JavaScript, support finds a person and switches them to email code
   await switchCard.getByRole("button", { name: "Switch sign-in to email codes" }).click();
   await expect(switchCard).toContainText("Switch Una Dahl to email codes under ticket INC-6060?");
   await switchCard.getByRole("button", { name: "Yes, switch to email codes" }).click();
-  await expect(switchCard).toContainText("Sign-in method now: Email codes");
+  await expect(staff.getByRole("region", { name: "Profile", exact: true })).toContainText("On hold");
   await expect(staff.getByRole("region", { name: "Activity" })).toContainText("ticket INC-6060");
+  // Una approves it from her address, without JavaScript too.
+  const link = /https?:\/\/\S+\/support-change\?token=[\w-]+/.exec(
+    mailsTo(email).filter((m) => m.subject.includes("is changing how you sign in"))[0].text,
+  )![0];
+  const una = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+  await una.goto(link);
+  await una.getByRole("button", { name: "Yes, I asked for this: go ahead now" }).click();
+  await expect(una.getByRole("status")).toContainText("has gone ahead");
+  await staff.reload();
+  await expect(switchCard).toContainText("Sign-in method now: Email codes");
 });

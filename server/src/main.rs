@@ -63,8 +63,9 @@ async fn main() {
             .listen_for_changes(config.database_url.clone()),
     );
 
-    // Expired sessions, long-unused device marks and expired text
-    // confirmations are swept every ten minutes.
+    // Every ten minutes: expired sessions, long-unused device marks and
+    // expired text confirmations are swept, and held support changes whose
+    // time has come go ahead.
     let sweeper = backend.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -84,6 +85,10 @@ async fn main() {
             }
             if let Err(e) = backend::auth::sms_setup::purge_expired(&sweeper.db.pool, now).await {
                 tracing::warn!(error = %e, "text confirmation sweep failed");
+            }
+            // Support's changes whose 24-hour hold is over go ahead.
+            if let Err(e) = sweeper.release_due_support_changes().await {
+                tracing::warn!(error = %e, "held support changes sweep failed");
             }
         }
     });

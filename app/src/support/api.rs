@@ -40,6 +40,8 @@ pub struct SupportUserView {
     pub events: Vec<AuditLine>,
     /// "new@example.org (until 28 November 2026)"
     pub pending_email: Option<String>,
+    /// Changes waiting 24 hours for the person's approval.
+    pub waiting_changes: Vec<String>,
     pub is_support: bool,
 }
 
@@ -128,6 +130,7 @@ pub async fn support_user(user_id: i64) -> Result<SupportUserView, AppError> {
                 to_clock_time(until)
             )
         }),
+        waiting_changes: v.waiting_changes,
         is_support: v.is_support,
     })
 }
@@ -255,6 +258,59 @@ pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
         .map(|user| user.email)
         .map_err(fail);
     link_outcome("/confirm-email-change", outcome)
+}
+
+/// A link from the mail support's held change sends to the person: which
+/// one, where the change stands, and what it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldChangeView {
+    /// True for "go ahead now", false for "This was not me".
+    pub approve: bool,
+    /// "waiting", "released" or "undone".
+    pub state: String,
+    pub what: String,
+    pub ticket: String,
+    pub goes_ahead: String,
+}
+
+#[cfg(feature = "ssr")]
+fn held_view(link: backend::support_hold::HoldLink) -> HeldChangeView {
+    use backend::support_hold::{HoldLinkKind, HoldState};
+    HeldChangeView {
+        approve: link.link == HoldLinkKind::Approve,
+        state: match link.state {
+            HoldState::Waiting => "waiting",
+            HoldState::Released => "released",
+            HoldState::Undone => "undone",
+        }
+        .into(),
+        what: link.what,
+        ticket: link.ticket,
+        goes_ahead: link.goes_ahead,
+    }
+}
+
+/// What `/support-change` shows before its button is pressed. Writes nothing.
+#[server(endpoint = "support/check-held-change")]
+pub async fn check_held_change(token: String) -> Result<HeldChangeView, AppError> {
+    use crate::ssr::*;
+    backend()?
+        .check_support_change_link(&token)
+        .await
+        .map(held_view)
+        .map_err(fail)
+}
+
+/// The button of `/support-change`: lets the change go ahead now, or
+/// undoes it ("This was not me"), as the link says.
+#[server(endpoint = "support/answer-held-change")]
+pub async fn answer_held_change(token: String) -> Result<HeldChangeView, AppError> {
+    use crate::ssr::*;
+    backend()?
+        .answer_support_change(&token, &request_meta())
+        .await
+        .map(held_view)
+        .map_err(fail)
 }
 
 #[cfg(all(test, feature = "ssr"))]

@@ -316,6 +316,7 @@ fn Person(
         memberships,
         events,
         pending_email,
+        waiting_changes,
         is_support,
     } = person;
     view! {
@@ -345,6 +346,10 @@ fn Person(
                     <dt>"Email change waiting"</dt>
                     <dd>{p}</dd>
                 })}
+                {waiting_changes.into_iter().map(|w| view! {
+                    <dt>"On hold"</dt>
+                    <dd>{w}</dd>
+                }).collect_view()}
             </dl>
         </section>
         <section class="card" aria-labelledby="person-accounts">
@@ -459,14 +464,15 @@ fn ChangeEmailCard(
         <section class="card" aria-labelledby="change-email">
             <h2 id="change-email">"Change email address"</h2>
             <p>
-                "A verification link goes to the new address. The change applies only when the person opens it; until then they keep signing in with "
-                <strong>{current}</strong> ", which is told about the change."
+                "The change waits 24 hours, unless the person approves it from "
+                <strong>{current}</strong>
+                ", which is mailed a link to approve it and one to say “This was not me”. Then a verification link goes to the new address, and the change applies when the person opens it."
             </p>
             <div role="status" class="form-status">
                 {move || sent().map(|to| view! {
                     <p class="alert alert-ok">
-                        "The verification link was sent to " <strong>{to}</strong>
-                        ". The change applies when it is opened."
+                        "On hold: the change to " <strong>{to}</strong>
+                        " waits for the person's approval, or 24 hours. Then the verification link goes to the new address."
                     </p>
                 })}
             </div>
@@ -517,7 +523,7 @@ fn SwitchMfaCard(
             matches!(action.value().get(), Some(Ok(()))).then(|| {
                 view! {
                     <p class="alert alert-ok">
-                        {format!("{name} now signs in with a code mailed to {email}. They were told by email.")}
+                        {format!("On hold: {name} was mailed at {email} to approve the switch to email codes. Without approval it happens in 24 hours.")}
                     </p>
                 }
             })
@@ -561,7 +567,7 @@ fn SwitchMfaCard(
                     <p id="confirm-switch-question">
                         <strong>{question}</strong>
                     </p>
-                    <p>"Their authenticator app and recovery codes stop working at once."</p>
+                    <p>"Once they approve it from their address (or after 24 hours), their authenticator app and recovery codes stop working."</p>
                     <p class="actions">
                         <button type="submit" id="confirm-switch-yes" class="danger" disabled=move || action.pending().get()>
                             "Yes, switch to email codes"
@@ -587,7 +593,7 @@ fn SwitchMfaCard(
             <p>
                 "For someone who lost or forgot their authenticator app and has proved who they are. This removes their authenticator app and recovery codes; from then on they sign in with a 6-digit code mailed to "
                 <strong>{email}</strong>
-                ". They are mailed about the change, and can set up an app again on their Security tab."
+                ". The switch waits until they approve it from that address, or 24 hours; they can set up an app again on their Security tab."
             </p>
             <p>"Sign-in method now: " <strong>{method_label(&method)}</strong></p>
             <div role="status" class="form-status">{done}</div>

@@ -202,6 +202,25 @@ pub fn notice(
     paragraphs: &[String],
     action: Option<(&str, &str)>,
 ) -> Mail {
+    notice_with_actions(
+        product,
+        to,
+        first_name,
+        subject,
+        paragraphs,
+        action.as_slice(),
+    )
+}
+
+/// A notice with several links, each under its label, in order.
+pub fn notice_with_actions(
+    product: &str,
+    to: &str,
+    first_name: Option<&str>,
+    subject: &str,
+    paragraphs: &[String],
+    actions: &[(&str, &str)],
+) -> Mail {
     let greeting = match first_name {
         Some(name) => format!("Hello {name},"),
         None => "Hello,".to_string(),
@@ -213,7 +232,10 @@ pub fn notice(
         text.push_str("\n\n");
         html.push_str(&format!("<p>{}</p>", escape_html(p)));
     }
-    if let Some((label, link)) = action {
+    for (i, (label, link)) in actions.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
         text.push_str(&format!("{label}:\n{link}\n"));
         html.push_str(&format!(
             "<p><a href=\"{}\">{}</a></p>",

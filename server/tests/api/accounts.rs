@@ -15,6 +15,7 @@ on_both_databases!(
     a_role_taken_away_meanwhile_stops_the_action,
     an_unconfirmed_address_creates_no_account_and_invites_nobody,
     support_cannot_change_another_support_members_sign_in,
+    a_held_support_change_can_be_cancelled_or_undone_by_its_owner,
 );
 
 /// Signs up and verifies `first`; returns (session, user id).
@@ -996,7 +997,8 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
             "name",
             "password_changed",
             "pending_email",
-            "phone"
+            "phone",
+            "waiting_changes"
         ],
         "only these, never a hash or secret"
     );
@@ -1044,6 +1046,19 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
 
     let r = change("ann.new@example.org", "INC-7").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // On hold: nothing goes to the new address until Ann approves from the
+    // old one (or 24 hours pass).
+    let (approve, _) = held_change_links(app, "ann@example.org").await;
+    assert_eq!(
+        app.mails_with_subject("Atrium: confirm your new email address")
+            .await,
+        0
+    );
+    let r = app
+        .call("support/answer-held-change", &[("token", &approve)], None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["state"], "released");
     let notice = app
         .new_mail("ann@example.org", "your email address is being changed")
         .await;
@@ -1091,8 +1106,14 @@ async fn support_changes_an_email_when_the_new_address_confirms(app: &TestApp) {
     let r = app.sign_in_password("ann@example.org", PASSWORD).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
-    // A link not opened within 24 hours does nothing.
+    // Unapproved, the change goes ahead after 24 hours; a link then not
+    // opened within 24 hours does nothing.
     change("ann.third@example.org", "INC-8").await;
+    held_change_links(app, "ann.new@example.org").await;
+    app.clock.advance(24 * 3600 - 1);
+    assert_eq!(app.backend.release_due_support_changes().await.unwrap(), 0);
+    app.clock.advance(1);
+    assert_eq!(app.backend.release_due_support_changes().await.unwrap(), 1);
     app.new_mail("ann.new@example.org", "your email address is being changed")
         .await;
     let mail = app
@@ -1138,6 +1159,14 @@ async fn support_switches_the_sign_in_method_to_email(app: &TestApp) {
     assert_eq!(snapshot(app).await, before);
     let r = switch("INC-42").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // On hold until Ann approves from her address (she has lost her app,
+    // not her mail).
+    let (approve, _) = held_change_links(app, "ann@example.org").await;
+    assert_eq!(mfa_state(app, &ann).await["method"], "authenticator");
+    let r = app
+        .call("support/answer-held-change", &[("token", &approve)], None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // Every session of Ann's ends: whoever holds one signs in again.
     assert!(!signed_in(app, &ann).await);
     assert_eq!(
@@ -1160,9 +1189,16 @@ async fn support_switches_the_sign_in_method_to_email(app: &TestApp) {
     .fetch_one(&app.backend.db.pool)
     .await
     .unwrap();
+    assert!(detail.contains("INC-42"), "{detail}");
+    let (held,): (String,) = sqlx::query_as(
+        "SELECT detail FROM audit_event WHERE kind = 'support.change_held' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.backend.db.pool)
+    .await
+    .unwrap();
     assert!(
-        detail.contains("INC-42") && detail.contains("sue@example.org"),
-        "{detail}"
+        held.contains("INC-42") && held.contains("sue@example.org"),
+        "the staff member is named: {held}"
     );
     let mails = app
         .mails_with_subject("Atrium: your sign-in method was changed")
@@ -1315,6 +1351,144 @@ async fn support_requests_are_filed_listed_and_closed(app: &TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// The (approve, undo) tokens of the newest held-change mail to `to`.
+async fn held_change_links(app: &TestApp, to: &str) -> (String, String) {
+    let mail = app
+        .new_mail(to, "Global Technical Support is changing how you sign in")
+        .await;
+    let marker = "support-change?token=";
+    let mut tokens: Vec<String> = Vec::new();
+    for (at, _) in mail.match_indices(marker) {
+        let token = mail[at + marker.len()..at + marker.len() + 43].to_string();
+        if !tokens.contains(&token) {
+            tokens.push(token);
+        }
+    }
+    assert_eq!(tokens.len(), 2, "two links: {mail}");
+    (tokens[0].clone(), tokens[1].clone())
+}
+
+/// A change support asks for waits 24 hours unless approved from the
+/// person's address; "This was not me" cancels it, or undoes it and signs
+/// every device out, for 7 days.
+async fn a_held_support_change_can_be_cancelled_or_undone_by_its_owner(app: &TestApp) {
+    let (sue, _) = person(app, "Sue", "sue@example.org").await;
+    app.backend.grant_support("sue@example.org").await.unwrap();
+    let (ann, ann_id) = person(app, "Ann", "ann@example.org").await;
+    let ann_id = ann_id.to_string();
+    let change_email = |email: &'static str| {
+        let ann_id = ann_id.clone();
+        async move {
+            // (Days pass in this test: Sue signs in each time.)
+            let sue = app
+                .sign_in("sue@example.org", PASSWORD, None)
+                .await
+                .session_cookie()
+                .unwrap();
+            let r = app
+                .call(
+                    "support/change-email",
+                    &[("user_id", &ann_id), ("email", email), ("ticket", "INC-9")],
+                    Some(&sue),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+    };
+    let answer = |token: String| async move {
+        app.call("support/answer-held-change", &[("token", &token)], None)
+            .await
+    };
+
+    // Cancelled before it goes ahead: nothing ever reaches the new address.
+    change_email("mallory@example.org").await;
+    let (approve, undo) = held_change_links(app, "ann@example.org").await;
+    let view = app
+        .call("support/check-held-change", &[("token", &undo)], None)
+        .await
+        .json();
+    assert_eq!(
+        (view["approve"].as_bool(), view["state"].as_str()),
+        (Some(false), Some("waiting"))
+    );
+    assert!(view["what"]
+        .as_str()
+        .unwrap()
+        .contains("mallory@example.org"));
+    let console = app
+        .call("support/user", &[("user_id", &ann_id)], Some(&sue))
+        .await
+        .json();
+    assert!(
+        console["waiting_changes"][0]
+            .as_str()
+            .unwrap()
+            .contains("mallory@example.org"),
+        "{console}"
+    );
+    let r = answer(undo.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["state"], "undone");
+    assert!(!signed_in(app, &ann).await, "every device signed out");
+    app.new_mail(
+        "ann@example.org",
+        "the change to how you sign in was undone",
+    )
+    .await;
+    assert_eq!(answer(undo).await.status, StatusCode::GONE, "once");
+    assert_eq!(answer(approve).await.status, StatusCode::GONE);
+    app.clock.advance(24 * 3600);
+    assert_eq!(app.backend.release_due_support_changes().await.unwrap(), 0);
+    assert_eq!(
+        app.mails_with_subject("Atrium: confirm your new email address")
+            .await,
+        0
+    );
+
+    // Undone after it went ahead: the old address is Ann's again.
+    change_email("mallory@example.org").await;
+    let (approve, undo) = held_change_links(app, "ann@example.org").await;
+    assert_eq!(answer(approve).await.json()["state"], "released");
+    let mail = app
+        .new_mail("mallory@example.org", "confirm your new email address")
+        .await;
+    let marker = "confirm-email-change?token=";
+    let at = mail.find(marker).unwrap() + marker.len();
+    let token = mail[at..at + 43].to_string();
+    let r = app
+        .call("email/confirm-change", &[("token", &token)], None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mallory = app
+        .sign_in("mallory@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .expect("the new address signs in");
+    app.clock.advance(6 * 24 * 3600);
+    let r = answer(undo).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!signed_in(app, &mallory).await, "the taker is signed out");
+    assert_eq!(user_id(app, "ann@example.org").await.to_string(), ann_id);
+    let r = app.sign_in_password("mallory@example.org", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(app
+        .sign_in("ann@example.org", PASSWORD, None)
+        .await
+        .session_cookie()
+        .is_some());
+    assert_eq!(app.audit_count("support.change_undone").await, 2);
+
+    // "This was not me" works for 7 days.
+    change_email("eve@example.org").await;
+    let (_, undo) = held_change_links(app, "ann@example.org").await;
+    app.clock.advance(7 * 24 * 3600);
+    let r = app
+        .call("support/check-held-change", &[("token", &undo)], None)
+        .await;
+    assert_eq!(r.status, StatusCode::GONE);
+    assert_eq!(r.json()["Link"]["issue"], "Expired");
 }
 
 /// One support member cannot change another's email or sign-in method: a
