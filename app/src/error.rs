@@ -48,6 +48,9 @@ pub enum AppError {
     Link { issue: LinkIssue },
     #[error("Something went wrong on our side. Please try again; if it keeps happening, contact support and quote reference {request_id}.")]
     Internal { request_id: String },
+    /// The database cannot be reached for now (503).
+    #[error("Atrium cannot reach its database right now. Nothing was changed; please try again in a moment.")]
+    Unavailable,
     /// The request itself was malformed or never reached the server.
     #[error("The request could not be completed: {0}")]
     Request(String),
@@ -79,6 +82,7 @@ impl AppError {
             } => 404,
             AppError::Link { .. } => 410,
             AppError::Internal { .. } => 500,
+            AppError::Unavailable => 503,
             AppError::Request(_) => 400,
         }
     }

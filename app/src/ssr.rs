@@ -445,6 +445,10 @@ pub fn fail(err: backend::Error) -> AppError {
                 LinkProblem::Expired => LinkIssue::Expired,
             },
         },
+        other if other.is_unavailable() => {
+            tracing::error!(error = %other, "database unreachable");
+            AppError::Unavailable
+        }
         other => {
             let request_id = request_id();
             tracing::error!(%request_id, error = %other, "internal error");

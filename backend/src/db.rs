@@ -19,6 +19,10 @@ pub enum DbKind {
 pub struct Db {
     pub pool: AnyPool,
     pub kind: DbKind,
+    /// One connection of its own for the readiness probe, so that `/healthz`
+    /// measures the database, not the queue for the main pool under load.
+    /// None for an in-memory SQLite database, which has one connection.
+    health: Option<AnyPool>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -64,6 +68,12 @@ impl Db {
             }
         }
         let options = AnyConnectOptions::from_str(&url)?;
+        let health = (!url.contains(":memory:")).then(|| {
+            AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(2))
+                .connect_lazy_with(options.clone())
+        });
         let pool = AnyPoolOptions::new()
             .max_connections(if url.contains(":memory:") {
                 1
@@ -86,7 +96,7 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        let db = Db { pool, kind };
+        let db = Db { pool, kind, health };
         db.migrate().await?;
         Ok(db)
     }
@@ -111,9 +121,12 @@ impl Db {
         })
     }
 
-    /// Readiness probe: one round trip to the database.
+    /// Readiness probe: one round trip to the database on the probe's own
+    /// connection (an in-memory SQLite database has only the main one).
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1")
+            .execute(self.health.as_ref().unwrap_or(&self.pool))
+            .await?;
         Ok(())
     }
 }

@@ -78,6 +78,25 @@ impl Error {
         Error::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// Whether the database cannot be reached at all (down, restarting, the
+    /// pool exhausted): the request may work in a moment, so callers answer
+    /// 503 rather than 500.
+    pub fn is_unavailable(&self) -> bool {
+        let Error::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+            sqlx::Error::Tls(_) => true,
+            // PostgreSQL's "connection exception" (08…) and "operator
+            // intervention" (57P…: shutting down, cannot connect now).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
+    }
+
     /// Whether the cause is inside the server (database, disk, mail relay),
     /// as opposed to something the caller can fix.
     pub fn is_internal(&self) -> bool {
@@ -109,4 +128,19 @@ pub fn unique_violation_as_field(
         }
     }
     Error::Database(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_told_apart_from_other_failures() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(Error::Database(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(Error::Database(sqlx::Error::Io(refused)).is_unavailable());
+        assert!(!Error::Database(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!Error::Internal("disk full".into()).is_unavailable());
+        assert!(!Error::NotFound.is_unavailable());
+    }
 }
