@@ -484,19 +484,28 @@ impl Reply {
     }
 }
 
+/// Fails a scenario that has not finished after 3 minutes (they take
+/// seconds), naming it, instead of letting the run hang until CI gives up.
+/// A guard against hangs, not a speed rule.
+async fn hang_guard(scenario: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(std::time::Duration::from_secs(180), scenario)
+        .await
+        .expect("this scenario has not finished in 3 minutes: it hangs");
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test]
             async fn sqlite() {
                 let app = super::TestApp::sqlite().await;
-                super::$name(&app).await;
+                super::hang_guard(super::$name(&app)).await;
                 app.finish().await;
             }
             #[tokio::test]
             async fn postgres() {
                 if let Some(app) = super::TestApp::postgres().await {
-                    super::$name(&app).await;
+                    super::hang_guard(super::$name(&app)).await;
                     app.finish().await;
                 }
             }
