@@ -183,6 +183,13 @@ async fn me(http: &reqwest::Client, base: &str, session: &str) -> Value {
     serde_json::from_str(&body).unwrap_or(Value::Null)
 }
 
+/// One person's writes in the crash phase: the last acknowledged name,
+/// every name sent, and whether a picture upload was acknowledged.
+type CrashLog = (Option<String>, Vec<String>, bool);
+
+/// When an answer came, to what, and its status (0: none).
+type Answer = (Instant, &'static str, u16);
+
 #[derive(Default)]
 struct Stats {
     latencies: BTreeMap<&'static str, Vec<Duration>>,
@@ -453,7 +460,7 @@ async fn main() {
     let elapsed = started.elapsed().as_secs_f64();
     let (mut health_times, health_bad) = health.await.unwrap();
     health_times.sort();
-    let stats = stats.lock().unwrap();
+    let stats = std::mem::take(&mut *stats.lock().unwrap());
     println!("\n| kind | requests | req/s | p50 ms | p99 ms | 5xx | no answer |");
     println!("|---|---|---|---|---|---|---|");
     let mut total_5xx = 0;
@@ -509,7 +516,7 @@ async fn main() {
 
     // 2. SIGKILL during saves and uploads.
     let crashers = sessions.iter().take(50).cloned().collect::<Vec<_>>();
-    let acks: Arc<Mutex<Vec<(Option<String>, Vec<String>, bool)>>> =
+    let acks: Arc<Mutex<Vec<CrashLog>>> =
         Arc::new(Mutex::new(vec![(None, Vec::new(), false); crashers.len()]));
     let stop = Instant::now() + Duration::from_secs(3);
     let writers: Vec<_> = crashers
@@ -548,10 +555,8 @@ async fn main() {
                         Ok(_) => {}
                         Err(_) => break,
                     }
-                    if seq % 3 == 0 {
-                        if upload(&http, &base, &s, &png).await == Some(200) {
-                            acks.lock().unwrap()[n].2 = true;
-                        }
+                    if seq % 3 == 0 && upload(&http, &base, &s, &png).await == Some(200) {
+                        acks.lock().unwrap()[n].2 = true;
                     }
                 }
             })
@@ -649,7 +654,7 @@ fn pg_cluster(action: &str) {
 /// outage was answered with 503s only and the server came back within 5 s.
 async fn postgres_outage(http: &reqwest::Client, base: &str, sessions: &[String]) -> bool {
     println!("\nstopping PostgreSQL for 10 s under load…");
-    let log: Arc<Mutex<Vec<(Instant, &'static str, u16)>>> = Arc::default();
+    let log: Arc<Mutex<Vec<Answer>>> = Arc::default();
     let until = Instant::now() + Duration::from_secs(25);
     let mut callers = Vec::new();
     for s in sessions.iter().take(20) {
