@@ -1,6 +1,7 @@
 import { expect, test, type Locator, type Page } from "@playwright/test";
 import * as path from "node:path";
-import { ready, signInCode, uniqueEmail } from "./helpers";
+import * as OTPAuth from "otpauth";
+import { grantSupport, ready, signInCode, uniqueEmail, verificationLink } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 const QUADRANTS = path.join(__dirname, "..", "fixtures", "quadrants.png");
@@ -96,4 +97,71 @@ test("sign-up, sign-in, the profile form and the avatar editor work with the key
   await typeInto(page, page.getByLabel("Sign-in code"), await signInCode(email));
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/profile$/);
+});
+
+/** Signs up by keyboard in a fresh context and confirms the address; returns the page. */
+async function keyboardPerson(page: Page, first: string, email: string) {
+  await page.goto("/signup");
+  await ready(page, true);
+  await typeInto(page, page.getByLabel("First name"), first);
+  await typeInto(page, page.getByLabel("Last name"), "Keys");
+  await typeInto(page, page.getByLabel("Email"), email);
+  await typeInto(page, page.getByLabel("Password", { exact: true }), PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/profile$/);
+  await page.goto(await verificationLink(email));
+  await ready(page, true);
+  await pressButton(page, page.getByRole("button", { name: "Confirm email address" }));
+  await expect(page.getByRole("status")).toContainText("confirmed");
+}
+
+test("accounts, invitations, an authenticator app and the support console work with the keyboard alone", async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  const owner = uniqueEmail("oda");
+  const member = uniqueEmail("max");
+  await keyboardPerson(page, "Oda", owner);
+
+  // An account, and an invitation sent from it.
+  await page.goto("/accounts");
+  await ready(page, true);
+  await typeInto(page, page.getByLabel("Name"), "Keyboard Works");
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/accounts\/\d+$/);
+  await ready(page, true);
+  const other = await (await browser.newContext()).newPage();
+  await keyboardPerson(other, "Max", member);
+  await typeInto(page, page.getByLabel("Email"), member);
+  await tabTo(page, page.getByLabel("Role", { exact: true }));
+  await page.keyboard.press("ArrowDown");
+  await pressButton(page, page.getByRole("button", { name: "Send invitation" }));
+  await expect(page.getByRole("status")).toContainText(`Invitation sent to ${member}`);
+
+  // The invitation, accepted from the Invitations tab.
+  await other.goto("/profile/invitations");
+  await ready(other, true);
+  await pressButton(other, other.getByRole("listitem", { name: "Keyboard Works" }).getByRole("button", { name: "Accept" }));
+  await expect(other.getByRole("status").filter({ hasText: "You joined" })).toContainText("You joined Keyboard Works");
+
+  // An authenticator app, enrolled from the Security tab.
+  await other.goto("/profile/security");
+  await ready(other, true);
+  const card = other.getByRole("region", { name: "Sign-in protection" });
+  await pressButton(other, card.getByRole("button", { name: "Set up an authenticator app" }));
+  const key = (await card.locator("#setup-key").textContent())!.trim();
+  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(key.replace(/ /g, "")), digits: 6, period: 30 });
+  await typeInto(other, card.getByLabel("Code from your app"), totp.generate());
+  await other.keyboard.press("Enter");
+  await expect(card).toContainText("Current method: Authenticator app");
+
+  // The support console: a search and a person's page.
+  grantSupport(owner);
+  await page.goto("/support");
+  await ready(page, true);
+  await typeInto(page, page.getByLabel("Email or name"), member);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/support\?query=/);
+  await ready(page, true);
+  await pressButton(page, page.getByRole("list", { name: "People found" }).getByRole("link", { name: "Max Keys" }));
+  await expect(page).toHaveURL(/\/support\/users\/\d+$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Max Keys" })).toBeVisible();
 });
