@@ -115,7 +115,7 @@ async function keyboardPerson(page: Page, first: string, email: string) {
   await expect(page.getByRole("status")).toContainText("confirmed");
 }
 
-test("accounts, invitations, an authenticator app and the support console work with the keyboard alone", async ({ page, browser }) => {
+test("accounts (create, invite, role, transfer, leave), an invitation accepted, an authenticator app and the support console work with the keyboard alone", async ({ page, browser }) => {
   test.setTimeout(120_000);
   const owner = uniqueEmail("oda");
   const member = uniqueEmail("max");
@@ -131,8 +131,9 @@ test("accounts, invitations, an authenticator app and the support console work w
   const other = await (await browser.newContext()).newPage();
   await keyboardPerson(other, "Max", member);
   await typeInto(page, page.getByLabel("Email"), member);
+  // A focused select takes the first option starting with the letter typed.
   await tabTo(page, page.getByLabel("Role", { exact: true }));
-  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("u");
   await pressButton(page, page.getByRole("button", { name: "Send invitation" }));
   await expect(page.getByRole("status")).toContainText(`Invitation sent to ${member}`);
 
@@ -141,6 +142,24 @@ test("accounts, invitations, an authenticator app and the support console work w
   await ready(other, true);
   await pressButton(other, other.getByRole("listitem", { name: "Keyboard Works" }).getByRole("button", { name: "Accept" }));
   await expect(other.getByRole("status").filter({ hasText: "You joined" })).toContainText("You joined Keyboard Works");
+
+  // The Owner makes Max an Administrator, then hands the account over, then leaves.
+  const account = page.url();
+  await page.goto(account);
+  await ready(page, true);
+  await tabTo(page, page.getByLabel("Role of Max Keys"));
+  await page.keyboard.press("a");
+  await pressButton(page, page.getByRole("button", { name: "Change role of Max Keys" }));
+  await expect(page.getByRole("status")).toHaveText("Max Keys is now an Administrator.");
+  const transfer = page.getByRole("region", { name: "Transfer ownership" });
+  await tabTo(page, transfer.getByLabel("New owner"));
+  await page.keyboard.press("m");
+  await typeInto(page, transfer.getByLabel("Your password"), PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("status")).toContainText("Max Keys is now the Owner of Keyboard Works.");
+  await pressButton(page, page.getByRole("button", { name: "Leave account" }));
+  await pressButton(page, page.getByRole("button", { name: "Yes, leave Keyboard Works" }));
+  await expect(page).toHaveURL(/\/accounts\?left=1$/);
 
   // An authenticator app, enrolled from the Security tab.
   await other.goto("/profile/security");
@@ -164,4 +183,10 @@ test("accounts, invitations, an authenticator app and the support console work w
   await pressButton(page, page.getByRole("list", { name: "People found" }).getByRole("link", { name: "Max Keys" }));
   await expect(page).toHaveURL(/\/support\/users\/\d+$/);
   await expect(page.getByRole("heading", { level: 1, name: "Max Keys" })).toBeVisible();
+  await ready(page, true);
+  const change = page.getByRole("region", { name: "Change email address" });
+  await typeInto(page, change.getByLabel("New email address"), uniqueEmail("max.new"));
+  await typeInto(page, change.getByLabel("Ticket reference"), "INC-88");
+  await page.keyboard.press("Enter");
+  await expect(change.getByRole("status")).toContainText("On hold");
 });
