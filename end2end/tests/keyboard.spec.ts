@@ -1,7 +1,7 @@
 import { expect, test, type Locator, type Page } from "@playwright/test";
 import * as path from "node:path";
 import * as OTPAuth from "otpauth";
-import { grantSupport, ready, signInCode, uniqueEmail, verificationLink } from "./helpers";
+import { grantSupport, ready, signInCode, textedCode, uniqueEmail, verificationLink } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 const QUADRANTS = path.join(__dirname, "..", "fixtures", "quadrants.png");
@@ -100,12 +100,13 @@ test("sign-up, sign-in, the profile form and the avatar editor work with the key
 });
 
 /** Signs up by keyboard in a fresh context and confirms the address; returns the page. */
-async function keyboardPerson(page: Page, first: string, email: string) {
+async function keyboardPerson(page: Page, first: string, email: string, phone?: string) {
   await page.goto("/signup");
   await ready(page, true);
   await typeInto(page, page.getByLabel("First name"), first);
   await typeInto(page, page.getByLabel("Last name"), "Keys");
   await typeInto(page, page.getByLabel("Email"), email);
+  if (phone) await typeInto(page, page.getByLabel("Phone (optional)"), phone);
   await typeInto(page, page.getByLabel("Password", { exact: true }), PASSWORD);
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/profile$/);
@@ -189,4 +190,57 @@ test("accounts (create, invite, role, transfer, leave), an invitation accepted, 
   await typeInto(page, change.getByLabel("Ticket reference"), "INC-88");
   await page.keyboard.press("Enter");
   await expect(change.getByRole("status")).toContainText("On hold");
+});
+
+test("declining and revoking invitations, removing a member and turning on text messages work with the keyboard alone", async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  await keyboardPerson(page, "Liv", uniqueEmail("liv"));
+  await page.goto("/accounts");
+  await ready(page, true);
+  await typeInto(page, page.getByLabel("Name"), "Second Works");
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/accounts\/\d+$/);
+  await ready(page, true);
+  const invite = async (email: string) => {
+    await typeInto(page, page.getByLabel("Email"), email);
+    await tabTo(page, page.getByLabel("Role", { exact: true }));
+    await page.keyboard.press("u");
+    await pressButton(page, page.getByRole("button", { name: "Send invitation" }));
+    await expect(page.getByRole("status")).toContainText(`Invitation sent to ${email}`);
+  };
+
+  // One invitation revoked by its sender, one declined, one accepted and the member removed.
+  const stranger = uniqueEmail("stranger");
+  await invite(stranger);
+  await pressButton(page, page.getByRole("button", { name: `Revoke the invitation to ${stranger}` }));
+  await expect(page.getByRole("status")).toHaveText(`The invitation to ${stranger} was revoked.`);
+
+  const e164 = `+141555501${String(Math.floor(Math.random() * 100)).padStart(2, "0")}`;
+  const nia = await (await browser.newContext()).newPage();
+  const niaEmail = uniqueEmail("nia");
+  await keyboardPerson(nia, "Nia", niaEmail, e164);
+  await invite(niaEmail);
+  await nia.goto("/profile/invitations");
+  await ready(nia, true);
+  await pressButton(nia, nia.getByRole("listitem", { name: "Second Works" }).getByRole("button", { name: "Decline" }));
+  await expect(nia.getByRole("status").filter({ hasText: "declined" })).toContainText("You declined the invitation to Second Works.");
+  await invite(niaEmail);
+  await nia.goto("/profile/invitations");
+  await ready(nia, true);
+  await pressButton(nia, nia.getByRole("listitem", { name: "Second Works" }).getByRole("button", { name: "Accept" }));
+  await expect(nia.getByRole("status").filter({ hasText: "You joined" })).toContainText("You joined Second Works");
+  await page.reload();
+  await ready(page, true);
+  await pressButton(page, page.getByRole("button", { name: "Remove Nia Keys", exact: true }));
+  await pressButton(page, page.getByRole("button", { name: "Yes, remove Nia Keys" }));
+  await expect(page.getByRole("status")).toHaveText("Nia Keys was removed from Second Works.");
+
+  // Text messages, with the texted code typed back.
+  await nia.goto("/profile/security");
+  await ready(nia, true);
+  const card = nia.getByRole("region", { name: "Sign-in protection" });
+  await pressButton(nia, card.getByRole("button", { name: "Use text messages" }));
+  await typeInto(nia, card.getByLabel("Code from the text message"), await textedCode(e164));
+  await nia.keyboard.press("Enter");
+  await expect(card).toContainText("Current method: Text message (SMS)");
 });
