@@ -52,6 +52,9 @@ test("installable: manifest, icons and a service worker", async ({ page, request
 test("bundle files are immutable under hashed names; pages are not cached", async ({ page, request }) => {
   const response = await page.goto("/login");
   expect(response!.headers()["cache-control"]).toBe("no-store");
+  // Once hydrated, the page has fetched its script, WASM and stylesheet (at
+  // the load event the WASM may still be on its way).
+  await ready(page, true);
   const assets = await page.evaluate(() =>
     (performance.getEntriesByType("resource") as PerformanceResourceTiming[])
       .map((e) => new URL(e.name).pathname)
