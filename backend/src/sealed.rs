@@ -186,6 +186,12 @@ impl Keyring {
         value.starts_with(PREFIX)
     }
 
+    /// A SQL `LIKE` pattern matching the values sealed under the current
+    /// key (key ids are hex: no wildcards in them).
+    pub fn current_like_pattern(&self) -> String {
+        format!("{PREFIX}{}.%", self.read()[0].id)
+    }
+
     /// Whether `value` is sealed under the current (first) key.
     pub fn is_current(&self, value: &str) -> bool {
         key_id(value).is_some_and(|id| id == self.read()[0].id)

@@ -64,24 +64,23 @@ struct HoldRow {
     ticket: String,
     requested_by: Option<i64>,
     old_email: String,
+    old_email_normalized: String,
     new_email: Option<String>,
     new_email_normalized: Option<String>,
     hold_until: i64,
     undo_until: i64,
     released_at: Option<i64>,
     undone_at: Option<i64>,
-    /// 1 when `$1` was the approve link's hash.
-    is_approve: i64,
+    approve_hash: String,
 }
 
-/// `SELECT <every HoldRow column> FROM support_hold <rest>`; `$1` in the
-/// select list is the link token's hash, to tell which link it is.
+/// `SELECT <every HoldRow column> FROM support_hold <rest>`.
 macro_rules! select_holds {
     ($rest:literal) => {
         concat!(
-            "SELECT id, user_id, kind, ticket, requested_by, old_email, new_email, new_email_normalized,
-                    hold_until, undo_until, released_at, undone_at,
-                    CAST(CASE WHEN approve_hash = $1 THEN 1 ELSE 0 END AS BIGINT) AS is_approve
+            "SELECT id, user_id, kind, ticket, requested_by, old_email, old_email_normalized,
+                    new_email, new_email_normalized, hold_until, undo_until, released_at,
+                    undone_at, approve_hash
              FROM support_hold ",
             $rest
         )
@@ -149,15 +148,16 @@ impl Backend {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO support_hold (user_id, kind, ticket, requested_by, old_email, new_email, new_email_normalized,
-                approve_hash, undo_hash, created_at, hold_until, undo_until)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO support_hold (user_id, kind, ticket, requested_by, old_email, old_email_normalized,
+                new_email, new_email_normalized, approve_hash, undo_hash, created_at, hold_until, undo_until)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(user.id)
         .bind(kind)
         .bind(ticket)
         .bind(actor.id)
         .bind(&user.email)
+        .bind(&user.email_normalized)
         .bind(new_email)
         .bind(normalized)
         .bind(approve.hash())
@@ -218,13 +218,14 @@ impl Backend {
     async fn hold_by_link(&self, raw_token: &str) -> Result<(HoldRow, HoldLinkKind)> {
         let token =
             Token::parse(raw_token.trim()).ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
+        let hash = token.hash();
         let row: Option<HoldRow> =
             sqlx::query_as(select_holds!("WHERE approve_hash = $1 OR undo_hash = $1"))
-                .bind(token.hash())
+                .bind(&hash)
                 .fetch_optional(&self.db.pool)
                 .await?;
         let row = row.ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
-        let kind = if row.is_approve == 1 {
+        let kind = if row.approve_hash == hash {
             HoldLinkKind::Approve
         } else {
             HoldLinkKind::Undo
@@ -278,9 +279,8 @@ impl Backend {
     /// sweeper runs it every ten minutes. Returns how many went ahead.
     pub async fn release_due_support_changes(&self) -> Result<usize> {
         let rows: Vec<HoldRow> = sqlx::query_as(select_holds!(
-            "WHERE released_at IS NULL AND undone_at IS NULL AND hold_until <= $2"
+            "WHERE released_at IS NULL AND undone_at IS NULL AND hold_until <= $1"
         ))
-        .bind("")
         .bind(self.clock.now())
         .fetch_all(&self.db.pool)
         .await?;
@@ -376,8 +376,8 @@ impl Backend {
             let current = user::store::find_by_id(&mut *tx, row.user_id)
                 .await?
                 .ok_or(Error::NotFound)?;
-            if current.email_normalized != row.old_email.to_lowercase() {
-                let taken = user::store::find_by_email(&mut *tx, &row.old_email.to_lowercase())
+            if current.email_normalized != row.old_email_normalized {
+                let taken = user::store::find_by_email(&mut *tx, &row.old_email_normalized)
                     .await?
                     .is_some();
                 if !taken {
@@ -386,7 +386,7 @@ impl Backend {
                     )
                     .bind(row.user_id)
                     .bind(&row.old_email)
-                    .bind(row.old_email.to_lowercase())
+                    .bind(&row.old_email_normalized)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
@@ -443,9 +443,8 @@ impl Backend {
     /// until 5 December 2026 at 09:00 UTC".
     pub async fn waiting_support_changes(&self, user_id: i64) -> Result<Vec<String>> {
         let rows: Vec<HoldRow> = sqlx::query_as(select_holds!(
-            "WHERE user_id = $2 AND released_at IS NULL AND undone_at IS NULL ORDER BY id"
+            "WHERE user_id = $1 AND released_at IS NULL AND undone_at IS NULL ORDER BY id"
         ))
-        .bind("")
         .bind(user_id)
         .fetch_all(&self.db.pool)
         .await?;

@@ -11,6 +11,7 @@ CREATE TABLE support_hold (
     ticket               TEXT    NOT NULL,
     requested_by         INTEGER,
     old_email            TEXT    NOT NULL,  -- where the two links went
+    old_email_normalized TEXT    NOT NULL,
     new_email            TEXT,              -- kind 'email'
     new_email_normalized TEXT,
     approve_hash         TEXT    NOT NULL UNIQUE,

@@ -74,10 +74,15 @@ impl Backend {
     /// sealing, and ones under an older key after a rotation. Each row is
     /// replaced only if unchanged meanwhile. Run at every start.
     pub async fn reseal_secrets(&self) -> Result<Resealed> {
+        // Only the rows with a value not under the newest key: at an
+        // ordinary start, none.
+        let current = self.keys.current_like_pattern();
         let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT user_id, secret, pending_secret FROM mfa_authenticator
-             WHERE secret IS NOT NULL OR pending_secret IS NOT NULL",
+             WHERE (secret IS NOT NULL AND secret NOT LIKE $1)
+                OR (pending_secret IS NOT NULL AND pending_secret NOT LIKE $1)",
         )
+        .bind(&current)
         .fetch_all(&self.db.pool)
         .await?;
         let mut done = Resealed::default();
