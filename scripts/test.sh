@@ -15,7 +15,7 @@ step "checking Chromium" ensure_chromium
 
 step "formatting" cargo fmt --all -- --check
 step "clippy: server side (ssr) and ConnectivityPro" \
-  cargo clippy -p backend -p app -p server -p connectivitypro --features app/ssr --all-targets -- -D warnings
+  cargo clippy -p vocab -p backend -p app -p server -p connectivitypro --features app/ssr --all-targets -- -D warnings
 step "clippy: browser side (wasm32, hydrate)" \
   cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -24,7 +24,7 @@ if [ -n "${TEST_POSTGRES_URL:-}" ]; then
 else
   what="Rust tests on SQLite (set TEST_POSTGRES_URL to run them on PostgreSQL too)"
 fi
-step "$what" cargo test -p backend -p app -p server --features app/ssr
+step "$what" cargo test -p vocab -p backend -p app -p server --features app/ssr
 
 step "building the site (debug) for the end-to-end tests" cargo leptos build --split
 step "building ConnectivityPro, the sister platform the end-to-end tests sign in to" \

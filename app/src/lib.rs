@@ -1,10 +1,13 @@
 //! Atrium's UI and server functions, shared by the server (feature `ssr`)
 //! and the browser (feature `hydrate`).
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod accounts;
 pub mod auth;
 pub mod avatar;
 pub mod error;
+pub mod frame;
 pub mod invitations;
 pub mod profile;
 pub mod security;
@@ -12,6 +15,7 @@ pub mod security;
 pub mod ssr;
 pub mod support;
 pub mod ui;
+pub mod wire;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Title};
@@ -22,9 +26,9 @@ use accounts::pages::{AccountPage, AccountsPage};
 use auth::pages::{
     ForgotPasswordPage, LoginPage, LoginVerifyPage, ResetPasswordPage, SignUpPage, VerifyEmailPage,
 };
+use frame::{PlainLayout, ProfileLayout};
 use invitations::pages::InvitationsTab;
 use profile::details::ProfileDetails;
-use profile::layout::{PlainLayout, ProfileLayout};
 use profile::pages::{Dashboard, SecurityTab};
 use support::held::SupportChangePage;
 use support::pages::{

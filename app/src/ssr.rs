@@ -101,7 +101,10 @@ pub async fn oauth_request(
     else {
         return Ok(None);
     };
-    backend()?.pending_authorization(&id).await.map_err(fail)
+    backend()?
+        .pending_authorization(&id)
+        .await
+        .map_err(to_app_error)
 }
 
 pub fn backend() -> Result<Backend, AppError> {
@@ -211,7 +214,7 @@ pub fn clear_session_cookie() {
 
 pub fn set_challenge_cookie(token: &Token) {
     let s = cookie_settings();
-    let max_age = backend::auth::mfa::CHALLENGE_LIFETIME_SECS as u64;
+    let max_age = backend::auth::challenge::CHALLENGE_LIFETIME_SECS as u64;
     append_cookie(cookie(
         s.challenge_name(),
         token.expose(),
@@ -351,17 +354,17 @@ fn append_cookie(value: String) {
 /// The signed-in person, or `Unauthorized`.
 pub async fn require_user() -> Result<backend::user::User, AppError> {
     let backend = backend()?;
-    let token = session_token().ok_or_else(|| fail(backend::Error::Unauthorized))?;
+    let token = session_token().ok_or_else(|| to_app_error(backend::Error::Unauthorized))?;
     backend
         .current_user(&token)
         .await
-        .map_err(fail)?
-        .ok_or_else(|| fail(backend::Error::Unauthorized))
+        .map_err(to_app_error)?
+        .ok_or_else(|| to_app_error(backend::Error::Unauthorized))
 }
 
 /// The signed-in person and their session token, or `Unauthorized`.
 pub async fn require_session() -> Result<(backend::user::User, Token), AppError> {
-    let token = session_token().ok_or_else(|| fail(backend::Error::Unauthorized))?;
+    let token = session_token().ok_or_else(|| to_app_error(backend::Error::Unauthorized))?;
     let user = require_user().await?;
     Ok((user, token))
 }
@@ -404,7 +407,7 @@ pub fn is_form_post() -> bool {
 
 /// Maps a domain error to what the browser may see, sets the HTTP status for
 /// API callers, and logs internal causes with the request id (never sent).
-pub fn fail(err: backend::Error) -> AppError {
+pub fn to_app_error(err: backend::Error) -> AppError {
     use backend::error::LinkProblem;
     let app = match err {
         backend::Error::Validation(fields) => AppError::Validation {

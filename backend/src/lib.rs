@@ -2,6 +2,8 @@
 //! compiled into the browser build: `app` depends on this crate only under
 //! its `ssr` feature.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod account;
 pub mod audit;
 pub mod auth;

@@ -161,7 +161,8 @@ impl Keyring {
     }
 
     /// Seals `plain` for `context` (e.g. `totp:42`) under the first key.
-    pub fn seal(&self, context: &str, plain: &[u8]) -> String {
+    /// Fails only for a value too long for the cipher (gigabytes).
+    pub fn seal(&self, context: &str, plain: &[u8]) -> Result<String> {
         let keys = self.read();
         let key = &keys[0];
         let mut nonce = [0u8; NONCE_LEN];
@@ -175,10 +176,14 @@ impl Keyring {
                     aad: context.as_bytes(),
                 },
             )
-            .expect("XChaCha20-Poly1305 encryption of a short value cannot fail");
+            .map_err(|_| Error::Internal(format!("sealing a value for {context} failed")))?;
         let mut bytes = nonce.to_vec();
         bytes.extend_from_slice(&sealed);
-        format!("{PREFIX}{}.{}", key.id, URL_SAFE_NO_PAD.encode(bytes))
+        Ok(format!(
+            "{PREFIX}{}.{}",
+            key.id,
+            URL_SAFE_NO_PAD.encode(bytes)
+        ))
     }
 
     /// Whether `value` is sealed at all (older rows hold plain text).
@@ -289,12 +294,12 @@ mod tests {
     #[test]
     fn a_sealed_value_opens_only_for_its_context_and_unaltered() {
         let ring = Keyring::ephemeral();
-        let sealed = ring.seal("totp:1", b"JBSWY3DPEHPK3PXP");
+        let sealed = ring.seal("totp:1", b"JBSWY3DPEHPK3PXP").unwrap();
         assert!(Keyring::is_sealed(&sealed) && ring.is_current(&sealed));
         assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
         assert_ne!(
             sealed,
-            ring.seal("totp:1", b"JBSWY3DPEHPK3PXP"),
+            ring.seal("totp:1", b"JBSWY3DPEHPK3PXP").unwrap(),
             "a new nonce each time"
         );
         assert_eq!(ring.open("totp:1", &sealed).unwrap(), b"JBSWY3DPEHPK3PXP");
@@ -323,7 +328,7 @@ mod tests {
         let ring = Keyring::load_or_create(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        let sealed = ring.seal("totp:7", b"secret");
+        let sealed = ring.seal("totp:7", b"secret").unwrap();
         let again = Keyring::load_or_create(&path).unwrap();
         assert_eq!(again.key_ids(), ring.key_ids());
         assert_eq!(again.open("totp:7", &sealed).unwrap(), b"secret");
@@ -331,7 +336,7 @@ mod tests {
         // Rotation: the new key seals, the old one still opens, and a
         // process that has not seen the rotation picks it up from the file.
         let new_id = ring.rotate().unwrap();
-        let resealed = ring.seal("totp:7", b"secret");
+        let resealed = ring.seal("totp:7", b"secret").unwrap();
         assert_eq!(key_id(&resealed), Some(new_id.as_str()));
         assert!(!ring.is_current(&sealed));
         assert_eq!(ring.open("totp:7", &sealed).unwrap(), b"secret");

@@ -16,9 +16,9 @@ use crate::user::{self, User};
 use crate::{Backend, Error, RequestMeta, Result};
 
 /// How long a change waits for the person's approval before it goes ahead.
-pub const HOLD_SECS: i64 = 24 * 3600;
+pub const HOLD_SECS: i64 = vocab::lifetimes::SUPPORT_HOLD.secs();
 /// How long "This was not me" works.
-pub const UNDO_SECS: i64 = 7 * 24 * 3600;
+pub const UNDO_SECS: i64 = vocab::lifetimes::SUPPORT_UNDO.secs();
 
 /// What support asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,7 +205,10 @@ impl Backend {
                     "If you asked for this, approve it below and it goes ahead at once. Otherwise it goes ahead on {}.",
                     when(now + HOLD_SECS)
                 ),
-                "If you did not ask for this, open \"This was not me\": the change is cancelled, or undone if it already went ahead, and every device signed in to your account is signed out. That link works for 7 days.".to_string(),
+                format!(
+                    "If you did not ask for this, open \"This was not me\": the change is cancelled, or undone if it already went ahead, and every device signed in to your account is signed out. That link works for {}.",
+                    vocab::lifetimes::SUPPORT_UNDO
+                ),
             ],
             &[
                 ("Yes, I asked for this: go ahead now", &approve_link),
@@ -287,7 +290,14 @@ impl Backend {
         let mut released = 0;
         for row in rows {
             let meta = RequestMeta::on_behalf("Global Technical Support");
-            match self.release(&row, "after 24 hours", &meta).await {
+            match self
+                .release(
+                    &row,
+                    &format!("after {}", vocab::lifetimes::SUPPORT_HOLD),
+                    &meta,
+                )
+                .await
+            {
                 Ok(()) => released += 1,
                 Err(e) => {
                     tracing::error!(hold = row.id, error = %e, "a held support change did not go ahead")

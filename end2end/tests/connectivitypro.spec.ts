@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import * as path from "node:path";
 import { cpURL } from "../playwright.config";
-import { ready, signIn, signInCode, signOut, signUp, uniqueEmail } from "./helpers";
+import { pressButton, ready, signIn, signInCode, signOut, signUp, typeInto, uniqueEmail } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 const QUADRANTS = path.join(__dirname, "..", "fixtures", "quadrants.png");
@@ -161,4 +161,33 @@ test("a name saved in Atrium reaches ConnectivityPro by signed webhook, with no 
       { timeout: 10_000 },
     )
     .toMatch(new RegExp(`${picture}$`));
+});
+
+test("signing in to ConnectivityPro through Atrium works with the keyboard alone", async ({ page }) => {
+  const email = uniqueEmail("kip");
+  await signUp(page, true, { first: "Kip", last: "Tabb", email, password: PASSWORD });
+  await expect(page).toHaveURL(/\/profile$/);
+  await ready(page, true);
+  await signOut(page);
+
+  await page.goto(cpURL);
+  await pressButton(page, page.getByRole("link", { name: "Sign in with Atrium" }));
+  await expect(page).toHaveURL(/\/login$/);
+  await ready(page, true);
+  await typeInto(page, page.getByLabel("Email"), email);
+  await typeInto(page, page.getByLabel("Password"), PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/login\/verify$/);
+  await ready(page, true);
+  await typeInto(page, page.getByLabel("Sign-in code"), await signInCode(email));
+  await page.keyboard.press("Enter");
+
+  await expect(page).toHaveURL(`${cpURL}/`);
+  const bar = page.getByRole("navigation", { name: "Account" });
+  await expect(bar.locator("#person")).toHaveText("Kip Tabb");
+  // Atrium's profile is one link away, and signing out is one key press.
+  await expect(bar.getByRole("link", { name: "Manage your profile" })).toHaveAttribute("href", /\/profile$/);
+  await pressButton(page, bar.getByRole("link", { name: "Sign out" }));
+  await expect(page).toHaveURL(`${cpURL}/`);
+  await expect(page.getByRole("link", { name: "Sign in with Atrium" })).toBeVisible();
 });

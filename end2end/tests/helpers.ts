@@ -1,4 +1,4 @@
-import { expect, type Page } from "@playwright/test";
+import { expect, type Locator, type Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -203,4 +203,29 @@ export function grantSupport(email: string) {
     },
     stdio: "pipe",
   });
+}
+
+// Keyboard alone: what someone without a mouse does.
+
+/**
+ * Presses Tab until `target` has the focus, as someone without a mouse
+ * would; fails when it is not reachable within `max` presses.
+ */
+export async function tabTo(page: Page, target: Locator, max = 80) {
+  for (let i = 0; i < max; i++) {
+    if (await target.evaluate((el) => el === document.activeElement).catch(() => false)) return;
+    await page.keyboard.press("Tab");
+  }
+  throw new Error(`not reachable with the Tab key: ${target}`);
+}
+
+export async function typeInto(page: Page, field: Locator, text: string) {
+  await tabTo(page, field);
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type(text);
+}
+
+export async function pressButton(page: Page, button: Locator) {
+  await tabTo(page, button);
+  await page.keyboard.press("Enter");
 }

@@ -1,33 +1,10 @@
-import { expect, test, type Locator, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import * as path from "node:path";
 import * as OTPAuth from "otpauth";
-import { grantSupport, ready, signInCode, textedCode, uniqueEmail, verificationLink } from "./helpers";
+import { grantSupport, pressButton, ready, signInCode, tabTo, textedCode, typeInto, uniqueEmail, verificationLink } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 const QUADRANTS = path.join(__dirname, "..", "fixtures", "quadrants.png");
-
-/**
- * Presses Tab until `target` has the focus, as someone without a mouse
- * would; fails when it is not reachable within `max` presses.
- */
-async function tabTo(page: Page, target: Locator, max = 80) {
-  for (let i = 0; i < max; i++) {
-    if (await target.evaluate((el) => el === document.activeElement).catch(() => false)) return;
-    await page.keyboard.press("Tab");
-  }
-  throw new Error(`not reachable with the Tab key: ${target}`);
-}
-
-async function typeInto(page: Page, field: Locator, text: string) {
-  await tabTo(page, field);
-  await page.keyboard.press("Control+A");
-  await page.keyboard.type(text);
-}
-
-async function pressButton(page: Page, button: Locator) {
-  await tabTo(page, button);
-  await page.keyboard.press("Enter");
-}
 
 test("sign-up, sign-in, the profile form and the avatar editor work with the keyboard alone", async ({ page }) => {
   test.setTimeout(90_000);

@@ -1,6 +1,8 @@
 //! The Atrium server: builds the backend from the configuration and the
 //! axum router around the Leptos app. `main.rs` only parses, logs and serves.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod config;
 pub mod http;
 pub mod state;

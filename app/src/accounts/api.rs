@@ -1,20 +1,19 @@
 //! Server functions of accounts. Each authenticates, lets the backend
-//! authorise (one rule table, `backend::account::may`), and maps the result.
+//! authorise (one rule table, `vocab::may`), and maps the result.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+pub use vocab::Role;
 
 /// One of the signed-in person's memberships.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembershipInfo {
     pub account_id: i64,
     pub account_name: String,
-    /// "owner", "admin" or "user"
-    pub role: String,
-    /// "Owner", "Administrator" or "User"
-    pub role_label: String,
+    #[serde(with = "crate::wire::word")]
+    pub role: Role,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,8 +21,8 @@ pub struct MemberInfo {
     pub user_id: i64,
     pub name: String,
     pub email: String,
-    pub role: String,
-    pub role_label: String,
+    #[serde(with = "crate::wire::word")]
+    pub role: Role,
     pub since: String,
     pub is_me: bool,
 }
@@ -32,25 +31,24 @@ pub struct MemberInfo {
 pub struct PendingInvitation {
     pub id: i64,
     pub email: String,
-    pub role_label: String,
+    #[serde(with = "crate::wire::word")]
+    pub role: Role,
     pub invited_by: String,
     pub sent: String,
     pub expires: String,
 }
 
 /// What the account page shows. `invitations` is `None` for people who may
-/// not invite; the `can_*` flags mirror the server's rule table so the page
-/// offers only what will be allowed.
+/// not invite; the page asks `vocab::may` with `my_role` so it offers only
+/// what the server will allow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountView {
     pub id: i64,
     pub name: String,
-    pub my_role: String,
-    pub my_role_label: String,
+    #[serde(with = "crate::wire::word")]
+    pub my_role: Role,
     pub members: Vec<MemberInfo>,
     pub invitations: Option<Vec<PendingInvitation>>,
-    pub can_manage: bool,
-    pub can_transfer: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -59,8 +57,7 @@ impl MembershipInfo {
         MembershipInfo {
             account_id: m.account_id,
             account_name: m.account_name,
-            role: m.role.as_str().into(),
-            role_label: m.role.label().into(),
+            role: m.role,
         }
     }
 }
@@ -71,7 +68,7 @@ pub async fn my_accounts() -> Result<Vec<MembershipInfo>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     let user = require_user().await?;
-    let list = backend.memberships(user.id).await.map_err(fail)?;
+    let list = backend.memberships(user.id).await.map_err(to_app_error)?;
     Ok(list.into_iter().map(MembershipInfo::from_backend).collect())
 }
 
@@ -85,7 +82,7 @@ pub async fn create_account(name: String) -> Result<i64, AppError> {
         .create_account(&user, &name, &request_meta())
         .await
         .map_err(|e| {
-            let err = fail(e);
+            let err = to_app_error(e);
             return_to_page_on_error("/accounts", "/api/accounts/create", &err);
             err
         })?;
@@ -96,21 +93,17 @@ pub async fn create_account(name: String) -> Result<i64, AppError> {
 #[server(endpoint = "accounts/get")]
 pub async fn load_account(account_id: i64) -> Result<AccountView, AppError> {
     use crate::ssr::*;
-    use backend::account::{may, AccountAction};
     use backend::clock::to_long_date;
     let backend = backend()?;
     let user = require_user().await?;
     let d = backend
         .account_detail(&user, account_id)
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     Ok(AccountView {
         id: d.account.id,
         name: d.account.name,
-        my_role: d.my_role.as_str().into(),
-        my_role_label: d.my_role.label().into(),
-        can_manage: may(Some(d.my_role), AccountAction::ChangeRole),
-        can_transfer: may(Some(d.my_role), AccountAction::TransferOwnership),
+        my_role: d.my_role,
         members: d
             .members
             .into_iter()
@@ -119,8 +112,7 @@ pub async fn load_account(account_id: i64) -> Result<AccountView, AppError> {
                 user_id: m.user_id,
                 name: format!("{} {}", m.first_name, m.last_name),
                 email: m.email,
-                role: m.role.as_str().into(),
-                role_label: m.role.label().into(),
+                role: m.role,
                 since: to_long_date(m.since),
             })
             .collect(),
@@ -129,7 +121,7 @@ pub async fn load_account(account_id: i64) -> Result<AccountView, AppError> {
                 .map(|i| PendingInvitation {
                     id: i.id,
                     email: i.email,
-                    role_label: i.role.label().into(),
+                    role: i.role,
                     invited_by: i.invited_by.unwrap_or_else(|| "a former member".into()),
                     sent: to_long_date(i.created_at),
                     expires: to_long_date(i.expires_at),
@@ -151,7 +143,7 @@ pub async fn invite_member(
     backend
         .invite(&user, account_id, &email, &role, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     Ok(email.trim().to_string())
 }
 
@@ -163,7 +155,7 @@ pub async fn revoke_invitation(account_id: i64, invitation_id: i64) -> Result<()
     backend
         .revoke_invitation(&user, account_id, invitation_id, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 #[server(endpoint = "accounts/change-role")]
@@ -174,7 +166,7 @@ pub async fn change_role(account_id: i64, user_id: i64, role: String) -> Result<
     backend
         .change_role(&user, account_id, user_id, &role, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// Removes a member, or (for one's own id) leaves the account.
@@ -186,7 +178,7 @@ pub async fn remove_member(account_id: i64, user_id: i64) -> Result<(), AppError
     backend
         .remove_member(&user, account_id, user_id, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// Hands the account to another member, confirmed with the Owner's password.
@@ -203,5 +195,5 @@ pub async fn transfer_ownership(
     backend
         .transfer_ownership(&user, account_id, user_id, &password, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }

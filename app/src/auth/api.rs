@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::ui::LinkState;
+pub use vocab::MfaMethod;
 
 /// The signed-in person as pages show them. Contains nothing secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,8 +24,9 @@ pub struct Me {
     /// e.g. "27 November 2026"
     pub member_since: String,
     pub password_changed: String,
-    /// The active second factor: "email", "sms" or "authenticator".
-    pub mfa_method: String,
+    /// The active second factor.
+    #[serde(with = "crate::wire::word")]
+    pub mfa_method: MfaMethod,
     /// The profile version a save must be based on.
     pub version: i64,
     pub avatar: AvatarInfo,
@@ -83,12 +85,16 @@ impl AvatarInfo {
 impl Me {
     /// The page view of `u`, with their avatar looked up.
     pub async fn load(backend: &backend::Backend, u: &backend::user::User) -> Result<Me, AppError> {
-        use crate::ssr::fail;
+        use crate::ssr::to_app_error;
         use backend::user::phone;
-        let avatar = backend.avatar_view(u.id).await.map_err(fail)?;
-        let memberships = backend.memberships(u.id).await.map_err(fail)?;
-        let invitation_count = backend.received_invitations(u).await.map_err(fail)?.len();
-        let is_support = backend.is_support(u.id).await.map_err(fail)?;
+        let avatar = backend.avatar_view(u.id).await.map_err(to_app_error)?;
+        let memberships = backend.memberships(u.id).await.map_err(to_app_error)?;
+        let invitation_count = backend
+            .received_invitations(u)
+            .await
+            .map_err(to_app_error)?
+            .len();
+        let is_support = backend.is_support(u.id).await.map_err(to_app_error)?;
         Ok(Me {
             first_name: u.first_name.clone(),
             last_name: u.last_name.clone(),
@@ -99,7 +105,7 @@ impl Me {
             email_verified: u.email_verified_at.is_some(),
             member_since: backend::clock::to_long_date(u.created_at),
             password_changed: backend::clock::to_long_date(u.password_changed_at),
-            mfa_method: u.mfa_method.clone(),
+            mfa_method: u.mfa_method,
             version: u.version,
             avatar: AvatarInfo::from_view(avatar),
             memberships: memberships
@@ -129,7 +135,7 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     let Some(token) = session_token() else {
         return Ok(None);
     };
-    match backend.current_user(&token).await.map_err(fail)? {
+    match backend.current_user(&token).await.map_err(to_app_error)? {
         Some(user) => Ok(Some(Me::load(&backend, &user).await?)),
         None => Ok(None),
     }
@@ -159,7 +165,7 @@ pub async fn sign_up(
     let (_user, token) = backend
         .sign_up(input, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     set_session_cookie(&token);
     leptos_axum::redirect("/profile");
     Ok(())
@@ -177,7 +183,7 @@ pub async fn continue_to() -> Result<Option<String>, AppError> {
     backend
         .platform_name(&pending.client_id)
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// First step of sign-in: the password. Continues at `/login/verify`, where
@@ -190,7 +196,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     let (_user, challenge) = backend
         .sign_in(&email, &password, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     set_challenge_cookie(&challenge);
     leptos_axum::redirect("/login/verify");
     Ok(())
@@ -199,8 +205,8 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
 /// What the second-step page shows about the pending sign-in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChallengeView {
-    /// "email", "sms" or "authenticator"
-    pub method: String,
+    #[serde(with = "crate::wire::word")]
+    pub method: MfaMethod,
     pub sent_to: String,
     /// e.g. "09:45 UTC"
     pub expires: String,
@@ -211,10 +217,10 @@ pub struct ChallengeView {
 pub async fn pending_sign_in() -> Result<ChallengeView, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
-    let token = challenge_token().ok_or_else(|| fail(backend::Error::SignInExpired))?;
-    let info = backend.challenge_info(&token).await.map_err(fail)?;
+    let token = challenge_token().ok_or_else(|| to_app_error(backend::Error::SignInExpired))?;
+    let info = backend.challenge_info(&token).await.map_err(to_app_error)?;
     Ok(ChallengeView {
-        method: info.method.as_str().to_string(),
+        method: info.method,
         sent_to: info.sent_to,
         expires: backend::clock::to_clock_time(info.expires_at),
         resend_in_secs: info.resend_in,
@@ -229,9 +235,9 @@ pub async fn pending_sign_in() -> Result<ChallengeView, AppError> {
 pub async fn verify_code(code: String) -> Result<Option<String>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
-    let token = challenge_token().ok_or_else(|| fail(backend::Error::SignInExpired))?;
+    let token = challenge_token().ok_or_else(|| to_app_error(backend::Error::SignInExpired))?;
     let meta = request_meta();
-    let backend::auth::mfa::SignedIn {
+    let backend::auth::challenge::SignedIn {
         user,
         session,
         device,
@@ -241,19 +247,22 @@ pub async fn verify_code(code: String) -> Result<Option<String>, AppError> {
             if matches!(e, backend::Error::SignInExpired) {
                 clear_challenge_cookie();
             }
-            return Err(fail(e));
+            return Err(to_app_error(e));
         }
     };
     // An earlier session of this browser ends.
     if let Some(old) = session_token() {
-        backend.sign_out(&old, &meta).await.map_err(fail)?;
+        backend.sign_out(&old, &meta).await.map_err(to_app_error)?;
     }
     clear_challenge_cookie();
     set_session_cookie(&session);
     set_device_cookie(&device);
     // As the seed describes, a sign-in after choosing an authenticator app
     // shows its QR code: once the current method has proven who this is.
-    let unfinished = backend.has_unfinished_setup(&user).await.map_err(fail)?;
+    let unfinished = backend
+        .has_unfinished_setup(&user)
+        .await
+        .map_err(to_app_error)?;
     if !unfinished && oauth_request().await?.is_some() {
         // Signing in for a platform: back to it, through the request's checks.
         const RESUME: &str = "/oauth/resume";
@@ -276,11 +285,11 @@ pub async fn verify_code(code: String) -> Result<Option<String>, AppError> {
 pub async fn resend_code() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
-    let token = challenge_token().ok_or_else(|| fail(backend::Error::SignInExpired))?;
+    let token = challenge_token().ok_or_else(|| to_app_error(backend::Error::SignInExpired))?;
     backend
         .resend_code(&token, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     leptos_axum::redirect("/login/verify?resent=1");
     Ok(())
 }
@@ -291,7 +300,10 @@ pub async fn cancel_sign_in() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     if let Some(token) = challenge_token() {
-        backend.cancel_challenge(&token).await.map_err(fail)?;
+        backend
+            .cancel_challenge(&token)
+            .await
+            .map_err(to_app_error)?;
     }
     clear_challenge_cookie();
     leptos_axum::redirect("/login");
@@ -306,7 +318,7 @@ pub async fn sign_out() -> Result<(), AppError> {
         backend
             .sign_out(&token, &request_meta())
             .await
-            .map_err(fail)?;
+            .map_err(to_app_error)?;
     }
     clear_session_cookie();
     leptos_axum::redirect("/login");
@@ -328,7 +340,7 @@ pub async fn check_verify_link(token: String) -> Result<LinkState, AppError> {
         .check_verification_link(&token)
         .await
         .map(LinkState::Ready)
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// Confirms the address a verification link was sent to (the page's
@@ -341,7 +353,7 @@ pub async fn verify_email(token: String) -> Result<String, AppError> {
         .verify_email(&token, &request_meta())
         .await
         .map(|user| user.email)
-        .map_err(fail);
+        .map_err(to_app_error);
     link_outcome("/verify-email", outcome)
 }
 
@@ -354,7 +366,7 @@ pub async fn resend_verification() -> Result<String, AppError> {
     backend
         .resend_verification(&user, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     Ok(user.email)
 }
 
@@ -388,7 +400,7 @@ pub async fn forgot_password(email: String) -> Result<(), AppError> {
     let sent = backend
         .send_reset_link(&email, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     leptos_axum::redirect(&format!(
         "/forgot-password?sent={}",
         backend::clock::to_clock_time(sent.expires_at).replace(' ', "+")
@@ -405,7 +417,7 @@ pub async fn send_reset_link() -> Result<(), AppError> {
     let sent = backend
         .send_reset_link(&user.email, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     leptos_axum::redirect(&format!(
         "/profile/security?reset_sent={}",
         backend::clock::to_clock_time(sent.expires_at).replace(' ', "+")
@@ -417,7 +429,10 @@ pub async fn send_reset_link() -> Result<(), AppError> {
 #[server(endpoint = "auth/check-reset-link")]
 pub async fn check_reset_link(token: String) -> Result<(), AppError> {
     use crate::ssr::*;
-    backend()?.check_reset_link(&token).await.map_err(fail)
+    backend()?
+        .check_reset_link(&token)
+        .await
+        .map_err(to_app_error)
 }
 
 /// Sets a new password with a reset link, then continues at sign-in.
@@ -440,8 +455,8 @@ pub async fn reset_password(token: String, password: String) -> Result<(), AppEr
             Ok(())
         }
         Err(e) => {
-            let err = fail(e);
-            let page = format!("/reset-password?token={}", urlencode(&token));
+            let err = to_app_error(e);
+            let page = format!("/reset-password?token={}", keep_url_safe_chars(&token));
             return_to_page_on_error(
                 &page,
                 <ResetPassword as leptos::server_fn::ServerFn>::PATH,
@@ -453,7 +468,7 @@ pub async fn reset_password(token: String, password: String) -> Result<(), AppEr
 }
 
 #[cfg(feature = "ssr")]
-fn urlencode(s: &str) -> String {
+fn keep_url_safe_chars(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect()
@@ -479,7 +494,7 @@ pub async fn security_events() -> Result<Vec<SecurityEvent>, AppError> {
     let user = require_user().await?;
     let events = backend::audit::recent_for_user(&backend.db.pool, user.id, 10)
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     Ok(events
         .into_iter()
         .map(|e| SecurityEvent {

@@ -12,12 +12,14 @@ use super::api::{
     CancelSignIn, ForgotPassword, ResendCode, ResetPassword, SignIn, SignUp, StrengthView,
     VerifyCode, VerifyEmail,
 };
+use crate::auth::api::MfaMethod;
 use crate::error::AppError;
 use crate::invitations::api::{invitation_preview, InvitationSummary};
 use crate::ui::{
     field_value, forget_token_in_address_bar, last_error, ErrorCard, FormError, LinkState,
     TextField,
 };
+use vocab::{lifetimes, limits};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -245,7 +247,7 @@ fn NewPasswordField(
             kind="password"
             autocomplete="new-password"
             required=true
-            hint="At least 8 characters. A few unrelated words make a strong password."
+            hint=format!("At least {} characters. A few unrelated words make a strong password.", limits::PASSWORD_MIN_CHARS)
             error=error
             on_input=on_password
         />
@@ -389,14 +391,15 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <Show when=move || sent().is_some()>
                 <p role="status" class="alert alert-ok">
                     {move || format!(
-                        "If an account exists for that address, we sent it a link to choose a new password. The link expires in 30 minutes{}.",
+                        "If an account exists for that address, we sent it a link to choose a new password. The link expires in {}{}.",
+                        lifetimes::RESET_LINK,
                         expires(),
                     )}
                 </p>
             </Show>
             <ActionForm action=action attr:class="card form" attr:novalidate=true>
                 <FormError error=error/>
-                <p class="hint">"Enter the email you sign in with. We will mail you a link that works once, for 30 minutes."</p>
+                <p class="hint">{format!("Enter the email you sign in with. We will mail you a link that works once, for {}.", lifetimes::RESET_LINK)}</p>
                 <TextField name="email" label="Email" kind="email" autocomplete="username" required=true error=error/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Send reset link"</button>
             </ActionForm>
@@ -475,7 +478,7 @@ pub fn LoginVerifyPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match pending.await {
                         Ok(p) => {
-                            let app = p.method == "authenticator";
+                            let app = p.method == MfaMethod::Authenticator;
                             let code_error = move || error.get().and_then(|e| e.field("code"));
                             view! {
                             <ActionForm action=verify attr:class="card form" attr:novalidate=true>
@@ -484,7 +487,7 @@ pub fn LoginVerifyPage() -> impl IntoView {
                                 } else {
                                     view! {
                                         <p>
-                                            {if p.method == "sms" { "We texted a 6-digit code to " } else { "We sent a 6-digit code to " }}
+                                            {if p.method == MfaMethod::Sms { "We texted a 6-digit code to " } else { "We sent a 6-digit code to " }}
                                             <strong>{p.sent_to.clone()}</strong>
                                             ". It works until " {p.expires.clone()} "."
                                         </p>

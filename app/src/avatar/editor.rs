@@ -11,9 +11,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::geometry::{Crop, CropView};
-use super::COLORS;
+use crate::frame::use_me;
 use crate::profile::api::{remove_avatar, use_generated_avatar};
-use crate::profile::layout::use_me;
+use vocab::AvatarColor;
 
 /// Width of the crop frame and of the top-bar preview, in CSS pixels.
 const FRAME: f64 = 256.0;
@@ -171,8 +171,7 @@ fn AvatarDialog(
     let on_file = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
-            use wasm_bindgen::JsCast;
-            let input: web_sys::HtmlInputElement = ev.target().unwrap().unchecked_into();
+            let input = event_target::<web_sys::HtmlInputElement>(&ev);
             if let Some(blob) = super::browser::first_file(input.files()) {
                 pick(blob);
             }
@@ -332,13 +331,10 @@ fn AvatarDialog(
     let on_image_load = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
-            use wasm_bindgen::JsCast;
-            let img: web_sys::HtmlImageElement = ev.target().unwrap().unchecked_into();
+            let img = event_target::<web_sys::HtmlImageElement>(&ev);
             let (w, h) = (img.natural_width(), img.natural_height());
             if w.min(h) < super::geometry::MIN_CROP as u32 {
-                error.set(Some(format!(
-                    "This picture is {w} × {h} pixels; use one at least 32 pixels on each side."
-                )));
+                error.set(Some(super::limits::too_small(w, h)));
                 step.set(Step::Choose);
                 return;
             }
@@ -486,7 +482,7 @@ fn AvatarDialog(
                         accept="image/jpeg,image/png,image/webp,image/gif"
                         on:change=on_file
                     />
-                    <p class="hint">"JPEG, PNG, WebP or GIF, up to 10 MB and 8192 pixels on a side."</p>
+                    <p class="hint">{super::limits::accepted()}</p>
                 </div>
                 <div class="camera-option">
                     <Show
@@ -501,10 +497,11 @@ fn AvatarDialog(
                 <fieldset class="generated">
                     <legend>"Or use your initials on a colour"</legend>
                     <div class="swatches">
-                        {COLORS
+                        {AvatarColor::ALL
                             .iter()
-                            .map(|(key, name)| {
-                                let key = *key;
+                            .map(|c| {
+                                let key = c.as_str();
+                                let name = c.label();
                                 view! {
                                     <label class=format!("swatch avatar-color-{key}")>
                                         <input
@@ -514,7 +511,7 @@ fn AvatarDialog(
                                             prop:checked=move || color.get() == key
                                             on:change=move |_| color.set(key.to_string())
                                         />
-                                        <span class="visually-hidden">{*name}</span>
+                                        <span class="visually-hidden">{name}</span>
                                     </label>
                                 }
                             })

@@ -8,7 +8,7 @@
 //! square can never leave the picture.
 
 /// The server refuses crops smaller than this (pixels of the original).
-pub const MIN_CROP: f64 = 32.0;
+pub const MIN_CROP: f64 = vocab::limits::AVATAR_MIN_SIDE as f64;
 /// Zooming in further than this shows nothing useful.
 pub const MAX_ZOOM: f64 = 10.0;
 

@@ -7,30 +7,36 @@ mod browser;
 pub mod editor;
 pub mod geometry;
 
-/// What the browser checks before uploading, mirroring the server's rules
-/// so a person hears at once that a file cannot work.
+/// What the browser checks before uploading: the server's own limits
+/// (`vocab::limits`), so a person hears at once that a file cannot work.
 pub mod limits {
-    /// 10 MB, as on the server.
-    pub const MAX_BYTES: u64 = 10 * 1024 * 1024;
+    use vocab::limits::{AVATAR_MAX_BYTES, AVATAR_MAX_SIDE, AVATAR_MIN_SIDE};
+
+    const MB: usize = 1024 * 1024;
+
+    pub const MAX_BYTES: u64 = AVATAR_MAX_BYTES as u64;
     pub const NOT_A_PICTURE: &str =
         "This file is not a picture. Choose a JPEG, PNG, WebP or GIF image.";
 
     pub fn too_large(bytes: f64) -> String {
         format!(
-            "This file is {:.1} MB; the limit is 10 MB.",
-            bytes / (1024.0 * 1024.0)
+            "This file is {:.1} MB; the limit is {} MB.",
+            bytes / MB as f64,
+            AVATAR_MAX_BYTES / MB
+        )
+    }
+
+    pub fn too_small(width: u32, height: u32) -> String {
+        format!(
+            "This picture is {width} × {height} pixels; use one at least {AVATAR_MIN_SIDE} pixels on each side."
+        )
+    }
+
+    /// What the chooser accepts, in a sentence.
+    pub fn accepted() -> String {
+        format!(
+            "JPEG, PNG, WebP or GIF, up to {} MB and {AVATAR_MAX_SIDE} pixels on a side.",
+            AVATAR_MAX_BYTES / MB
         )
     }
 }
-
-/// Colours offered for the generated avatar, with their names.
-pub const COLORS: [(&str, &str); 8] = [
-    ("slate", "Slate"),
-    ("blue", "Blue"),
-    ("teal", "Teal"),
-    ("green", "Green"),
-    ("olive", "Olive"),
-    ("orange", "Orange"),
-    ("rose", "Rose"),
-    ("violet", "Violet"),
-];

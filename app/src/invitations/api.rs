@@ -9,7 +9,8 @@ use crate::error::AppError;
 pub struct InvitationItem {
     pub id: i64,
     pub account_name: String,
-    pub role_label: String,
+    #[serde(with = "crate::wire::word")]
+    pub role: vocab::Role,
     pub invited_by: String,
     pub sent: String,
     pub expires: String,
@@ -30,13 +31,16 @@ pub async fn received_invitations() -> Result<Vec<InvitationItem>, AppError> {
     use backend::clock::to_long_date;
     let backend = backend()?;
     let user = require_user().await?;
-    let list = backend.received_invitations(&user).await.map_err(fail)?;
+    let list = backend
+        .received_invitations(&user)
+        .await
+        .map_err(to_app_error)?;
     Ok(list
         .into_iter()
         .map(|i| InvitationItem {
             id: i.id,
             account_name: i.account_name,
-            role_label: i.role.label().into(),
+            role: i.role,
             invited_by: i.invited_by.unwrap_or_else(|| "a former member".into()),
             sent: to_long_date(i.created_at),
             expires: to_long_date(i.expires_at),
@@ -52,7 +56,7 @@ pub async fn accept_invitation(invitation_id: i64) -> Result<(), AppError> {
     backend
         .answer_invitation(&user, invitation_id, true, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 #[server(endpoint = "invitations/decline")]
@@ -63,7 +67,7 @@ pub async fn decline_invitation(invitation_id: i64) -> Result<(), AppError> {
     backend
         .answer_invitation(&user, invitation_id, false, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// For the sign-up page: the invitation's address (shown locked) and account.
@@ -72,7 +76,10 @@ pub async fn decline_invitation(invitation_id: i64) -> Result<(), AppError> {
 pub async fn invitation_preview(token: String) -> Result<Option<InvitationSummary>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
-    let preview = backend.invitation_preview(&token).await.map_err(fail)?;
+    let preview = backend
+        .invitation_preview(&token)
+        .await
+        .map_err(to_app_error)?;
     Ok(preview.map(|p| InvitationSummary {
         email: p.email,
         account_name: p.account_name,

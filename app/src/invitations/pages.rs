@@ -5,10 +5,10 @@
 use leptos::prelude::*;
 
 use super::api::{received_invitations, AcceptInvitation, DeclineInvitation, InvitationItem};
-use crate::accounts::pages::{error_sentence, last_input, on_success, report_errors};
 use crate::error::AppError;
-use crate::profile::layout::{refresh_me, use_me};
+use crate::frame::{refresh_me, use_me};
 use crate::profile::pages::panel;
+use crate::ui::{error_sentence, last_input, on_success, report_errors};
 
 /// What the last answer did, for the status line.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,7 +17,7 @@ enum Answered {
     /// before, so the new one can be found (names need not be unique).
     Joined {
         account_name: String,
-        role_label: String,
+        role: Option<vocab::Role>,
         known: Vec<i64>,
     },
     Declined {
@@ -55,7 +55,7 @@ pub fn InvitationsTab() -> impl IntoView {
                 .as_ref()
                 .map(|i| i.account_name.clone())
                 .unwrap_or_default(),
-            role_label: item.map(|i| i.role_label).unwrap_or_default(),
+            role: item.map(|i| i.role),
             known,
         }));
         problem.set(None);
@@ -89,15 +89,13 @@ pub fn InvitationsTab() -> impl IntoView {
         answered.get().map(|a| match a {
             Answered::Joined {
                 account_name,
-                role_label,
+                role,
                 known,
             } => {
                 let href = joined_href(&account_name, &known);
-                let role = if role_label.is_empty() {
-                    String::new()
-                } else {
-                    format!(" as {role_label}")
-                };
+                let role = role
+                    .map(|r| format!(" as {}", r.label()))
+                    .unwrap_or_default();
                 view! {
                     "You joined " {account_name.clone()} {role} ". "
                     <a href=href>{format!("Open {account_name}")}</a>
@@ -164,7 +162,7 @@ fn InvitationCard(
             <h3 id=heading_id.clone()>{item.account_name.clone()}</h3>
             <dl class="details">
                 <dt>"Role"</dt>
-                <dd>{item.role_label}</dd>
+                <dd>{item.role.label()}</dd>
                 <dt>"Invited by"</dt>
                 <dd>{item.invited_by}</dd>
                 <dt>"Sent"</dt>

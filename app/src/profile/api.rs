@@ -110,7 +110,7 @@ pub async fn update_profile(
     let updated = backend
         .update_profile(&user, &edit, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     Me::load(&backend, &updated).await
 }
 
@@ -122,7 +122,7 @@ pub async fn remove_avatar() -> Result<AvatarInfo, AppError> {
     let view = backend
         .remove_avatar(&user, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     Ok(AvatarInfo::from_view(view))
 }
 
@@ -135,7 +135,7 @@ pub async fn use_generated_avatar(color: String) -> Result<AvatarInfo, AppError>
     let view = backend
         .use_generated_avatar(&user, &color, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     Ok(AvatarInfo::from_view(view))
 }
 
@@ -159,7 +159,7 @@ pub async fn platforms() -> Result<Vec<PlatformView>, AppError> {
     use backend::sync::status::SyncState;
     let backend = backend()?;
     let user = require_user().await?;
-    let list = backend.platform_sync(user.id).await.map_err(fail)?;
+    let list = backend.platform_sync(user.id).await.map_err(to_app_error)?;
     Ok(list
         .into_iter()
         .map(|p| {

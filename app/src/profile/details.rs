@@ -7,11 +7,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::api::{check_profile, platforms, profile_form_setup, ProfileCheck, UpdateProfile};
-use super::layout::{use_me, Avatar};
 use super::pages::panel;
 use crate::auth::api::Me;
 use crate::avatar::editor::AvatarEditor;
 use crate::error::AppError;
+use crate::frame::{use_me, Avatar};
 use crate::ui::{field_value, last_error, set_field_value, TextField};
 
 /// Where users go for what they cannot change themselves (email changes).
@@ -54,7 +54,7 @@ pub fn ProfileDetails() -> impl IntoView {
                             <ul class="roles" aria-labelledby="roles-heading">
                                 {memberships.into_iter().map(|m| view! {
                                     <li>
-                                        {format!("{} of ", m.role_label)}
+                                        {format!("{} of ", m.role.label())}
                                         <a href=format!("/accounts/{}", m.account_id)>{m.account_name}</a>
                                     </li>
                                 }).collect_view()}

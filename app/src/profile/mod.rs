@@ -1,6 +1,5 @@
-//! My Profile: the shell around the tabs and the tabs themselves.
+//! My Profile: its tabs (the frame around them is `crate::frame`).
 
 pub mod api;
 pub mod details;
-pub mod layout;
 pub mod pages;

@@ -5,10 +5,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::layout::{use_me, Avatar, CountBadge};
 use crate::auth::api::{security_events, Me, SendResetLink};
 use crate::auth::pages::SHARED_PASSWORD_NOTE;
 use crate::avatar::editor::AvatarEditor;
+use crate::frame::{use_me, Avatar, CountBadge};
 use crate::security::method::SignInMethod;
 use crate::ui::{last_error, FormError};
 
@@ -99,7 +99,7 @@ fn AccountsCard() -> impl IntoView {
                             {me.memberships.into_iter().map(|m| view! {
                                 <li>
                                     <a href=format!("/accounts/{}", m.account_id)>{m.account_name}</a>
-                                    <span class="role-tag">{m.role_label}</span>
+                                    <span class="role-tag">{m.role.label()}</span>
                                 </li>
                             }).collect_view()}
                         </ul>
@@ -108,15 +108,6 @@ fn AccountsCard() -> impl IntoView {
                 }
             })}
         </section>
-    }
-}
-
-/// "Code by email", "Code by text message", "Authenticator app".
-fn mfa_summary(method: &str) -> &'static str {
-    match method {
-        "authenticator" => "Authenticator app",
-        "sms" => "Code by text message",
-        _ => "Code by email",
     }
 }
 
@@ -129,7 +120,7 @@ fn ProtectionCard() -> impl IntoView {
             {with_me(|me: Me| view! {
                 <dl class="details">
                     <dt>"Second step"</dt>
-                    <dd>{mfa_summary(&me.mfa_method)}</dd>
+                    <dd>{me.mfa_method.label()}</dd>
                     <dt>"Password last changed"</dt>
                     <dd>{me.password_changed.clone()}</dd>
                 </dl>
@@ -206,7 +197,7 @@ pub fn SecurityTab() -> impl IntoView {
             })}
             <div class="card">
                 <h2>"Password"</h2>
-                <p>"We will mail a link to the address above. It works once and expires in 30 minutes."</p>
+                <p>{format!("We will mail a link to the address above. It works once and expires in {}.", vocab::lifetimes::RESET_LINK)}</p>
                 <p class="note">{SHARED_PASSWORD_NOTE}</p>
                 <Show when=changed>
                     <p role="status" class="alert alert-ok">"Your password was changed. Your other devices were signed out."</p>
@@ -218,7 +209,7 @@ pub fn SecurityTab() -> impl IntoView {
                                 .as_deref()
                                 .and_then(crate::auth::pages::clock_time)
                                 .map(|t| format!("at {t}"))
-                                .unwrap_or_else(|| "in 30 minutes".into());
+                                .unwrap_or_else(|| format!("in {}", vocab::lifetimes::RESET_LINK));
                             format!("We sent a reset link to your email. It expires {when}.")
                         }}
                     </p>

@@ -16,8 +16,8 @@ pub struct SetupView {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MfaView {
-    /// "email", "sms" or "authenticator"
-    pub method: String,
+    #[serde(with = "crate::wire::word")]
+    pub method: vocab::MfaMethod,
     /// Whether the password was entered in the last 10 minutes.
     pub password_recent: bool,
     pub setup: Option<SetupView>,
@@ -39,17 +39,20 @@ pub async fn mfa_state() -> Result<MfaView, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     let (user, token) = require_session().await?;
-    let state = backend.mfa_state(&user, &token).await.map_err(fail)?;
+    let state = backend
+        .mfa_state(&user, &token)
+        .await
+        .map_err(to_app_error)?;
     let sms_pending = if state.password_recent {
         backend
             .pending_sms_setup(&user, backend.clock.now())
             .await
-            .map_err(fail)?
+            .map_err(to_app_error)?
     } else {
         None
     };
     Ok(MfaView {
-        method: state.method.as_str().to_string(),
+        method: state.method,
         password_recent: state.password_recent,
         setup: state.setup.map(|s| SetupView {
             key: s.grouped_key.clone(),
@@ -73,7 +76,7 @@ pub async fn confirm_password(password: String) -> Result<(), AppError> {
     backend
         .confirm_password(&user, &token, &password, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 #[server(endpoint = "security/start-authenticator")]
@@ -84,7 +87,7 @@ pub async fn start_authenticator() -> Result<(), AppError> {
     backend
         .start_authenticator_setup(&user, &token)
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
         .map(|_| ())
 }
 
@@ -96,7 +99,7 @@ pub async fn cancel_authenticator() -> Result<(), AppError> {
     backend
         .cancel_authenticator_setup(&user)
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// Ends enrolment with the app's first code; returns the recovery codes, once.
@@ -108,7 +111,7 @@ pub async fn confirm_authenticator(code: String) -> Result<Vec<String>, AppError
     let codes = backend
         .confirm_authenticator(&user, &token, &code, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     hold_codes_for_next_page(&codes);
     Ok(codes)
 }
@@ -122,7 +125,7 @@ pub async fn regenerate_recovery_codes() -> Result<Vec<String>, AppError> {
     let codes = backend
         .regenerate_recovery_codes(&user, &token, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     hold_codes_for_next_page(&codes);
     Ok(codes)
 }
@@ -135,7 +138,7 @@ pub async fn use_email_codes() -> Result<(), AppError> {
     backend
         .use_email_codes(&user, &token, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// Texts a code to the phone on the profile, to confirm the number before
@@ -148,7 +151,7 @@ pub async fn start_sms() -> Result<(), AppError> {
     backend
         .start_sms_setup(&user, &token)
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
         .map(|_| ())
 }
 
@@ -161,7 +164,7 @@ pub async fn confirm_sms(code: String) -> Result<(), AppError> {
     backend
         .confirm_sms_setup(&user, &token, &code, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 #[server(endpoint = "security/cancel-sms")]
@@ -169,5 +172,5 @@ pub async fn cancel_sms() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     let (user, _) = require_session().await?;
-    backend.cancel_sms_setup(&user).await.map_err(fail)
+    backend.cancel_sms_setup(&user).await.map_err(to_app_error)
 }

@@ -30,7 +30,7 @@ pub async fn devices() -> Result<Vec<DeviceView>, AppError> {
     Ok(backend
         .devices(&user, &token)
         .await
-        .map_err(fail)?
+        .map_err(to_app_error)?
         .into_iter()
         .map(|d| DeviceView {
             signed_in: when(d.signed_in_at),
@@ -54,7 +54,7 @@ pub async fn sign_out_device(id: String) -> Result<(), AppError> {
     backend
         .sign_out_device(&user, &token, id.trim(), &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// Signs out every device but this one.
@@ -66,7 +66,7 @@ pub async fn sign_out_other_devices() -> Result<usize, AppError> {
     backend
         .sign_out_other_devices(&user, &token, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 #[component]

@@ -8,12 +8,13 @@ use super::api::{
     MfaView, RegenerateRecoveryCodes, StartAuthenticator, StartSms, UseEmailCodes,
 };
 use crate::ui::{last_error, FormError, TextField};
+use vocab::MfaMethod;
 
-fn method_label(method: &str) -> &'static str {
+fn method_label(method: MfaMethod) -> &'static str {
     match method {
-        "authenticator" => "Authenticator app: a code from the app on your phone",
-        "sms" => "Text message (SMS): a code texted to your phone",
-        _ => "Email: a 6-digit code mailed to you",
+        MfaMethod::Authenticator => "Authenticator app: a code from the app on your phone",
+        MfaMethod::Sms => "Text message (SMS): a code texted to your phone",
+        MfaMethod::Email => "Email: a 6-digit code mailed to you",
     }
 }
 
@@ -29,11 +30,11 @@ pub fn SignInMethod() -> impl IntoView {
     let confirm_sms = ServerAction::<ConfirmSms>::new();
     let cancel_sms = ServerAction::<CancelSms>::new();
     // A method changed elsewhere (live, through the shared person) reloads it too.
-    let me = use_context::<crate::profile::layout::MeSignal>();
+    let me = use_context::<crate::frame::MeSignal>();
     let state = Resource::new_blocking(
         move || {
             (
-                me.map(|me| me.with(|m| m.mfa_method.clone())),
+                me.map(|me| me.with(|m| m.mfa_method)),
                 confirm_password.version().get(),
                 start.version().get(),
                 cancel.version().get(),
@@ -99,12 +100,12 @@ pub fn SignInMethod() -> impl IntoView {
                         Ok(view) => {
                             let MfaView { method, password_recent, setup, recovery_codes_left, recovery_codes_short, sms_unavailable, sms_pending, new_recovery_codes } = view;
                             view! {
-                                <p>"Current method: " <strong>{method_label(&method)}</strong></p>
+                                <p>"Current method: " <strong>{method_label(method)}</strong></p>
                                 {new_recovery_codes.map(|codes| view! { <RecoveryCodes codes=Signal::derive(move || Some(codes.clone()))/> })}
-                                {(method == "authenticator").then(|| view! {
-                                    <p class="muted">{format!("{recovery_codes_left} of 10 recovery codes left.")}</p>
+                                {(method == MfaMethod::Authenticator).then(|| view! {
+                                    <p class="muted">{format!("{recovery_codes_left} of {} recovery codes left.", vocab::limits::RECOVERY_CODES)}</p>
                                 })}
-                                {(method == "authenticator" && recovery_codes_short).then(|| view! {
+                                {(method == MfaMethod::Authenticator && recovery_codes_short).then(|| view! {
                                     <p role="status" class="alert alert-warn">
                                         "Your recovery codes are of an older, shorter kind that is easier to guess. Make new ones below and put them away; the old ones then stop working."
                                     </p>
@@ -147,7 +148,7 @@ pub fn SignInMethod() -> impl IntoView {
                                         <ul class="choices">
                                             <li>
                                                 <strong>"Email"</strong>
-                                                {if method == "email" {
+                                                {if method == MfaMethod::Email {
                                                     view! { <span class="badge">"In use"</span> }.into_any()
                                                 } else {
                                                     view! {
@@ -159,7 +160,7 @@ pub fn SignInMethod() -> impl IntoView {
                                             </li>
                                             <li>
                                                 <strong>"Text message (SMS)"</strong>
-                                                {match (method == "sms", sms_unavailable) {
+                                                {match (method == MfaMethod::Sms, sms_unavailable) {
                                                     (true, _) => view! { <span class="badge">"In use"</span> }.into_any(),
                                                     (false, Some(why)) => view! {
                                                         <button type="button" disabled=true aria-describedby="sms-why">"Use text messages"</button>
@@ -191,7 +192,7 @@ pub fn SignInMethod() -> impl IntoView {
                                             </li>
                                             <li>
                                                 <strong>"Authenticator app"</strong>
-                                                {if method == "authenticator" {
+                                                {if method == MfaMethod::Authenticator {
                                                     view! {
                                                         <span class="badge">"In use"</span>
                                                         <ActionForm action=regenerate>

@@ -33,14 +33,14 @@ pub struct SupportUserView {
     pub email_verified: bool,
     pub phone: Option<String>,
     pub member_since: String,
-    /// "email", "sms" or "authenticator"
-    pub mfa_method: String,
+    #[serde(with = "crate::wire::word")]
+    pub mfa_method: vocab::MfaMethod,
     pub password_changed: String,
     pub memberships: Vec<MembershipInfo>,
     pub events: Vec<AuditLine>,
     /// "new@example.org (until 28 November 2026)"
     pub pending_email: Option<String>,
-    /// Changes waiting 24 hours for the person's approval.
+    /// Changes on hold (`vocab::lifetimes::SUPPORT_HOLD`) for the person's approval.
     pub waiting_changes: Vec<String>,
     pub is_support: bool,
 }
@@ -59,22 +59,15 @@ pub struct RequestItem {
     pub signed_out: bool,
 }
 
-/// The topics of the contact form: (value, label).
-pub fn topics() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("email", "Change my email address"),
-        ("mfa", "I cannot use my authenticator app"),
-        ("roles", "Roles and account ownership"),
-        ("other", "Something else"),
-    ]
-}
-
 #[server(endpoint = "support/search")]
 pub async fn search_users(query: String) -> Result<Vec<UserHit>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     let actor = require_user().await?;
-    let hits = backend.support_search(&actor, &query).await.map_err(fail)?;
+    let hits = backend
+        .support_search(&actor, &query)
+        .await
+        .map_err(to_app_error)?;
     Ok(hits
         .into_iter()
         .map(|u| UserHit {
@@ -94,7 +87,7 @@ pub async fn support_user(user_id: i64) -> Result<SupportUserView, AppError> {
     let v = backend
         .support_user(&actor, user_id, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     Ok(SupportUserView {
         id: v.user.id,
         name: v.user.full_name(),
@@ -102,7 +95,7 @@ pub async fn support_user(user_id: i64) -> Result<SupportUserView, AppError> {
         email_verified: v.user.email_verified_at.is_some(),
         phone: v.user.phone.as_deref().map(backend::user::phone::display),
         member_since: to_long_date(v.user.created_at),
-        mfa_method: v.user.mfa_method.clone(),
+        mfa_method: v.user.mfa_method,
         password_changed: to_long_date(v.user.password_changed_at),
         memberships: v
             .memberships
@@ -148,7 +141,7 @@ pub async fn support_change_email(
     backend
         .support_change_email(&actor, user_id, &email, &ticket, &request_meta())
         .await
-        .map_err(fail)?;
+        .map_err(to_app_error)?;
     Ok(email.trim().to_string())
 }
 
@@ -161,7 +154,7 @@ pub async fn support_switch_mfa(user_id: i64, ticket: String) -> Result<(), AppE
     backend
         .support_switch_mfa(&actor, user_id, &ticket, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 #[server(endpoint = "support/requests")]
@@ -170,7 +163,10 @@ pub async fn support_requests() -> Result<Vec<RequestItem>, AppError> {
     use backend::clock::{to_clock_time, to_long_date};
     let backend = backend()?;
     let actor = require_user().await?;
-    let list = backend.open_support_requests(&actor).await.map_err(fail)?;
+    let list = backend
+        .open_support_requests(&actor)
+        .await
+        .map_err(to_app_error)?;
     Ok(list
         .into_iter()
         .map(|r| RequestItem {
@@ -181,10 +177,8 @@ pub async fn support_requests() -> Result<Vec<RequestItem>, AppError> {
                 _ => "No user with this address".into(),
             },
             email: r.email,
-            topic: topics()
-                .into_iter()
-                .find(|(t, _)| *t == r.topic)
-                .map(|(_, label)| label.to_string())
+            topic: vocab::SupportTopic::parse(&r.topic)
+                .map(|t| t.label().to_string())
                 .unwrap_or(r.topic),
             message: r.message,
             signed_out: r.signed_in == 0,
@@ -205,7 +199,7 @@ pub async fn close_support_request(ticket_id: i64) -> Result<(), AppError> {
     backend
         .close_support_request(&actor, ticket_id, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// Files a request from the contact form; returns its number. Signed in,
@@ -220,13 +214,13 @@ pub async fn contact_support(
     use crate::ssr::*;
     let backend = backend()?;
     let user = match session_token() {
-        Some(token) => backend.current_user(&token).await.map_err(fail)?,
+        Some(token) => backend.current_user(&token).await.map_err(to_app_error)?,
         None => None,
     };
     backend
         .file_support_request(user.as_ref(), &email, &topic, &message, &request_meta())
         .await
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// What `/confirm-email-change` shows before its button is pressed: the
@@ -243,7 +237,7 @@ pub async fn check_email_change_link(token: String) -> Result<LinkState, AppErro
         .check_email_change_link(&token)
         .await
         .map(LinkState::Ready)
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// Applies an email change from the link mailed to the new address (the
@@ -256,7 +250,7 @@ pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
         .confirm_email_change(&token, &request_meta())
         .await
         .map(|user| user.email)
-        .map_err(fail);
+        .map_err(to_app_error);
     link_outcome("/confirm-email-change", outcome)
 }
 
@@ -298,7 +292,7 @@ pub async fn check_held_change(token: String) -> Result<HeldChangeView, AppError
         .check_support_change_link(&token)
         .await
         .map(held_view)
-        .map_err(fail)
+        .map_err(to_app_error)
 }
 
 /// The button of `/support-change`: lets the change go ahead now, or
@@ -310,13 +304,5 @@ pub async fn answer_held_change(token: String) -> Result<HeldChangeView, AppErro
         .answer_support_change(&token, &request_meta())
         .await
         .map(held_view)
-        .map_err(fail)
-}
-
-#[cfg(all(test, feature = "ssr"))]
-mod tests {
-    #[test]
-    fn the_form_offers_exactly_the_topics_the_backend_accepts() {
-        assert_eq!(super::topics(), backend::support::TOPICS.to_vec());
-    }
+        .map_err(to_app_error)
 }

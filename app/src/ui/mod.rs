@@ -1,5 +1,9 @@
 //! Small shared widgets: labelled fields with their errors, form alerts.
 
+mod actions;
+
+pub use actions::{error_sentence, last_input, on_success, report_errors};
+
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -181,4 +185,33 @@ pub fn forget_token_in_address_bar(path: &'static str) {
 pub enum LinkState {
     Ready(String),
     Done(String),
+}
+
+/// A select with its label and the error for `field` under it.
+#[component]
+pub fn SelectField(
+    id: &'static str,
+    name: &'static str,
+    /// The error field the server names (may differ from `name`).
+    field: &'static str,
+    label: &'static str,
+    #[prop(into)] error: LastError,
+    children: Children,
+) -> impl IntoView {
+    let message = move || error.get().and_then(|e| e.field(field));
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field" class:invalid=move || message().is_some()>
+            <label for=id>{label}</label>
+            <select
+                id=id
+                name=name
+                aria-invalid=move || message().is_some().then_some("true")
+                aria-describedby=error_id.clone()
+            >
+                {children()}
+            </select>
+            <p class="field-error" id=error_id.clone()>{message}</p>
+        </div>
+    }
 }

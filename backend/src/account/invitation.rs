@@ -5,7 +5,7 @@
 use sqlx::{Any, Executor, FromRow};
 
 use super::service::parse_assignable_role;
-use super::{store, AccountAction, Role};
+use super::{store, stored_role, AccountAction, Role};
 use crate::audit::{self, EventKind};
 use crate::clock::{to_long_date, UnixTime};
 use crate::error::unique_violation_as_field;
@@ -17,7 +17,7 @@ use crate::user::{self, validate, User};
 use crate::{Backend, Error, RequestMeta, Result};
 
 /// An invitation can be answered for 7 days.
-pub const INVITATION_LIFETIME_SECS: i64 = 7 * 24 * 3600;
+pub const INVITATION_LIFETIME_SECS: i64 = vocab::lifetimes::INVITATION.secs();
 
 /// Invitations sent by one person: 50 per hour.
 pub const INVITE_LIMIT: Limit = Limit {
@@ -99,7 +99,7 @@ pub(crate) async fn pending_for_account<'e, E: Executor<'e, Database = Any>>(
             Ok(SentInvitation {
                 id,
                 email,
-                role: Role::stored(&role)?,
+                role: stored_role(&role)?,
                 invited_by: full_name(first, last),
                 created_at,
                 expires_at,
@@ -345,7 +345,7 @@ impl Backend {
                     Ok(ReceivedInvitation {
                         id,
                         account_name,
-                        role: Role::stored(&role)?,
+                        role: stored_role(&role)?,
                         invited_by: full_name(first, last),
                         created_at,
                         expires_at,
@@ -399,7 +399,7 @@ impl Backend {
         let account = store::find_account(&mut *tx, inv.account_id)
             .await?
             .ok_or(Error::NotFound)?;
-        let role = Role::stored(&inv.role)?;
+        let role = stored_role(&inv.role)?;
         let status = if accept { "accepted" } else { "declined" };
         let done = sqlx::query(
             "UPDATE invitation SET status = $2, responded_at = $3 WHERE id = $1 AND status = 'pending'",

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Executor, FromRow};
 
-use super::Role;
+use super::{stored_role, Role};
 use crate::clock::UnixTime;
 use crate::Result;
 
@@ -92,7 +92,7 @@ pub async fn role_in<'e, E: Executor<'e, Database = Any>>(
             .bind(user_id)
             .fetch_optional(ex)
             .await?;
-    row.map(|(r,)| Role::stored(&r)).transpose()
+    row.map(|(r,)| stored_role(&r)).transpose()
 }
 
 /// `user_id`'s role in the account, read with the membership row locked
@@ -111,7 +111,7 @@ pub async fn role_in_locked<'e, E: Executor<'e, Database = Any>>(
     .bind(user_id)
     .fetch_optional(ex)
     .await?;
-    row.map(|(r,)| Role::stored(&r)).transpose()
+    row.map(|(r,)| stored_role(&r)).transpose()
 }
 
 /// Changes a member's role from `from` to `to`; false when their role was
@@ -195,7 +195,7 @@ pub async fn members<'e, E: Executor<'e, Database = Any>>(
                 first_name,
                 last_name,
                 email,
-                role: Role::stored(&role)?,
+                role: stored_role(&role)?,
                 since,
             })
         })
@@ -234,7 +234,7 @@ pub async fn memberships_of<'e, E: Executor<'e, Database = Any>>(
             Ok(Membership {
                 account_id,
                 account_name,
-                role: Role::stored(&role)?,
+                role: stored_role(&role)?,
                 since,
             })
         })

@@ -1,9 +1,9 @@
 //! Sign-up, sign-in, sessions and email verification.
 
 pub mod authenticator;
+pub mod challenge;
 pub mod devices;
 pub mod known_device;
-pub mod mfa;
 pub mod password;
 pub mod reset;
 pub mod service;

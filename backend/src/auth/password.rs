@@ -11,8 +11,8 @@ use tokio::sync::Semaphore;
 use crate::secret::{Password, PasswordHash};
 use crate::{Error, Result};
 
-pub const MIN_LEN: usize = 8;
-pub const MAX_LEN: usize = 128;
+pub const MIN_LEN: usize = vocab::limits::PASSWORD_MIN_CHARS;
+pub const MAX_LEN: usize = vocab::limits::PASSWORD_MAX_CHARS;
 
 /// 8 to 128 characters, no composition rules; refused when it is on the
 /// bundled list of ~100,000 common and breached passwords, or when it is the
@@ -99,10 +99,18 @@ pub enum HashCost {
 impl PasswordHasher {
     pub fn new(cost: HashCost, max_concurrent: usize) -> Self {
         let params = match cost {
-            HashCost::Owasp => Params::new(19 * 1024, 2, 1, None),
-            HashCost::Minimal => Params::new(Params::MIN_M_COST, 1, 1, None),
-        }
-        .expect("static argon2 parameters are valid");
+            // argon2's default is exactly OWASP's recommendation.
+            HashCost::Owasp => Params::DEFAULT,
+            // argon2's own minimums, which it accepts; were it ever to
+            // refuse them, the safe default stands in.
+            HashCost::Minimal => Params::new(
+                Params::MIN_M_COST,
+                Params::MIN_T_COST,
+                Params::MIN_P_COST,
+                None,
+            )
+            .unwrap_or(Params::DEFAULT),
+        };
         Self {
             params,
             limit: Arc::new(Semaphore::new(max_concurrent.max(1))),

@@ -16,7 +16,7 @@ use crate::user::{self, validate};
 use crate::{Backend, Error, FieldError, RequestMeta, Result};
 
 /// A reset link is valid for 30 minutes after it is sent.
-pub const LINK_LIFETIME_SECS: i64 = 30 * 60;
+pub const LINK_LIFETIME_SECS: i64 = vocab::lifetimes::RESET_LINK.secs();
 /// Per address: 3 requests per 15 minutes.
 pub const PER_ADDRESS: Limit = Limit {
     limit: 3,

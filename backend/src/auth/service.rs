@@ -196,7 +196,7 @@ impl Backend {
     }
 
     /// Checks email and password under per-account and per-IP throttling and
-    /// opens the second step (see `mfa`): the returned token identifies the
+    /// opens the second step (see `challenge`): the returned token identifies the
     /// pending sign-in, not a session. Unknown email and wrong password give
     /// the same error after the same work.
     pub async fn sign_in(

@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::auth::mfa::{new_code, MfaMethod};
+use crate::auth::challenge::{new_code, MfaMethod};
 use crate::clock::UnixTime;
 use crate::secret::Token;
 use crate::sms::{mask_phone, SmsAvailability};
@@ -12,7 +12,7 @@ use crate::user::User;
 use crate::{Backend, Error, RequestMeta, Result};
 
 /// How long a texted confirmation code works.
-pub const SMS_CONFIRM_LIFETIME_SECS: i64 = 10 * 60;
+pub const SMS_CONFIRM_LIFETIME_SECS: i64 = vocab::lifetimes::SMS_CONFIRMATION.secs();
 /// Wrong codes that end a confirmation.
 const MAX_ATTEMPTS: i64 = 5;
 
@@ -45,7 +45,7 @@ impl Backend {
     /// hourly text caps.
     pub async fn start_sms_setup(&self, user: &User, session_token: &Token) -> Result<String> {
         self.require_recent_password(session_token).await?;
-        if user.mfa_method == MfaMethod::Sms.as_str() {
+        if user.mfa_method == MfaMethod::Sms {
             return Err(Error::Conflict(
                 "Text messages are already how you sign in.".into(),
             ));
@@ -70,8 +70,9 @@ impl Backend {
         .execute(&self.db.pool)
         .await?;
         let body = format!(
-            "{} code to turn on sign-in by text message: {code}. It works for 10 minutes. If you did not ask for it, ignore this text.",
-            self.settings.product_name
+            "{} code to turn on sign-in by text message: {code}. It works for {}. If you did not ask for it, ignore this text.",
+            self.settings.product_name,
+            vocab::lifetimes::SMS_CONFIRMATION,
         );
         self.sms.send(&number, &body).await.map_err(|e| {
             tracing::error!(user_id = user.id, error = %e, "confirmation code not texted");

@@ -50,7 +50,7 @@ impl Backend {
         .await?)
     }
 
-    pub(crate) fn seal_totp(&self, user_id: i64, secret: &TotpSecret) -> String {
+    pub(crate) fn seal_totp(&self, user_id: i64, secret: &TotpSecret) -> Result<String> {
         self.keys
             .seal(&context(user_id), secret.to_base32().as_bytes())
     }
@@ -100,7 +100,7 @@ impl Backend {
                         continue;
                     }
                 };
-                let sealed = self.seal_totp(user_id, &secret);
+                let sealed = self.seal_totp(user_id, &secret)?;
                 let replaced = sqlx::query(sql)
                     .bind(&sealed)
                     .bind(user_id)

@@ -14,12 +14,7 @@ use crate::rate_limit::{self, Limit};
 use crate::sync::outbox::Change;
 use crate::user::User;
 use crate::{Backend, Error, RequestMeta, Result};
-
-/// Colours a generated avatar (initials on a colour) may have. Each keeps
-/// white initials at a contrast of at least 4.5:1.
-pub const AVATAR_COLORS: [&str; 8] = [
-    "slate", "blue", "teal", "green", "olive", "orange", "rose", "violet",
-];
+use vocab::AvatarColor;
 
 /// Uploads per person: 30 an hour is far above any honest use of the editor.
 pub const UPLOAD_LIMIT: Limit = Limit {
@@ -164,15 +159,20 @@ impl Backend {
         color: &str,
         meta: &RequestMeta,
     ) -> Result<AvatarView> {
-        let color = AVATAR_COLORS.iter().find(|c| **c == color).ok_or_else(|| {
-            Error::field(
-                "color",
-                format!(
-                    "Choose one of the offered colours ({}).",
-                    AVATAR_COLORS.join(", ")
-                ),
-            )
-        })?;
+        // Each offered colour keeps white initials at a contrast of at
+        // least 4.5:1 (the stylesheet's `--avatar-*` colours).
+        let color = AvatarColor::parse(color)
+            .ok_or_else(|| {
+                let offered: Vec<&str> = AvatarColor::ALL.iter().map(|c| c.as_str()).collect();
+                Error::field(
+                    "color",
+                    format!(
+                        "Choose one of the offered colours ({}).",
+                        offered.join(", ")
+                    ),
+                )
+            })?
+            .as_str();
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         store::delete(&mut *tx, user.id).await?;

@@ -177,7 +177,8 @@ pub async fn record(
         version,
         claims,
         needs,
-        sign_in_method: (change == Change::SignInMethod).then(|| user.mfa_method.clone()),
+        sign_in_method: (change == Change::SignInMethod)
+            .then(|| user.mfa_method.as_str().to_string()),
         memberships: if change == Change::Memberships {
             let mut list: Vec<MembershipClaim> =
                 crate::account::store::memberships_of(&mut *tx, user_id)

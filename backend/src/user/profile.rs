@@ -91,7 +91,7 @@ impl Backend {
             _ => p.to_string(),
         });
         if current_phone != new_phone {
-            if current.mfa_method == "sms" {
+            if current.mfa_method == vocab::MfaMethod::Sms {
                 return Err(Error::field("phone", PHONE_USED_FOR_SMS));
             }
             changed.push("phone");

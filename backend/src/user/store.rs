@@ -6,6 +6,7 @@ use crate::clock::UnixTime;
 use crate::error::unique_violation_as_field;
 use crate::secret::PasswordHash;
 use crate::Result;
+use vocab::MfaMethod;
 
 /// A stored person. Holds the password hash, so it never leaves the server:
 /// pages get their own view types built from it.
@@ -20,8 +21,8 @@ pub struct User {
     pub password_hash: PasswordHash,
     pub password_changed_at: UnixTime,
     pub email_verified_at: Option<UnixTime>,
-    /// The active second factor: "email", "sms" or "authenticator".
-    pub mfa_method: String,
+    /// The active second factor.
+    pub mfa_method: MfaMethod,
     pub version: i64,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -62,7 +63,8 @@ impl From<UserRow> for User {
             password_hash: PasswordHash(r.password_hash),
             password_changed_at: r.password_changed_at,
             email_verified_at: r.email_verified_at,
-            mfa_method: r.mfa_method,
+            // The schema's CHECK allows only the three methods.
+            mfa_method: MfaMethod::parse(&r.mfa_method).unwrap_or(MfaMethod::Email),
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,

@@ -3,8 +3,8 @@
 
 use crate::FieldError;
 
-pub const NAME_MAX_CHARS: usize = 100;
-pub const EMAIL_MAX_CHARS: usize = 254;
+pub const NAME_MAX_CHARS: usize = vocab::limits::NAME_MAX_CHARS;
+pub const EMAIL_MAX_CHARS: usize = vocab::limits::EMAIL_MAX_CHARS;
 
 /// Trimmed, 1 to 100 characters, any script; no control characters and no
 /// invisible formatting characters (zero-width spaces, bidi overrides).

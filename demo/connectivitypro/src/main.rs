@@ -7,6 +7,8 @@
 //! (verified with the `standardwebhooks` crate, not Atrium's code). A demo
 //! for README and the end-to-end tests, not shipped.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

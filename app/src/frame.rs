@@ -1,5 +1,6 @@
-//! The signed-in frame: top bar with the person's avatar, name and menu, the
-//! email verification banner, and the tab list of My Profile.
+//! The frame of every signed-in page: top bar with the person's avatar,
+//! name and menu, the email verification banner, and the tab list of My
+//! Profile; plus the signed-in person's signal (`use_me`) pages read.
 
 use leptos::prelude::*;
 use leptos_router::components::Outlet;

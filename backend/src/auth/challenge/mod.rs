@@ -15,38 +15,14 @@ use crate::user::{self, User};
 use crate::{Backend, Error, FieldError, RequestMeta, Result};
 
 /// The half-signed-in state lasts 10 minutes; so does a code.
-pub const CHALLENGE_LIFETIME_SECS: i64 = 10 * 60;
+pub const CHALLENGE_LIFETIME_SECS: i64 = vocab::lifetimes::SIGN_IN_CHALLENGE.secs();
 /// Five wrong codes end the challenge.
 pub const MAX_ATTEMPTS: i64 = 5;
 /// A new code can be sent 30 seconds after the last, 5 times in all.
 pub const RESEND_AFTER_SECS: i64 = 30;
 pub const MAX_SENDS: i64 = 5;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MfaMethod {
-    Email,
-    Sms,
-    Authenticator,
-}
-
-impl MfaMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MfaMethod::Email => "email",
-            MfaMethod::Sms => "sms",
-            MfaMethod::Authenticator => "authenticator",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "email" => Some(MfaMethod::Email),
-            "sms" => Some(MfaMethod::Sms),
-            "authenticator" => Some(MfaMethod::Authenticator),
-            _ => None,
-        }
-    }
-}
+pub use vocab::MfaMethod;
 
 /// A finished sign-in: the session to set, and the device cookie the
 /// browser keeps from now on (`known_device`).
@@ -123,7 +99,7 @@ impl Backend {
     pub(crate) async fn open_challenge(&self, user: &User, meta: &RequestMeta) -> Result<Token> {
         let now = self.clock.now();
         let token = Token::generate();
-        let method = MfaMethod::parse(&user.mfa_method).unwrap_or(MfaMethod::Email);
+        let method = user.mfa_method;
         let method = self.method_for_a_code(user, method, now).await?;
 
         // An authenticator app makes its own codes; email and SMS get one now.
@@ -202,8 +178,9 @@ impl Backend {
         if method == MfaMethod::Sms {
             if let Some(to) = self.sms_number(user) {
                 let body = format!(
-                    "{} sign-in code: {code}. It works once, for 10 minutes. Never share it.",
-                    self.settings.product_name
+                    "{} sign-in code: {code}. It works once, for {}. Never share it.",
+                    self.settings.product_name,
+                    vocab::lifetimes::SIGN_IN_CHALLENGE,
                 );
                 if let Err(e) = self.sms.send(&to, &body).await {
                     tracing::error!(user_id = user.id, error = %e, "sign-in code not texted");
@@ -472,36 +449,4 @@ impl Backend {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_six_digits() {
-        for _ in 0..200 {
-            let c = new_code();
-            assert_eq!(c.len(), 6);
-            assert!(c.chars().all(|ch| ch.is_ascii_digit()));
-        }
-    }
-
-    #[test]
-    fn codes_are_bound_to_their_challenge() {
-        let (a, b) = (Token::generate(), Token::generate());
-        assert_eq!(code_hash(&a, "123456"), code_hash(&a, "123456"));
-        assert_ne!(code_hash(&a, "123456"), code_hash(&b, "123456"));
-        assert_ne!(code_hash(&a, "123456"), code_hash(&a, "123457"));
-    }
-
-    #[test]
-    fn typed_codes_tolerate_spaces() {
-        assert_eq!(normalize_code(" 123 456 "), "123456");
-        assert_eq!(normalize_code("123-456"), "123456");
-    }
-
-    #[test]
-    fn masks() {
-        assert_eq!(mask_email("ann@example.org"), "a•••@example.org");
-        assert_eq!(MfaMethod::parse("email"), Some(MfaMethod::Email));
-        assert_eq!(MfaMethod::parse("carrier pigeon"), None);
-    }
-}
+mod tests;
