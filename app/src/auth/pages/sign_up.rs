@@ -1,0 +1,140 @@
+//! `/signup`, with the invitation an address was sent, if any.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use super::NewPasswordField;
+use crate::auth::api::SignUp;
+use crate::invitations::api::{invitation_preview, InvitationSummary};
+use crate::ui::{last_error, FormError, TextField};
+
+/// Sign-up. From an invitation link (`?invitation=TOKEN`) it says who
+/// invited the person where, and locks the email to the invited address.
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let action = ServerAction::<SignUp>::new();
+    let error = last_error(action.value());
+    let query = use_query_map();
+    let token = query.with_untracked(|q| q.get("invitation").unwrap_or_default());
+    let preview = Resource::new_blocking(
+        {
+            let token = token.clone();
+            move || token.clone()
+        },
+        |token| async move {
+            if token.trim().is_empty() {
+                Ok(None)
+            } else {
+                invitation_preview(token).await
+            }
+        },
+    );
+    view! {
+        <main class="auth-page" id="main">
+            <h1>"Create your Atrium account"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        let invited = match preview.await {
+                            Ok(Some(summary)) => Some(summary),
+                            Ok(None) if !token.trim().is_empty() => {
+                                return view! {
+                                    <p role="status" class="note">
+                                        "This invitation is no longer open: it was answered, withdrawn or has expired. "
+                                        "You can still create your account; ask the account's administrator to invite you again."
+                                    </p>
+                                    <SignUpForm action=action error=error invited=None/>
+                                }
+                                .into_any();
+                            }
+                            Ok(None) => None,
+                            Err(e) => {
+                                return view! {
+                                    <p role="alert" class="alert alert-error">{e.to_string()}</p>
+                                    <SignUpForm action=action error=error invited=None/>
+                                }
+                                .into_any();
+                            }
+                        };
+                        let invited = invited.map(|s| (s, token));
+                        view! { <SignUpForm action=action error=error invited=invited/> }.into_any()
+                    })
+                }}
+            </Suspense>
+            <p class="switch">"Already have an account? " <a href="/login">"Sign in"</a></p>
+        </main>
+    }
+}
+
+/// The sign-up form; with an invitation (its summary and token) the email is
+/// the invited address, read-only, and the token rides along.
+#[component]
+fn SignUpForm(
+    action: ServerAction<SignUp>,
+    #[prop(into)] error: crate::ui::LastError,
+    invited: Option<(InvitationSummary, String)>,
+) -> impl IntoView {
+    let email_error = move || error.get().and_then(|e| e.field("email"));
+    let intro = invited.as_ref().map(|(s, _)| {
+        let who = if s.invited_by.trim().is_empty() {
+            "You were".to_string()
+        } else {
+            format!("{} invited you", s.invited_by)
+        };
+        let to = if s.invited_by.trim().is_empty() {
+            " invited to join "
+        } else {
+            " to join "
+        };
+        view! {
+            <p class="note invitation-intro">
+                {who} {to} <strong>{s.account_name.clone()}</strong>
+                ". Create your user with the invited address, confirm it, then accept the invitation on My Profile."
+            </p>
+        }
+    });
+    view! {
+        {intro}
+        <ActionForm action=action attr:class="card form" attr:novalidate=true>
+            <FormError error=error/>
+            <div class="row">
+                <TextField name="first_name" label="First name" autocomplete="given-name" required=true error=error/>
+                <TextField name="last_name" label="Last name" autocomplete="family-name" required=true error=error/>
+            </div>
+            {match invited {
+                Some((summary, token)) => view! {
+                    <div class="field" class:invalid=move || email_error().is_some()>
+                        <label for="field-email">"Email"</label>
+                        <input
+                            id="field-email"
+                            name="email"
+                            type="email"
+                            value=summary.email
+                            readonly=true
+                            aria-invalid=move || email_error().is_some().then_some("true")
+                            aria-describedby="field-email-hint field-email-error"
+                        />
+                        <p class="hint" id="field-email-hint">"The invitation was sent to this address."</p>
+                        <p class="field-error" id="field-email-error">{email_error}</p>
+                    </div>
+                    <input type="hidden" name="invitation" value=token/>
+                }.into_any(),
+                None => view! {
+                    <TextField name="email" label="Email" kind="email" autocomplete="email" required=true error=error/>
+                }.into_any(),
+            }}
+            <TextField
+                name="phone"
+                label="Phone (optional)"
+                kind="tel"
+                autocomplete="tel"
+                hint="Include the country code, for example +1 415 555 0100."
+                error=error
+            />
+            <NewPasswordField label="Password" error=error/>
+            <button type="submit" class="primary" disabled=move || action.pending().get()>"Create account"</button>
+        </ActionForm>
+    }
+    .into_any()
+}
