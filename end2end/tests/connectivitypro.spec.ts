@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import * as path from "node:path";
 import { cpURL } from "../playwright.config";
-import { pressButton, ready, signIn, signInCode, signOut, signUp, typeInto, uniqueEmail } from "./helpers";
+import { pressButton, ready, signIn, signInByKeyboard, signInCode, signOut, signUp, uniqueEmail } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 const QUADRANTS = path.join(__dirname, "..", "fixtures", "quadrants.png");
@@ -174,13 +174,7 @@ test("signing in to ConnectivityPro through Atrium works with the keyboard alone
   await pressButton(page, page.getByRole("link", { name: "Sign in with Atrium" }));
   await expect(page).toHaveURL(/\/login$/);
   await ready(page, true);
-  await typeInto(page, page.getByLabel("Email"), email);
-  await typeInto(page, page.getByLabel("Password"), PASSWORD);
-  await page.keyboard.press("Enter");
-  await expect(page).toHaveURL(/\/login\/verify$/);
-  await ready(page, true);
-  await typeInto(page, page.getByLabel("Sign-in code"), await signInCode(email));
-  await page.keyboard.press("Enter");
+  await signInByKeyboard(page, email, PASSWORD);
 
   await expect(page).toHaveURL(`${cpURL}/`);
   const bar = page.getByRole("navigation", { name: "Account" });

@@ -229,3 +229,14 @@ export async function pressButton(page: Page, button: Locator) {
   await tabTo(page, button);
   await page.keyboard.press("Enter");
 }
+
+/** On the sign-in page: email, password, Enter; then the mailed code, Enter. */
+export async function signInByKeyboard(page: Page, email: string, password: string) {
+  await typeInto(page, page.getByLabel("Email"), email);
+  await typeInto(page, page.getByLabel("Password"), password);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/login\/verify$/);
+  await ready(page, true);
+  await typeInto(page, page.getByLabel("Sign-in code"), await signInCode(email));
+  await page.keyboard.press("Enter");
+}

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import * as path from "node:path";
 import * as OTPAuth from "otpauth";
-import { grantSupport, pressButton, ready, signInCode, tabTo, textedCode, typeInto, uniqueEmail, verificationLink } from "./helpers";
+import { grantSupport, pressButton, ready, signInByKeyboard, tabTo, textedCode, typeInto, uniqueEmail, verificationLink } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 const QUADRANTS = path.join(__dirname, "..", "fixtures", "quadrants.png");
@@ -66,13 +66,7 @@ test("sign-up, sign-in, the profile form and the avatar editor work with the key
   await pressButton(page, page.getByRole("button", { name: "Sign out" }));
   await expect(page).toHaveURL(/\/login$/);
   await ready(page, true);
-  await typeInto(page, page.getByLabel("Email"), email);
-  await typeInto(page, page.getByLabel("Password"), PASSWORD);
-  await page.keyboard.press("Enter");
-  await expect(page).toHaveURL(/\/login\/verify$/);
-  await ready(page, true);
-  await typeInto(page, page.getByLabel("Sign-in code"), await signInCode(email));
-  await page.keyboard.press("Enter");
+  await signInByKeyboard(page, email, PASSWORD);
   await expect(page).toHaveURL(/\/profile$/);
 });
 
