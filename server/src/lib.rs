@@ -164,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback_service(http::assets::public_files(&site_root, not_found))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::page_guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::resolve_session))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::api_guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::security_headers))
         // Pages and server-function answers, compressed on the fly at a fast

@@ -320,6 +320,22 @@ impl Backend {
         Ok(())
     }
 
+    /// How many open invitations `received_invitations` would list.
+    pub async fn received_invitation_count(&self, user: &User) -> Result<usize> {
+        if user.email_verified_at.is_none() {
+            return Ok(0);
+        }
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM invitation
+             WHERE email_normalized = $1 AND status = 'pending' AND expires_at > $2",
+        )
+        .bind(&user.email_normalized)
+        .bind(self.clock.now())
+        .fetch_one(&self.db.pool)
+        .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// Invitations `user` has received and not answered, still open. None
     /// until their address is confirmed: before that, nothing shows that the
     /// person owns the address the invitations went to.

@@ -15,7 +15,7 @@ use backend::user::User;
 use backend::RequestMeta;
 use serde::Serialize;
 
-use app::ssr::ClientIp;
+use app::ssr::{ClientIp, ResolvedSession};
 
 use crate::state::AppState;
 
@@ -75,14 +75,17 @@ fn signed_out() -> Response {
     )
 }
 
-async fn signed_in_user(state: &AppState, headers: &HeaderMap) -> Result<User, Response> {
-    let token = app::ssr::token_from_headers(headers, &state.cookies).ok_or_else(signed_out)?;
-    state
-        .backend
-        .current_user(&token)
-        .await
-        .map_err(backend_error)?
-        .ok_or_else(signed_out)
+/// The person `resolve_session` found for this request; 503 when it could
+/// not ask the database, 401 when nobody is signed in.
+fn signed_in_user(resolved: Option<Extension<ResolvedSession>>) -> Result<User, Box<Response>> {
+    match resolved {
+        Some(Extension(ResolvedSession(Some((user, _))))) => Ok(user),
+        Some(Extension(ResolvedSession(None))) => Err(Box::new(signed_out())),
+        None => Err(Box::new(text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Atrium cannot reach its database right now. Your previous picture is unchanged; please try again in a moment.",
+        ))),
+    }
 }
 
 fn meta(headers: &HeaderMap, ip: Option<Extension<ClientIp>>) -> RequestMeta {
@@ -107,12 +110,13 @@ pub struct UploadAnswer {
 pub async fn upload(
     State(state): State<AppState>,
     ip: Option<Extension<ClientIp>>,
+    resolved: Option<Extension<ResolvedSession>>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let user = match signed_in_user(&state, &headers).await {
+    let user = match signed_in_user(resolved) {
         Ok(u) => u,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let Ok(mut multipart) = multipart else {
         return text(
@@ -193,10 +197,13 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> Response {
 
 /// `GET /api/avatar/original`: the signed-in person's own original upload,
 /// so the editor can reopen on the full image. Never cached.
-pub async fn original(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let user = match signed_in_user(&state, &headers).await {
+pub async fn original(
+    State(state): State<AppState>,
+    resolved: Option<Extension<ResolvedSession>>,
+) -> Response {
+    let user = match signed_in_user(resolved) {
         Ok(u) => u,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     match state.backend.avatar_original(&user).await {
         Ok((content_type, bytes)) => (

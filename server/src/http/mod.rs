@@ -11,7 +11,7 @@ use base64::Engine;
 use rand::RngCore;
 use std::net::SocketAddr;
 
-use app::ssr::{ClientIp, CspNonce};
+use app::ssr::{ClientIp, CspNonce, ResolvedSession};
 
 use crate::state::AppState;
 
@@ -178,6 +178,43 @@ pub(crate) fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
     !host.is_empty() && rest == host && public_origin.starts_with(&format!("{scheme}://"))
 }
 
+/// Whether a request to `path` may act for the signed-in person: pages,
+/// server functions, the avatar upload and the live stream. Static files,
+/// the public avatar renditions and the health check never do, and are
+/// served without asking the database who is signed in.
+fn acts_for_a_person(path: &str) -> bool {
+    let static_file = path.starts_with("/pkg/")
+        || path.starts_with("/avatars/")
+        || path == "/healthz"
+        || path == "/sw.js"
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'));
+    !static_file
+}
+
+/// Resolves the request's session and person once (`ResolvedSession` in
+/// the request's extensions) for everything after it: the page guard, the
+/// pages and server functions, the avatar handlers. When the database
+/// cannot be asked, nothing is put there and each reader answers 503 as it
+/// would on its own.
+pub async fn resolve_session(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if acts_for_a_person(req.uri().path()) {
+        match ResolvedSession::resolve(&state.backend, req.headers(), &state.cookies).await {
+            Ok(resolved) => {
+                req.extensions_mut().insert(resolved);
+            }
+            Err(e) => tracing::error!(error = %e, "session lookup failed"),
+        }
+    }
+    next.run(req).await
+}
+
 /// Pages of My Profile, accounts and support need a session; the sign-in pages do not make sense
 /// with one; `/` leads to whichever applies. Checked before rendering so a redirect is a plain 303.
 pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -194,19 +231,16 @@ pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next)
     if req.method() != Method::GET || !(home || needs_session || for_guests) {
         return next.run(req).await;
     }
-    let signed_in = match app::ssr::token_from_headers(req.headers(), &state.cookies) {
-        Some(token) => match state.backend.current_user(&token).await {
-            Ok(user) => user.is_some(),
-            Err(e) => {
-                tracing::error!(error = %e, "session lookup failed");
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Atrium cannot reach its database right now.",
-                )
-                    .into_response();
-            }
-        },
-        None => false,
+    let signed_in = match req.extensions().get::<ResolvedSession>() {
+        Some(resolved) => resolved.0.is_some(),
+        // `resolve_session` could not ask the database.
+        None => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Atrium cannot reach its database right now.",
+            )
+                .into_response()
+        }
     };
     // A platform asked for a fresh sign-in (prompt=login, max_age): the
     // sign-in pages stay open to a signed-in person then.

@@ -19,6 +19,7 @@ on_both_databases!(
     resending_the_verification_mail_is_rate_limited,
     http_guards_and_headers,
     sign_ups_are_limited_per_network,
+    an_unreachable_database_answers_503_everywhere,
     a_mail_link_opened_confirms_nothing_until_its_button_is_pressed,
 );
 
@@ -826,4 +827,52 @@ async fn a_mail_link_opened_confirms_nothing_until_its_button_is_pressed(app: &T
     )
     .await;
     assert!(page.body.contains("already been used"), "{}", page.body);
+}
+
+/// With the database out of reach (here: its pool closed), a page, a
+/// server function and the avatar endpoint each answer 503 with a message
+/// for the person, never 500 and never as if nobody were signed in: the
+/// session is resolved once per request, and a failed look-up is not taken
+/// for "signed out".
+async fn an_unreachable_database_answers_503_everywhere(app: &TestApp) {
+    let cookie = app.sign_up_ann().await;
+    app.backend.db.pool.close().await;
+    let get = |path: &str| {
+        Request::get(path)
+            .header(header::COOKIE, format!("atrium_session={cookie}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    let page = Reply::from(app.send(get("/profile")).await).await;
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("cannot reach its database"),
+        "{}",
+        page.body
+    );
+
+    let me = app.call("session/me", &[], Some(&cookie)).await;
+    assert_eq!(me.status, StatusCode::SERVICE_UNAVAILABLE, "{}", me.body);
+    // The app's error as server functions send it: the page says
+    // AppError::Unavailable's message.
+    assert_eq!(me.json(), Value::from("Unavailable"), "{}", me.body);
+
+    let original = Reply::from(app.send(get("/api/avatar/original")).await).await;
+    assert_eq!(
+        original.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        original.body
+    );
+    assert!(
+        original.body.contains("cannot reach its database"),
+        "{}",
+        original.body
+    );
 }

@@ -99,10 +99,9 @@ impl Me {
         let avatar = backend.avatar_view(u.id).await.map_err(to_app_error)?;
         let memberships = backend.memberships(u.id).await.map_err(to_app_error)?;
         let invitation_count = backend
-            .received_invitations(u)
+            .received_invitation_count(u)
             .await
-            .map_err(to_app_error)?
-            .len();
+            .map_err(to_app_error)?;
         let is_support = backend.is_support(u.id).await.map_err(to_app_error)?;
         Ok(Me {
             first_name: u.first_name.clone(),
@@ -132,11 +131,8 @@ impl Me {
 pub async fn current_user() -> Result<Option<Me>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
-    let Some(token) = session_token() else {
-        return Ok(None);
-    };
-    match backend.current_user(&token).await.map_err(to_app_error)? {
-        Some(user) => Ok(Some(Me::load(&backend, &user).await?)),
+    match signed_in().await? {
+        Some((user, _)) => Ok(Some(Me::load(&backend, &user).await?)),
         None => Ok(None),
     }
 }
