@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::auth::api::{current_user, Me, ResendVerification, SignOut};
 use crate::error::AppError;
-use crate::ui::{focus_element, last_error};
+use crate::ui::{focus_element, last_error, ErrorAlert, Loading};
 
 /// The signed-in person as first loaded.
 pub type MeResource = Resource<Result<Option<Me>, AppError>>;
@@ -79,7 +79,7 @@ fn SignedIn(tabs: bool) -> impl IntoView {
     let me: MeResource = Resource::new_blocking(|| (), |_| current_user());
     provide_context(me);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <Loading class="loading"/> }>
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(Some(me)) => {
@@ -105,7 +105,7 @@ fn SignedIn(tabs: bool) -> impl IntoView {
                     Ok(None) | Err(AppError::Unauthorized) => view! { <SignInAgain/> }.into_any(),
                     Err(e) => view! {
                         <main id="main" class="auth-page">
-                            <p role="alert" class="alert alert-error">{e.to_string()}</p>
+                            <ErrorAlert error=e/>
                         </main>
                     }.into_any(),
                 }

@@ -8,7 +8,7 @@ use super::api::{received_invitations, AcceptInvitation, DeclineInvitation, Invi
 use crate::error::AppError;
 use crate::frame::{refresh_me, use_me};
 use crate::profile::pages::panel;
-use crate::ui::{error_sentence, last_input, on_success, report_errors};
+use crate::ui::{error_sentence, last_input, on_success, report_errors, ErrorAlert, Loading};
 
 /// What the last answer did, for the status line.
 #[derive(Clone, Debug, PartialEq)]
@@ -123,7 +123,7 @@ pub fn InvitationsTab() -> impl IntoView {
                 <Show when=unverified>
                     <p class="note">"Invitations sent to your address appear here once you confirm it: open the link we mailed you, or use Resend verification email above."</p>
                 </Show>
-                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                <Transition fallback=|| view! { <Loading/> }>
                     {move || Suspend::new(async move {
                         let answer = list.await;
                         on_screen.set_value(answer.clone().unwrap_or_default());
@@ -138,7 +138,7 @@ pub fn InvitationsTab() -> impl IntoView {
                                     }).collect_view()}
                                 </ul>
                             }.into_any(),
-                            Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
                         }
                     })}
                 </Transition>

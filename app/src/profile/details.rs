@@ -12,7 +12,7 @@ use crate::auth::api::Me;
 use crate::avatar::editor::AvatarEditor;
 use crate::error::AppError;
 use crate::frame::{use_me, Avatar};
-use crate::ui::{field_value, last_error, set_field_value, TextField};
+use crate::ui::{field_value, last_error, set_field_value, ErrorAlert, Loading, TextField};
 
 /// Where users go for what they cannot change themselves (email changes).
 pub const SUPPORT_HREF: &str = "/support/contact";
@@ -322,7 +322,7 @@ fn Platforms() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="platforms-heading">
             <h2 id="platforms-heading">"Platforms"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Transition fallback=|| view! { <Loading class="loading"/> }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(list) if list.is_empty() => view! {
@@ -340,7 +340,7 @@ fn Platforms() -> impl IntoView {
                             </ul>
                         }.into_any(),
                         Err(e) => view! {
-                            <p role="alert" class="alert alert-error">{e.to_string()}</p>
+                            <ErrorAlert error=e/>
                         }.into_any(),
                     }
                 })}

@@ -10,7 +10,7 @@ use crate::auth::pages::SHARED_PASSWORD_NOTE;
 use crate::avatar::editor::AvatarEditor;
 use crate::frame::{use_me, Avatar, CountBadge};
 use crate::security::method::SignInMethod;
-use crate::ui::{last_error, FormError};
+use crate::ui::{last_error, ErrorAlert, FormError, Loading};
 
 /// Renders `body` with the signed-in person, again whenever they change.
 pub fn with_me<V: IntoView + 'static>(
@@ -141,7 +141,7 @@ fn RecentActivity() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="recent-activity">
             <h2 id="recent-activity">"Recent activity"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match events.await {
                         Ok(list) if list.is_empty() => view! { <p class="muted">"Nothing yet."</p> }.into_any(),
@@ -162,7 +162,7 @@ fn RecentActivity() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
                     }
                 })}
             </Suspense>

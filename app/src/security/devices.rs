@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::ui::{last_error, FormError};
+use crate::ui::{last_error, ErrorAlert, FormError, Loading};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceView {
@@ -85,7 +85,7 @@ pub fn Devices() -> impl IntoView {
             <p class="note">"Signing a device out here also signs it out of the platforms it opened with Atrium."</p>
             <FormError error=one_error/>
             <FormError error=others_error/>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(devices) => {
@@ -101,7 +101,7 @@ pub fn Devices() -> impl IntoView {
                                 })}
                             }.into_any()
                         }
-                        Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -7,7 +7,7 @@ use super::api::{
     mfa_state, CancelAuthenticator, CancelSms, ConfirmAuthenticator, ConfirmPassword, ConfirmSms,
     MfaView, RegenerateRecoveryCodes, StartAuthenticator, StartSms, UseEmailCodes,
 };
-use crate::ui::{last_error, FormError, TextField};
+use crate::ui::{last_error, ErrorAlert, FormError, Loading, TextField};
 use vocab::MfaMethod;
 
 fn method_label(method: MfaMethod) -> &'static str {
@@ -93,10 +93,10 @@ pub fn SignInMethod() -> impl IntoView {
             <p class="muted">
                 "After your password, you prove it is you with a second step. This holds wherever this email signs in."
             </p>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match state.await {
-                        Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
                         Ok(view) => {
                             let MfaView { method, password_recent, setup, recovery_codes_left, recovery_codes_short, sms_unavailable, sms_pending, new_recovery_codes } = view;
                             view! {

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::{check_held_change, AnswerHeldChange, HeldChangeView};
 use crate::error::AppError;
-use crate::ui::forget_token_in_address_bar;
+use crate::ui::{forget_token_in_address_bar, ErrorAlert};
 
 #[component]
 pub fn SupportChangePage() -> impl IntoView {
@@ -103,7 +103,7 @@ fn held(v: HeldChangeView, token: String, action: ServerAction<AnswerHeldChange>
 fn not_usable(e: AppError) -> impl IntoView {
     view! {
         <div class="card">
-            <p role="alert" class="alert alert-error">{e.to_string()}</p>
+            <ErrorAlert error=e/>
             <p class="actions">
                 <a class="button primary" href="/support/contact">"Contact Global Technical Support"</a>
                 <a class="button" href="/login">"Sign in"</a>

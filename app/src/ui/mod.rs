@@ -98,7 +98,7 @@ pub fn FormError(#[prop(into)] error: LastError) -> impl IntoView {
 pub fn ErrorCard(error: AppError, href: &'static str, action: &'static str) -> impl IntoView {
     view! {
         <div class="card">
-            <p role="alert" class="alert alert-error">{error.to_string()}</p>
+            <ErrorAlert error=error/>
             <p><a class="button primary" href=href>{action}</a></p>
         </div>
     }
@@ -214,4 +214,17 @@ pub fn SelectField(
             <p class="field-error" id=error_id.clone()>{message}</p>
         </div>
     }
+}
+
+/// A refusal or failure said in one alert line, as every page says them.
+#[component]
+pub fn ErrorAlert(error: AppError) -> impl IntoView {
+    view! { <p role="alert" class="alert alert-error">{error.to_string()}</p> }
+}
+
+/// What shows while a section's data is on its way: muted text inline, or
+/// centred for a whole page (`class="loading"`).
+#[component]
+pub fn Loading(#[prop(default = "muted")] class: &'static str) -> impl IntoView {
+    view! { <p class=class>"Loading…"</p> }
 }

@@ -6,6 +6,7 @@
 
 mod email_change;
 mod requests;
+mod store;
 
 pub use requests::{SupportRequest, REQUEST_LIMIT};
 
@@ -99,12 +100,7 @@ fn log_action(actor: &User, meta: &RequestMeta, action: &str, user_id: i64) {
 
 impl Backend {
     pub async fn is_support(&self, user_id: i64) -> Result<bool> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT user_id FROM support_staff WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_optional(&self.db.pool)
-                .await?;
-        Ok(row.is_some())
+        store::is_staff(&self.db.pool, user_id).await
     }
 
     async fn refuse_support_member(&self, user_id: i64) -> Result<()> {
@@ -133,14 +129,7 @@ impl Backend {
             .ok_or(Error::NotFound)?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        let done = sqlx::query(
-            "INSERT INTO support_staff (user_id, granted_at) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING",
-        )
-        .bind(user.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
+        if store::grant(&mut *tx, user.id, now).await? {
             audit::record(
                 &mut *tx,
                 Some(user.id),
@@ -171,15 +160,7 @@ impl Backend {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        Ok(sqlx::query_as(
-            r#"SELECT id, first_name, last_name, email FROM "user"
-               WHERE email_normalized LIKE $1 ESCAPE '\'
-                  OR name_search LIKE $1 ESCAPE '\'
-               ORDER BY email_normalized LIMIT 25"#,
-        )
-        .bind(pattern)
-        .fetch_all(&self.db.pool)
-        .await?)
+        store::search(&self.db.pool, &pattern).await
     }
 
     /// One person's profile, memberships, sign-in method and audit log. The
@@ -209,14 +190,7 @@ impl Backend {
         }
         let memberships = self.memberships(user.id).await?;
         let events = audit::recent_for_user(&self.db.pool, user.id, 50).await?;
-        let pending_email: Option<(String, i64)> = sqlx::query_as(
-            "SELECT new_email, expires_at FROM email_change
-             WHERE user_id = $1 AND used_at IS NULL AND expires_at > $2",
-        )
-        .bind(user.id)
-        .bind(now)
-        .fetch_optional(&self.db.pool)
-        .await?;
+        let pending_email = store::pending_email_change(&self.db.pool, user.id, now).await?;
         let is_support = self.is_support(user.id).await?;
         let waiting_changes = self.waiting_support_changes(user.id).await?;
         Ok(SupportUserView {

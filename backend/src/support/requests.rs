@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use super::store::{self, NewRequest};
 use super::{as_support, log_action, MESSAGE_MAX_CHARS};
 use crate::audit::{self, EventKind};
 use crate::mail::templates;
@@ -99,18 +100,14 @@ impl Backend {
             .await?;
         }
         let mut tx = self.db.begin().await?;
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO support_request (user_id, email, topic, message, status, created_at, signed_in)
-             VALUES ($1, $2, $3, $4, 'open', $5, $6) RETURNING id",
-        )
-        .bind(person.as_ref().map(|p| p.id))
-        .bind(&answer_to)
-        .bind(topic)
-        .bind(message)
-        .bind(now)
-        .bind(i64::from(user.is_some()))
-        .fetch_one(&mut *tx)
-        .await?;
+        let request = NewRequest {
+            user_id: person.as_ref().map(|p| p.id),
+            email: &answer_to,
+            topic,
+            message,
+            signed_in: user.is_some(),
+        };
+        let id = store::insert_request(&mut *tx, &request, now).await?;
         let detail = if user.is_some() {
             format!("#{id}")
         } else {
@@ -144,13 +141,7 @@ impl Backend {
     /// Open support requests, oldest first.
     pub async fn open_support_requests(&self, actor: &User) -> Result<Vec<SupportRequest>> {
         self.require_support(actor).await?;
-        Ok(sqlx::query_as(
-            r#"SELECT r.id, r.user_id, u.first_name, u.last_name, r.email, r.topic, r.message, r.created_at, r.signed_in
-               FROM support_request r LEFT JOIN "user" u ON u.id = r.user_id
-               WHERE r.status = 'open' ORDER BY r.created_at, r.id"#,
-        )
-        .fetch_all(&self.db.pool)
-        .await?)
+        store::open_requests(&self.db.pool).await
     }
 
     pub async fn close_support_request(
@@ -163,26 +154,12 @@ impl Backend {
         log_action(actor, meta, "close request", id);
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        let row: Option<(Option<i64>, String)> =
-            sqlx::query_as("SELECT user_id, status FROM support_request WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (user_id, status) = row.ok_or(Error::NotFound)?;
+        let state = store::request_state(&mut *tx, id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let user_id = state.user_id;
         let closed = || Error::Conflict("This request is already closed.".into());
-        if status != "open" {
-            return Err(closed());
-        }
-        let done = sqlx::query(
-            "UPDATE support_request SET status = 'closed', closed_at = $2, closed_by = $3
-             WHERE id = $1 AND status = 'open'",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(actor.id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
+        if state.status != "open" || !store::close_request(&mut *tx, id, actor.id, now).await? {
             return Err(closed());
         }
         audit::record(

@@ -13,7 +13,7 @@ use crate::accounts::api::{
 };
 use crate::error::AppError;
 use crate::frame::{refresh_me, use_me, MeSignal};
-use crate::ui::{error_sentence, last_input, on_success, report_errors};
+use crate::ui::{error_sentence, last_input, on_success, report_errors, ErrorAlert, Loading};
 use vocab::{lifetimes, may, AccountAction, Role};
 
 /// The actions of the account page, shared by its sections.
@@ -184,7 +184,7 @@ pub fn AccountPage() -> impl IntoView {
         <Show when=move || problem.with(Option::is_some)>
             <p role="alert" class="alert alert-error page-alert">{move || problem.get().map(|e| error_sentence(&e))}</p>
         </Show>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 let answer = account.await;
                 shown.set_value(answer.as_ref().ok().cloned());
@@ -196,7 +196,7 @@ pub fn AccountPage() -> impl IntoView {
                     Err(AppError::Forbidden | AppError::NotFound) => view! { <NotAMember/> }.into_any(),
                     Err(e) => view! {
                         <div class="card">
-                            <p role="alert" class="alert alert-error">{e.to_string()}</p>
+                            <ErrorAlert error=e/>
                             <p><a class="button" href="/accounts">"Go to your accounts"</a></p>
                         </div>
                     }.into_any(),

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::accounts::api::{my_accounts, CreateAccount};
-use crate::ui::{last_error, FormError, TextField};
+use crate::ui::{last_error, ErrorAlert, FormError, Loading, TextField};
 
 /// The person's accounts with their role in each, and a form to create one.
 #[component]
@@ -30,7 +30,7 @@ pub fn AccountsPage() -> impl IntoView {
         </Show>
         <section class="card" aria-labelledby="your-accounts">
             <h2 id="your-accounts">"Your accounts"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match accounts.await {
                         Ok(list) if list.is_empty() => view! {
@@ -46,7 +46,7 @@ pub fn AccountsPage() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         }.into_any(),
-                        Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -8,7 +8,7 @@ use crate::auth::api::MfaMethod;
 use crate::auth::api::{
     continue_to, pending_sign_in, CancelSignIn, ResendCode, SignIn, VerifyCode,
 };
-use crate::ui::{last_error, ErrorCard, FormError, TextField};
+use crate::ui::{last_error, ErrorCard, FormError, Loading, TextField};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -80,7 +80,7 @@ pub fn LoginVerifyPage() -> impl IntoView {
     view! {
         <main class="auth-page" id="main">
             <h1>"Second step"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match pending.await {
                         Ok(p) => {

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use super::NewPasswordField;
 use crate::auth::api::SignUp;
 use crate::invitations::api::{invitation_preview, InvitationSummary};
-use crate::ui::{last_error, FormError, TextField};
+use crate::ui::{last_error, ErrorAlert, FormError, Loading, TextField};
 
 /// Sign-up. From an invitation link (`?invitation=TOKEN`) it says who
 /// invited the person where, and locks the email to the invited address.
@@ -32,7 +32,7 @@ pub fn SignUpPage() -> impl IntoView {
     view! {
         <main class="auth-page" id="main">
             <h1>"Create your Atrium account"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Suspense fallback=|| view! { <Loading/> }>
                 {move || {
                     let token = token.clone();
                     Suspend::new(async move {
@@ -51,7 +51,7 @@ pub fn SignUpPage() -> impl IntoView {
                             Ok(None) => None,
                             Err(e) => {
                                 return view! {
-                                    <p role="alert" class="alert alert-error">{e.to_string()}</p>
+                                    <ErrorAlert error=e/>
                                     <SignUpForm action=action error=error invited=None/>
                                 }
                                 .into_any();

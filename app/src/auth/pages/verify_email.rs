@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::auth::api::{check_verify_link, VerifyEmail};
 use crate::error::AppError;
-use crate::ui::{forget_token_in_address_bar, LinkState};
+use crate::ui::{forget_token_in_address_bar, ErrorAlert, LinkState};
 
 /// `/verify-email?token=…`: says which address the link confirms and
 /// confirms it when the button is pressed (a POST, so a mail scanner that
@@ -71,7 +71,7 @@ fn email_confirmed(email: String) -> impl IntoView {
 fn email_not_confirmed(e: AppError) -> impl IntoView {
     view! {
         <div class="card">
-            <p role="alert" class="alert alert-error">{e.to_string()}</p>
+            <ErrorAlert error=e/>
             <p>"Sign in and use " <strong>"Resend verification email"</strong> " on My Profile to get a new link."</p>
             <p><a class="button" href="/profile">"Go to My Profile"</a></p>
         </div>

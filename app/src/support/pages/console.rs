@@ -10,7 +10,7 @@ use crate::frame::use_me;
 use crate::support::api::{
     search_users, support_requests, CloseSupportRequest, RequestItem, UserHit,
 };
-use crate::ui::{last_error, FormError};
+use crate::ui::{last_error, ErrorAlert, FormError, Loading};
 
 /// Shown instead of the console to people without the Support role.
 #[component]
@@ -137,14 +137,14 @@ fn OpenRequests() -> impl IntoView {
         <section class="card" aria-labelledby="open-requests">
             <h2 id="open-requests">"Open requests"</h2>
             <FormError error=error/>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match requests.await {
                         Ok(list) if list.is_empty() => {
                             view! { <p class="muted">"No open requests."</p> }.into_any()
                         }
                         Ok(list) => requests_table(list, close).into_any(),
-                        Err(e) => view! { <p role="alert" class="alert alert-error">{e.to_string()}</p> }
+                        Err(e) => view! { <ErrorAlert error=e/> }
                             .into_any(),
                     }
                 })}

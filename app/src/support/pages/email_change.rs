@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::error::AppError;
 use crate::support::api::{check_email_change_link, ConfirmEmailChange};
-use crate::ui::{forget_token_in_address_bar, LinkState};
+use crate::ui::{forget_token_in_address_bar, ErrorAlert, LinkState};
 
 /// `/confirm-email-change?token=…`: the link support's email change mails
 /// to the new address. The page names the new address; pressing its button
@@ -74,7 +74,7 @@ fn email_changed(email: String) -> impl IntoView {
 fn email_not_changed(e: AppError) -> impl IntoView {
     view! {
         <div class="card">
-            <p role="alert" class="alert alert-error">{e.to_string()}</p>
+            <ErrorAlert error=e/>
             <p>"Your email address has not changed. Global Technical Support can send a new link."</p>
             <p class="actions">
                 <a class="button primary" href="/support/contact">"Contact Global Technical Support"</a>

@@ -8,7 +8,7 @@ use super::console::NotStaff;
 use crate::error::{AppError, FieldMessage};
 use crate::support::api::{support_user, SupportChangeEmail, SupportSwitchMfa, SupportUserView};
 use crate::ui::{
-    field_value, focus_element, last_error, ErrorCard, FormError, LastError, TextField,
+    field_value, focus_element, last_error, ErrorCard, FormError, LastError, Loading, TextField,
 };
 use vocab::{lifetimes, limits, MfaMethod};
 
@@ -55,7 +55,7 @@ pub fn SupportUserPage() -> impl IntoView {
     view! {
         <div class="support">
             <p class="back"><a href="/support">"Back to the support console"</a></p>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Transition fallback=|| view! { <Loading class="loading"/> }>
                 {move || Suspend::new(async move {
                     match person.await {
                         Ok(p) => view! { <Person person=p change=change switch=switch/> }.into_any(),
