@@ -124,6 +124,14 @@ pub async fn record<'e, E: Executor<'e, Database = Any>>(
     Ok(())
 }
 
+impl crate::Backend {
+    /// `user_id`'s `limit` newest events, newest first (the Dashboard's
+    /// recent activity).
+    pub async fn recent_events(&self, user_id: i64, limit: i64) -> Result<Vec<AuditEvent>> {
+        recent_for_user(&self.db.pool, user_id, limit).await
+    }
+}
+
 /// The newest events of one user, newest first.
 pub async fn recent_for_user<'e, E: Executor<'e, Database = Any>>(
     ex: E,

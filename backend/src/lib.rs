@@ -94,16 +94,128 @@ impl Settings {
 
 /// Everything a service needs: storage, time, mail, hashing and settings.
 /// Cheap to clone; one instance lives in the server state.
+/// Its parts are the crate's own: callers go through its services and the
+/// few accessors below, never around them.
 #[derive(Clone)]
 pub struct Backend {
-    pub db: Db,
-    pub clock: Arc<dyn Clock>,
-    pub mailer: mail::Mailer,
-    pub sms: sms::SmsSender,
-    pub passwords: auth::password::PasswordHasher,
-    pub settings: Arc<Settings>,
+    pub(crate) db: Db,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) mailer: mail::Mailer,
+    pub(crate) sms: sms::SmsSender,
+    pub(crate) passwords: auth::password::PasswordHasher,
+    pub(crate) settings: Arc<Settings>,
     /// Change signals for the open `/api/events` streams.
-    pub live: sync::live::Live,
+    pub(crate) live: sync::live::Live,
     /// Seals the secrets the server must read back (`sealed`).
-    pub keys: Arc<sealed::Keyring>,
+    pub(crate) keys: Arc<sealed::Keyring>,
+}
+
+impl Backend {
+    /// Puts the parts together; `build_backend` in the server makes them
+    /// from the configuration.
+    pub fn new(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        mailer: mail::Mailer,
+        sms: sms::SmsSender,
+        passwords: auth::password::PasswordHasher,
+        settings: Settings,
+        keys: Arc<sealed::Keyring>,
+    ) -> Self {
+        Backend {
+            db,
+            clock,
+            mailer,
+            sms,
+            passwords,
+            settings: Arc::new(settings),
+            live: sync::live::Live::new(),
+            keys,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The same backend with other settings (a test's lower limit).
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = Arc::new(settings);
+        self
+    }
+
+    /// Now, by the backend's clock.
+    pub fn now(&self) -> clock::UnixTime {
+        self.clock.now()
+    }
+
+    /// Where mail goes, for the start-up log.
+    pub fn mail_target(&self) -> String {
+        self.mailer.describe()
+    }
+
+    /// Where text messages go, for the start-up log.
+    pub fn sms_target(&self) -> String {
+        self.sms.describe()
+    }
+
+    /// Signals of changed people, for a live stream.
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.live.subscribe()
+    }
+
+    /// Whether the database answers (on the health check's own connection).
+    pub async fn ping(&self) -> Result<()> {
+        self.db.ping().await
+    }
+
+    /// The ids of the secret keys, the sealing one first.
+    pub fn secret_key_ids(&self) -> Vec<String> {
+        self.keys.key_ids()
+    }
+
+    /// The periodic sweep: expired sessions, long-unused device marks and
+    /// expired text confirmations go, and held support changes whose time
+    /// has come go ahead. Failures are logged; the next sweep tries again.
+    pub async fn sweep(&self) {
+        let now = self.clock.now();
+        let idle = self.lifetimes().idle_secs;
+        if let Err(e) = auth::session::purge_expired(&self.db.pool, idle, now).await {
+            tracing::warn!(error = %e, "session sweep failed");
+        }
+        if let Err(e) = auth::known_device::purge_expired(&self.db.pool, now).await {
+            tracing::warn!(error = %e, "known device sweep failed");
+        }
+        if let Err(e) = auth::sms_setup::purge_expired(&self.db.pool, now).await {
+            tracing::warn!(error = %e, "text confirmation sweep failed");
+        }
+        if let Err(e) = self.release_due_support_changes().await {
+            tracing::warn!(error = %e, "held support changes sweep failed");
+        }
+    }
+
+    /// Sends the mail still queued and closes the database: the last step
+    /// of a graceful shutdown.
+    pub async fn shut_down(&self) {
+        self.mailer.flush().await;
+        self.db.pool.close().await;
+    }
+
+    /// The database, for tests that check what was stored.
+    #[cfg(any(test, feature = "test-fixtures"))]
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        &self.db.pool
+    }
+
+    /// The database handle (its kind, transactions), for tests.
+    #[cfg(any(test, feature = "test-fixtures"))]
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Sends queued mail now, for tests that read the outbox.
+    #[cfg(any(test, feature = "test-fixtures"))]
+    pub async fn flush_mail(&self) {
+        self.mailer.flush().await;
+    }
 }

@@ -300,7 +300,7 @@ async fn sync_bench(config: &Config) {
             )
             .await
             .unwrap();
-        let mut conn = backend.db.pool.acquire().await.unwrap();
+        let mut conn = backend.pool().acquire().await.unwrap();
         backend::sync::outbox::subscribe(
             &mut conn,
             &platform.platform.client_id,
@@ -339,7 +339,7 @@ async fn sync_bench(config: &Config) {
     worker.abort();
     let events: Vec<(String, i64, i64)> =
         sqlx::query_as("SELECT id, user_id, version FROM change_event ORDER BY user_id, version")
-            .fetch_all(&backend.db.pool)
+            .fetch_all(backend.pool())
             .await
             .unwrap();
     let arrived = arrived.lock().unwrap();

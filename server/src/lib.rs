@@ -67,32 +67,24 @@ pub async fn build_backend(
     let keys = Arc::new(backend::sealed::Keyring::load_or_create(
         &config.secret_key_file,
     )?);
-    let backend = Backend {
-        db,
-        clock,
-        mailer,
-        sms,
-        passwords,
-        settings: Arc::new(Settings {
-            public_url: config.public_url(),
-            product_name: "Atrium".into(),
-            session_idle_timeout: Duration::from_secs(config.session_idle_timeout_minutes * 60),
-            session_absolute_lifetime: Duration::from_secs(
-                config.session_absolute_lifetime_hours * 3600,
-            ),
-            verification_link_lifetime: Duration::from_secs(24 * 3600),
-            sms_regions: config
-                .sms_regions
-                .iter()
-                .map(|r| r.trim().to_uppercase())
-                .collect(),
-            webhook_lease: Duration::from_secs(config.webhook_lease_secs),
-            sign_ups_per_hour: config.sign_ups_per_hour,
-            sms_per_hour: config.sms_per_hour,
-        }),
-        live: backend::sync::live::Live::new(),
-        keys,
+    let settings = Settings {
+        public_url: config.public_url(),
+        product_name: "Atrium".into(),
+        session_idle_timeout: Duration::from_secs(config.session_idle_timeout_minutes * 60),
+        session_absolute_lifetime: Duration::from_secs(
+            config.session_absolute_lifetime_hours * 3600,
+        ),
+        verification_link_lifetime: Duration::from_secs(24 * 3600),
+        sms_regions: config
+            .sms_regions
+            .iter()
+            .map(|r| r.trim().to_uppercase())
+            .collect(),
+        webhook_lease: Duration::from_secs(config.webhook_lease_secs),
+        sign_ups_per_hour: config.sign_ups_per_hour,
+        sms_per_hour: config.sms_per_hour,
     };
+    let backend = Backend::new(db, clock, mailer, sms, passwords, settings, keys);
     // Secrets stored before sealing, or under a key since rotated.
     backend.reseal_secrets().await?;
     Ok(backend)

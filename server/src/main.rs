@@ -34,7 +34,7 @@ async fn main() {
     if let Some(command) = &config.command {
         std::process::exit(run_command(&backend, command).await);
     }
-    let mail_target = backend.mailer.describe();
+    let mail_target = backend.mail_target();
     let state = app_state(&config, backend.clone());
     let app = router(state);
 
@@ -48,7 +48,7 @@ async fn main() {
     println!("Atrium is running at {}", config.public_url());
     println!("Database: {}", redact_url(&config.database_url));
     println!("Mail goes to {mail_target}");
-    println!("Text messages go to {}", backend.sms.describe());
+    println!("Text messages go to {}", backend.sms_target());
 
     // Change events go out to the platforms' webhooks; several processes
     // on one PostgreSQL share the work.
@@ -73,25 +73,7 @@ async fn main() {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            let idle = sweeper.settings.session_idle_timeout.as_secs() as i64;
-            if let Err(e) =
-                backend::auth::session::purge_expired(&sweeper.db.pool, idle, sweeper.clock.now())
-                    .await
-            {
-                tracing::warn!(error = %e, "session sweep failed");
-            }
-            let now = sweeper.clock.now();
-            if let Err(e) = backend::auth::known_device::purge_expired(&sweeper.db.pool, now).await
-            {
-                tracing::warn!(error = %e, "known device sweep failed");
-            }
-            if let Err(e) = backend::auth::sms_setup::purge_expired(&sweeper.db.pool, now).await {
-                tracing::warn!(error = %e, "text confirmation sweep failed");
-            }
-            // Support's changes whose 24-hour hold is over go ahead.
-            if let Err(e) = sweeper.release_due_support_changes().await {
-                tracing::warn!(error = %e, "held support changes sweep failed");
-            }
+            sweeper.sweep().await;
         }
     });
 
@@ -110,8 +92,7 @@ async fn main() {
     .with_graceful_shutdown(shutdown_signal())
     .await;
     // Mail queued after an answer (reset links) goes out before we stop.
-    backend.mailer.flush().await;
-    backend.db.pool.close().await;
+    backend.shut_down().await;
     if let Err(e) = served {
         eprintln!("atrium: server error: {e}");
         std::process::exit(1);
@@ -144,7 +125,7 @@ async fn run_command(backend: &backend::Backend, command: &Command) -> i32 {
             command: KeysCommand::Rotate { now },
         } => match backend.rotate_signing_key(*now).await {
             Ok((kid, active_from)) => {
-                let wait = active_from - backend.clock.now();
+                let wait = active_from - backend.now();
                 if wait > 0 {
                     println!("New signing key {kid}, published now; it signs in {wait} seconds, once platforms have refetched the JWKS. The previous key stays published for 30 days.");
                 } else {

@@ -45,7 +45,7 @@ pub async fn mfa_state() -> Result<MfaView, AppError> {
         .map_err(to_app_error)?;
     let sms_pending = if state.password_recent {
         backend
-            .pending_sms_setup(&user, backend.clock.now())
+            .pending_sms_setup(&user, backend.now())
             .await
             .map_err(to_app_error)?
     } else {

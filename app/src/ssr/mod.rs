@@ -181,7 +181,7 @@ pub fn return_to_page_on_error(page: &str, server_fn_path: &str, err: &AppError)
         return;
     }
     let base = use_context::<backend::Backend>()
-        .map(|b| b.settings.public_url.clone())
+        .map(|b| b.settings().public_url.clone())
         .unwrap_or_default();
     if let Ok(url) = leptos::server_fn::error::ServerFnUrlError::new(server_fn_path, err.clone())
         .to_url(&format!("{base}{page}"))

@@ -35,7 +35,7 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Respon
     };
     let backend = state.backend.clone();
     // Subscribed before the first look, so no signal falls in between.
-    let signals = backend.live.subscribe();
+    let signals = backend.subscribe_changes();
     let (user_id, first) = match backend.look(&token).await {
         Ok(Look::Live { user_id, version }) => (user_id, version),
         Ok(Look::SignedOut) => return StatusCode::UNAUTHORIZED.into_response(),

@@ -265,7 +265,7 @@ pub async fn page_guard(State(state): State<AppState>, req: Request, next: Next)
 
 /// Readiness: 200 when the database answers, 503 otherwise.
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.backend.db.ping().await {
+    match state.backend.ping().await {
         Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");

@@ -36,7 +36,7 @@ async fn person(app: &TestApp, first: &str, email: &str) -> (String, i64) {
 async fn user_id(app: &TestApp, email: &str) -> i64 {
     let (id,): (i64,) = sqlx::query_as(r#"SELECT id FROM "user" WHERE email_normalized = $1"#)
         .bind(email.to_lowercase())
-        .fetch_one(&app.backend.db.pool)
+        .fetch_one(app.backend.pool())
         .await
         .unwrap();
     id
@@ -69,7 +69,7 @@ async fn invitation_id(app: &TestApp, email: &str) -> i64 {
         "SELECT id FROM invitation WHERE email_normalized = $1 ORDER BY id DESC LIMIT 1",
     )
     .bind(email.to_lowercase())
-    .fetch_one(&app.backend.db.pool)
+    .fetch_one(app.backend.pool())
     .await
     .unwrap();
     id
@@ -97,7 +97,7 @@ async fn role(app: &TestApp, account: i64, email: &str) -> Option<String> {
     )
     .bind(account)
     .bind(email.to_lowercase())
-    .fetch_optional(&app.backend.db.pool)
+    .fetch_optional(app.backend.pool())
     .await
     .unwrap();
     row.map(|r| r.0)
@@ -106,7 +106,7 @@ async fn role(app: &TestApp, account: i64, email: &str) -> Option<String> {
 /// Everything issue #5's calls can change, as text: a refused call must
 /// leave it identical.
 async fn snapshot(app: &TestApp) -> String {
-    let pool = &app.backend.db.pool;
+    let pool = app.backend.pool();
     let accounts: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM account ORDER BY id")
         .fetch_all(pool)
         .await
@@ -1185,14 +1185,14 @@ async fn support_switches_the_sign_in_method_to_email(app: &TestApp) {
     let (detail,): (String,) = sqlx::query_as(
         "SELECT detail FROM audit_event WHERE kind = 'mfa.changed' ORDER BY id DESC LIMIT 1",
     )
-    .fetch_one(&app.backend.db.pool)
+    .fetch_one(app.backend.pool())
     .await
     .unwrap();
     assert!(detail.contains("INC-42"), "{detail}");
     let (held,): (String,) = sqlx::query_as(
         "SELECT detail FROM audit_event WHERE kind = 'support.change_held' ORDER BY id DESC LIMIT 1",
     )
-    .fetch_one(&app.backend.db.pool)
+    .fetch_one(app.backend.pool())
     .await
     .unwrap();
     assert!(
@@ -1618,7 +1618,7 @@ async fn a_role_taken_away_meanwhile_stops_the_action(app: &TestApp) {
         let before = snapshot(app).await;
         // Ann demotes Bob in a transaction that commits while Bob's request
         // is on its way: it has passed the first check by then.
-        let mut demotion = app.backend.db.begin().await.unwrap();
+        let mut demotion = app.backend.db().begin().await.unwrap();
         sqlx::query("UPDATE membership SET role = 'user' WHERE account_id = $1 AND user_id = $2")
             .bind(acme)
             .bind(bob_id)
@@ -1641,7 +1641,7 @@ async fn a_role_taken_away_meanwhile_stops_the_action(app: &TestApp) {
         sqlx::query("UPDATE membership SET role = 'admin' WHERE account_id = $1 AND user_id = $2")
             .bind(acme)
             .bind(bob_id)
-            .execute(&app.backend.db.pool)
+            .execute(app.backend.pool())
             .await
             .unwrap();
         assert_eq!(snapshot(app).await, before, "{endpoint}");
@@ -1677,7 +1677,7 @@ async fn an_unconfirmed_address_creates_no_account_and_invites_nobody(app: &Test
     sqlx::query("INSERT INTO membership (account_id, user_id, role, created_at, updated_at) VALUES ($1, $2, 'admin', 0, 0)")
         .bind(acme)
         .bind(eve_id)
-        .execute(&app.backend.db.pool)
+        .execute(app.backend.pool())
         .await
         .unwrap();
     let before = snapshot(app).await;

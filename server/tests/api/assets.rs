@@ -184,6 +184,6 @@ async fn hsts_only_over_https() {
             .get("strict-transport-security")
             .map(|v| v.to_str().unwrap().to_string());
         assert_eq!(hsts.as_deref(), want, "{public_url}");
-        backend.db.pool.close().await;
+        backend.pool().close().await;
     }
 }

@@ -56,7 +56,7 @@ async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
     assert_eq!(app.audit_count("user.signed_up").await, 1);
     let (ip, ua): (Option<String>, Option<String>) =
         sqlx::query_as("SELECT ip, user_agent FROM audit_event WHERE kind = 'user.signed_up'")
-            .fetch_one(&app.backend.db.pool)
+            .fetch_one(app.backend.pool())
             .await
             .unwrap();
     assert_eq!(
@@ -65,7 +65,7 @@ async fn sign_up_signs_in_and_mails_a_verification_link(app: &TestApp) {
     );
     // The session row holds a hash of the cookie's token, never the token.
     let stored: Vec<(String,)> = sqlx::query_as("SELECT id_hash FROM session")
-        .fetch_all(&app.backend.db.pool)
+        .fetch_all(app.backend.pool())
         .await
         .unwrap();
     let token = backend::secret::Token::parse(&cookie).expect("a 43-character token");
@@ -208,7 +208,7 @@ async fn verification_link_works_once_and_expires(app: &TestApp) {
     let (verified,): (Option<i64>,) = sqlx::query_as(
         r#"SELECT email_verified_at FROM "user" WHERE email_normalized = 'bo@example.org'"#,
     )
-    .fetch_one(&app.backend.db.pool)
+    .fetch_one(app.backend.pool())
     .await
     .unwrap();
     assert_eq!(verified, None);
@@ -693,10 +693,9 @@ async fn http_guards_and_headers(app: &TestApp) {
 async fn sign_ups_are_limited_per_network(app: &TestApp) {
     use backend::auth::service::SignUp;
     use backend::secret::Password;
-    let mut backend = app.backend.clone();
-    backend.settings = Arc::new(backend::Settings {
+    let backend = app.backend.clone().with_settings(backend::Settings {
         sign_ups_per_hour: 3,
-        ..(*app.backend.settings).clone()
+        ..app.backend.settings().clone()
     });
     let from = |ip: &str| backend::RequestMeta {
         ip: Some(ip.to_string()),
@@ -836,7 +835,7 @@ async fn a_mail_link_opened_confirms_nothing_until_its_button_is_pressed(app: &T
 /// for "signed out".
 async fn an_unreachable_database_answers_503_everywhere(app: &TestApp) {
     let cookie = app.sign_up_ann().await;
-    app.backend.db.pool.close().await;
+    app.backend.pool().close().await;
     let get = |path: &str| {
         Request::get(path)
             .header(header::COOKIE, format!("atrium_session={cookie}"))

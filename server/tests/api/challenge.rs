@@ -420,7 +420,7 @@ async fn back_to_email_codes_and_the_support_fallback(app: &TestApp) {
     // Support's fallback for a lost phone: switch to email without the password.
     enrol_authenticator(app, &cookie).await;
     let (user_id,): (i64,) = sqlx::query_as(r#"SELECT id FROM "user""#)
-        .fetch_one(&app.backend.db.pool)
+        .fetch_one(app.backend.pool())
         .await
         .unwrap();
     app.backend

@@ -141,7 +141,7 @@ impl TestApp {
 
     async fn finish(self) {
         self.listener.abort();
-        self.backend.db.pool.close().await;
+        self.backend.pool().close().await;
         if let Some((admin_url, name)) = self.pg_cleanup {
             use sqlx::Connection;
             if let Ok(mut admin) = sqlx::AnyConnection::connect(&admin_url).await {
@@ -245,7 +245,7 @@ impl TestApp {
     async fn audit_count(&self, kind: &str) -> i64 {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_event WHERE kind = $1")
             .bind(kind)
-            .fetch_one(&self.backend.db.pool)
+            .fetch_one(self.backend.pool())
             .await
             .unwrap();
         n
@@ -314,7 +314,7 @@ impl TestApp {
 
     async fn count(&self, sql: &str) -> i64 {
         let (n,): (i64,) = sqlx::query_as(sql)
-            .fetch_one(&self.backend.db.pool)
+            .fetch_one(self.backend.pool())
             .await
             .unwrap();
         n
@@ -322,7 +322,7 @@ impl TestApp {
 
     /// Every message in the outbox, once background sends have finished.
     async fn mails(&self) -> Vec<String> {
-        self.backend.mailer.flush().await;
+        self.backend.flush_mail().await;
         let Ok(dir) = std::fs::read_dir(&self.outbox) else {
             return vec![];
         };

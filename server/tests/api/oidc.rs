@@ -218,7 +218,7 @@ async fn a_platform_signs_a_person_in_with_the_code_flow(app: &TestApp) {
         .expect("the ID token verifies against the JWKS");
     let (user_id,): (i64,) =
         sqlx::query_as("SELECT id FROM \"user\" WHERE email_normalized = 'ann@example.org'")
-            .fetch_one(&app.backend.db.pool)
+            .fetch_one(app.backend.pool())
             .await
             .unwrap();
     let sub = claims.subject().as_str().to_string();
@@ -755,7 +755,7 @@ async fn a_rotated_key_stays_published_until_its_tokens_expire(app: &TestApp) {
 
     let (new_kid, active_from) = app.backend.rotate_signing_key(false).await.unwrap();
     assert_ne!(new_kid, old_kid);
-    assert_eq!(active_from, app.backend.clock.now() + NEXT_KEY_DELAY_SECS);
+    assert_eq!(active_from, app.backend.now() + NEXT_KEY_DELAY_SECS);
     // Published at once, but the old key signs until cached copies expired:
     // the platform with the old JWKS still verifies what it receives.
     let kids = published_kids(app).await;

@@ -109,7 +109,7 @@ async fn profile_edits_are_checked_saved_and_audited(app: &TestApp) {
     assert_eq!(app.audit_count("profile.updated").await, 1);
     let (detail,): (String,) =
         sqlx::query_as("SELECT detail FROM audit_event WHERE kind = 'profile.updated'")
-            .fetch_one(&app.backend.db.pool)
+            .fetch_one(app.backend.pool())
             .await
             .unwrap();
     assert_eq!(detail, "first name, last name, phone");
@@ -218,7 +218,7 @@ async fn a_phone_that_receives_sign_in_codes_cannot_be_changed(app: &TestApp) {
         .sign_up_with_phone("sam@example.org", "+1 415 555 2671")
         .await;
     sqlx::query(r#"UPDATE "user" SET mfa_method = 'sms'"#)
-        .execute(&app.backend.db.pool)
+        .execute(app.backend.pool())
         .await
         .unwrap();
     let v = app.me(&cookie).await["version"].as_i64().unwrap();

@@ -17,7 +17,7 @@ async fn stored_secret(app: &TestApp) -> String {
         r#"SELECT a.secret FROM mfa_authenticator a JOIN "user" u ON u.id = a.user_id
            WHERE u.email = 'ann@example.org'"#,
     )
-    .fetch_one(&app.backend.db.pool)
+    .fetch_one(app.backend.pool())
     .await
     .unwrap();
     secret
@@ -49,7 +49,7 @@ async fn authenticator_secrets_are_sealed_at_rest_and_follow_key_rotation(app: &
     // Sealed, under the key file's only key; the database alone gives
     // nothing away.
     let stored = stored_secret(app).await;
-    let first_key = app.backend.keys.key_ids()[0].clone();
+    let first_key = app.backend.secret_key_ids()[0].clone();
     assert!(stored.starts_with(&format!("s1.{first_key}.")), "{stored}");
     assert!(!stored.contains(&plain));
     assert_eq!(sign_in_with_app(app, &secret).await, StatusCode::OK);
@@ -58,7 +58,7 @@ async fn authenticator_secrets_are_sealed_at_rest_and_follow_key_rotation(app: &
     // start seals it.
     sqlx::query("UPDATE mfa_authenticator SET secret = $1")
         .bind(&plain)
-        .execute(&app.backend.db.pool)
+        .execute(app.backend.pool())
         .await
         .unwrap();
     assert_eq!(sign_in_with_app(app, &secret).await, StatusCode::OK);
@@ -85,7 +85,7 @@ async fn authenticator_secrets_are_sealed_at_rest_and_follow_key_rotation(app: &
         "{file}"
     );
     assert_eq!(sign_in_with_app(app, &secret).await, StatusCode::OK);
-    assert_eq!(app.backend.keys.key_ids(), vec![new_key]);
+    assert_eq!(app.backend.secret_key_ids(), vec![new_key]);
 
     // A sealed value moved into another person's row does not open there:
     // the second step fails loudly instead of taking any code.
@@ -100,7 +100,7 @@ async fn authenticator_secrets_are_sealed_at_rest_and_follow_key_rotation(app: &
            WHERE user_id = (SELECT id FROM "user" WHERE email = 'bo@example.org')"#,
     )
     .bind(&rotated)
-    .execute(&app.backend.db.pool)
+    .execute(app.backend.pool())
     .await
     .unwrap();
     app.clock.advance(30);
@@ -134,7 +134,7 @@ async fn short_recovery_codes_from_before_still_work_and_are_flagged(app: &TestA
     )
     .bind(hex::encode(sha2::Sha256::digest(b"abcdefgh23")))
     .bind(START)
-    .execute(&app.backend.db.pool)
+    .execute(app.backend.pool())
     .await
     .unwrap();
     let state = mfa_state(app, &cookie).await;
@@ -156,7 +156,7 @@ async fn short_recovery_codes_from_before_still_work_and_are_flagged(app: &TestA
            SELECT id, 'x', $1 FROM "user" WHERE email = 'ann@example.org'"#,
     )
     .bind(START)
-    .execute(&app.backend.db.pool)
+    .execute(app.backend.pool())
     .await
     .unwrap();
     assert_eq!(mfa_state(app, &cookie).await["recovery_codes_short"], true);

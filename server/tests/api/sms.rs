@@ -71,7 +71,7 @@ async fn a_number_gets_sign_in_codes_only_after_a_texted_code_is_typed_back(app:
         sqlx::query(r#"UPDATE "user" SET phone = $1 WHERE email = $2"#)
             .bind(phone)
             .bind(SAM)
-            .execute(&app.backend.db.pool)
+            .execute(app.backend.pool())
             .await
             .unwrap();
     };
@@ -189,10 +189,9 @@ async fn texts_are_capped_per_person_per_number_and_in_all(app: &TestApp) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     // In all: SMS_PER_HOUR caps every text together, whoever it is for.
-    let mut capped = app.backend.clone();
-    capped.settings = Arc::new(backend::Settings {
+    let capped = app.backend.clone().with_settings(backend::Settings {
         sms_per_hour: 11,
-        ..(*app.backend.settings).clone()
+        ..app.backend.settings().clone()
     });
     let sent_this_hour = app.texts().len() - 10;
     assert_eq!(
@@ -202,7 +201,7 @@ async fn texts_are_capped_per_person_per_number_and_in_all(app: &TestApp) {
     let ann = app
         .sign_up_with_phone("ann@example.org", "+44 20 7946 0958")
         .await;
-    let ann_user = backend::user::store::find_by_email(&app.backend.db.pool, "ann@example.org")
+    let ann_user = backend::user::store::find_by_email(app.backend.pool(), "ann@example.org")
         .await
         .unwrap()
         .unwrap();

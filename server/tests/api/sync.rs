@@ -96,7 +96,7 @@ async fn platform_with_webhook(
         sqlx::query("UPDATE oidc_platform_user SET scope = $1 WHERE client_id = $2")
             .bind(scope)
             .bind(&client_id)
-            .execute(&app.backend.db.pool)
+            .execute(app.backend.pool())
             .await
             .unwrap();
     }
@@ -221,7 +221,7 @@ async fn failing_deliveries_retry_with_backoff_then_die(app: &TestApp) {
     let d = &pending[0];
     assert_eq!((d.status.as_str(), d.attempts), ("pending", 1));
     assert_eq!(d.last_status, Some(503));
-    let wait = d.next_attempt_at - app.backend.clock.now();
+    let wait = d.next_attempt_at - app.backend.now();
     assert!(
         (FIRST_RETRY_SECS / 2..=FIRST_RETRY_SECS).contains(&wait),
         "first retry in {wait} s"
@@ -245,7 +245,7 @@ async fn failing_deliveries_retry_with_backoff_then_die(app: &TestApp) {
     app.clock.advance(wait);
     assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 1);
     let second = app.backend.deliveries(&client_id).await.unwrap()[0].clone();
-    let wait2 = second.next_attempt_at - app.backend.clock.now();
+    let wait2 = second.next_attempt_at - app.backend.now();
     assert!(
         (FIRST_RETRY_SECS..=2 * FIRST_RETRY_SECS).contains(&wait2),
         "backoff doubles: {wait2} s"
@@ -258,7 +258,7 @@ async fn failing_deliveries_retry_with_backoff_then_die(app: &TestApp) {
         if d.status == "dead" {
             break;
         }
-        let wait = d.next_attempt_at - app.backend.clock.now();
+        let wait = d.next_attempt_at - app.backend.now();
         assert!(wait <= MAX_RETRY_SECS, "{wait}");
         app.clock.advance(wait.max(0));
         assert_eq!(app.backend.deliver_webhooks().await.unwrap(), 1);
@@ -268,7 +268,7 @@ async fn failing_deliveries_retry_with_backoff_then_die(app: &TestApp) {
     let dead = app.backend.deliveries(&client_id).await.unwrap()[0].clone();
     assert_eq!(dead.attempts, tries);
     assert!(dead.last_error.as_deref().unwrap().contains("503"));
-    assert!(app.backend.clock.now() >= dead.created_at + RETRY_FOR_SECS);
+    assert!(app.backend.now() >= dead.created_at + RETRY_FOR_SECS);
     assert_eq!(receiver.take().len() as i64, tries);
     // A dead delivery does not hold back the person's next change (made
     // in a new session: the first one has expired by now).
@@ -315,13 +315,13 @@ async fn no_change_without_its_event_and_no_event_without_its_change(app: &TestA
 
     // The transaction fails after the event is written (its delivery row
     // cannot be inserted): the change is gone with it.
-    match app.backend.db.kind {
+    match app.backend.db().kind {
         backend::db::DbKind::Sqlite => {
             sqlx::query(
                 "CREATE TRIGGER refuse_delivery BEFORE INSERT ON webhook_delivery
                  BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
             )
-            .execute(&app.backend.db.pool)
+            .execute(app.backend.pool())
             .await
             .unwrap();
         }
@@ -332,10 +332,7 @@ async fn no_change_without_its_event_and_no_event_without_its_change(app: &TestA
                 "CREATE TRIGGER refuse_delivery BEFORE INSERT ON webhook_delivery
                  FOR EACH ROW EXECUTE FUNCTION refuse_delivery()",
             ] {
-                sqlx::query(sql)
-                    .execute(&app.backend.db.pool)
-                    .await
-                    .unwrap();
+                sqlx::query(sql).execute(app.backend.pool()).await.unwrap();
             }
         }
     }
@@ -358,7 +355,7 @@ async fn no_change_without_its_event_and_no_event_without_its_change(app: &TestA
     let (version,): (i64,) = sqlx::query_as(
         r#"SELECT sync_version FROM "user" WHERE email_normalized = 'ann@example.org'"#,
     )
-    .fetch_one(&app.backend.db.pool)
+    .fetch_one(app.backend.pool())
     .await
     .unwrap();
     assert_eq!(version, 1);

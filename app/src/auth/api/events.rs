@@ -23,7 +23,8 @@ pub async fn security_events() -> Result<Vec<SecurityEvent>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
     let user = require_user().await?;
-    let events = backend::audit::recent_for_user(&backend.db.pool, user.id, 10)
+    let events = backend
+        .recent_events(user.id, 10)
         .await
         .map_err(to_app_error)?;
     Ok(events

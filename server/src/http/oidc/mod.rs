@@ -32,7 +32,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 pub(super) fn issuer(state: &AppState) -> &str {
-    &state.backend.settings.public_url
+    &state.backend.settings().public_url
 }
 
 /// Discovery 1.0 §3: where everything is and what is supported.
