@@ -2,9 +2,10 @@
 //! opened (a row plus a short-lived cookie token); a session exists only
 //! once the second factor is proven. Email codes are the default method.
 
+mod store;
+
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use sqlx::FromRow;
 
 use crate::audit::{self, EventKind};
 use crate::auth::{known_device, session, throttle};
@@ -13,6 +14,7 @@ use crate::mail::templates;
 use crate::secret::Token;
 use crate::user::{self, User};
 use crate::{Backend, Error, FieldError, RequestMeta, Result};
+use store::{find, ChallengeRow, NewChallenge};
 
 /// The half-signed-in state lasts 10 minutes; so does a code.
 pub const CHALLENGE_LIFETIME_SECS: i64 = vocab::lifetimes::SIGN_IN_CHALLENGE.secs();
@@ -44,18 +46,6 @@ pub struct ChallengeInfo {
     pub resend_in: i64,
 }
 
-#[derive(Clone, Debug, FromRow)]
-struct ChallengeRow {
-    user_id: i64,
-    method: String,
-    code_hash: Option<String>,
-    attempts: i64,
-    sends: i64,
-    last_sent_at: Option<i64>,
-    created_at: i64,
-    expires_at: i64,
-}
-
 /// "ann@example.org" → "a•••@example.org".
 pub fn mask_email(email: &str) -> String {
     match email.split_once('@') {
@@ -83,16 +73,6 @@ fn normalize_code(raw: &str) -> String {
     raw.chars().filter(char::is_ascii_digit).collect()
 }
 
-async fn find(pool: &sqlx::AnyPool, token: &Token) -> Result<Option<ChallengeRow>> {
-    Ok(sqlx::query_as(
-        "SELECT user_id, method, code_hash, attempts, sends, last_sent_at, created_at, expires_at
-         FROM mfa_challenge WHERE id_hash = $1",
-    )
-    .bind(token.hash())
-    .fetch_optional(pool)
-    .await?)
-}
-
 impl Backend {
     /// Opens the second step for `user` whose password was just verified,
     /// sending a code by the active method. Returns the challenge token.
@@ -106,25 +86,16 @@ impl Backend {
         let code = (method != MfaMethod::Authenticator).then(new_code);
         let mut tx = self.db.begin().await?;
         // One pending sign-in per person at a time.
-        sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1 OR expires_at <= $2")
-            .bind(user.id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO mfa_challenge (id_hash, user_id, method, code_hash, sends, last_sent_at, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(token.hash())
-        .bind(user.id)
-        .bind(method.as_str())
-        .bind(code.as_ref().map(|c| code_hash(&token, c)))
-        .bind(i64::from(code.is_some()))
-        .bind(code.as_ref().map(|_| now))
-        .bind(now)
-        .bind(now + CHALLENGE_LIFETIME_SECS)
-        .execute(&mut *tx)
-        .await?;
+        store::clear_for(&mut *tx, user.id, now).await?;
+        let new = NewChallenge {
+            token: &token,
+            user_id: user.id,
+            method: method.as_str(),
+            code_hash: code.as_ref().map(|c| code_hash(&token, c)),
+            now,
+            expires_at: now + CHALLENGE_LIFETIME_SECS,
+        };
+        store::insert(&mut *tx, &new).await?;
         if code.is_some() {
             audit::record(
                 &mut *tx,
@@ -270,19 +241,17 @@ impl Backend {
         let mut tx = self.db.begin().await?;
         // The limits are checked again in the update itself, so parallel
         // requests cannot send more than allowed.
-        let claimed = sqlx::query(
-            "UPDATE mfa_challenge SET code_hash = $2, sends = sends + 1, last_sent_at = $3, method = $6
-             WHERE id_hash = $1 AND sends < $4 AND (last_sent_at IS NULL OR last_sent_at <= $5)",
+        let claimed = store::claim_resend(
+            &mut *tx,
+            token,
+            &code_hash(token, &code),
+            method.as_str(),
+            MAX_SENDS,
+            now - RESEND_AFTER_SECS,
+            now,
         )
-        .bind(token.hash())
-        .bind(code_hash(token, &code))
-        .bind(now)
-        .bind(MAX_SENDS)
-        .bind(now - RESEND_AFTER_SECS)
-        .bind(method.as_str())
-        .execute(&mut *tx)
         .await?;
-        if claimed.rows_affected() != 1 {
+        if !claimed {
             return Err(Error::RateLimited {
                 retry_after_secs: RESEND_AFTER_SECS as u64,
             });
@@ -338,16 +307,8 @@ impl Backend {
 
         // Claim one of the five tries before looking at the code, in one
         // statement, so parallel guesses cannot get more than five between them.
-        let claimed: Option<(i64,)> = sqlx::query_as(
-            "UPDATE mfa_challenge SET attempts = attempts + 1
-             WHERE id_hash = $1 AND attempts < $2 AND expires_at > $3 RETURNING attempts",
-        )
-        .bind(token.hash())
-        .bind(MAX_ATTEMPTS)
-        .bind(now)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let Some((tries_used,)) = claimed else {
+        let claimed = store::claim_attempt(&self.db.pool, token, MAX_ATTEMPTS, now).await?;
+        let Some(tries_used) = claimed else {
             throttle::release(&mut *self.db.pool.acquire().await?, claim).await?;
             return Err(Error::SignInExpired);
         };
@@ -398,11 +359,7 @@ impl Backend {
                 format!("{what} {tries} left."),
             )]));
         };
-        let done = sqlx::query("DELETE FROM mfa_challenge WHERE id_hash = $1")
-            .bind(token.hash())
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
+        if !store::delete(&mut *tx, token).await? {
             // Another submission of this right code finished first.
             drop(tx);
             throttle::release(&mut *self.db.pool.acquire().await?, claim).await?;
@@ -440,10 +397,7 @@ impl Backend {
 
     /// Abandons a pending sign-in ("Start over").
     pub async fn cancel_challenge(&self, token: &Token) -> Result<()> {
-        sqlx::query("DELETE FROM mfa_challenge WHERE id_hash = $1")
-            .bind(token.hash())
-            .execute(&self.db.pool)
-            .await?;
+        store::delete(&self.db.pool, token).await?;
         Ok(())
     }
 }
