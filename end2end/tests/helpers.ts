@@ -56,6 +56,10 @@ export function mailsTo(to: string): { subject: string; text: string }[] {
     .map((f) => path.join(outboxDir, f))
     .sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs)
     .map((f) => fs.readFileSync(f, "utf8"))
+    // Mail sent after an answer is written in the background: a file still
+    // being written (its closing MIME boundary not there yet) is left for
+    // the next look, so a link is never read cut short.
+    .filter((eml) => !/^Content-Type: multipart\//mi.test(eml) || /\r?\n--[^\r\n]+--\s*$/.test(eml))
     .filter((eml) => new RegExp(`^To: .*${to.replace(/[.+]/g, "\\$&")}`, "mi").test(eml))
     .map((eml) => ({
       subject: /^Subject: (.*)$/m.exec(eml)?.[1] ?? "",
