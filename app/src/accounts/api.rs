@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-pub use vocab::Role;
+use vocab::Role;
 
 /// One of the signed-in person's memberships.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 use backend::secret::Token;
 use backend::Backend;
 
-use super::{backend, parts, session_token, to_app_error, token_from_headers, CookieSettings};
+use super::{backend, cookie_settings, parts, to_app_error, token_from_headers, CookieSettings};
 use crate::error::AppError;
 
 /// The session a request carries and its person, resolved once per
@@ -34,15 +34,16 @@ impl ResolvedSession {
 /// resolved them, or (for a request it left alone, such as one it could not
 /// resolve when the database was away) looked up now.
 pub async fn signed_in() -> Result<Option<(backend::user::User, Token)>, AppError> {
-    if let Some(resolved) = parts().and_then(|p| p.extensions.get::<ResolvedSession>().cloned()) {
-        return Ok(resolved.0);
-    }
-    let backend = backend()?;
-    let Some(token) = session_token() else {
+    let Some(parts) = parts() else {
         return Ok(None);
     };
-    let user = backend.current_user(&token).await.map_err(to_app_error)?;
-    Ok(user.map(|u| (u, token)))
+    if let Some(resolved) = parts.extensions.get::<ResolvedSession>() {
+        return Ok(resolved.0.clone());
+    }
+    let resolved = ResolvedSession::resolve(&backend()?, &parts.headers, &cookie_settings())
+        .await
+        .map_err(to_app_error)?;
+    Ok(resolved.0)
 }
 
 /// The signed-in person, or `Unauthorized`.

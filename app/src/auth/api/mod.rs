@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-pub use vocab::MfaMethod;
+use vocab::MfaMethod;
 
 /// The signed-in person as pages show them. Contains nothing secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

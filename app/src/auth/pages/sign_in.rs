@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::auth::api::MfaMethod;
 use crate::auth::api::{
     continue_to, pending_sign_in, CancelSignIn, ResendCode, SignIn, VerifyCode,
 };
 use crate::ui::{last_error, ErrorCard, FormError, Loading, TextField};
+use vocab::MfaMethod;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
