@@ -379,10 +379,7 @@ impl Backend {
         let mut restored = false;
         if row.kind == "email" {
             // A link mailed to the new address stops working.
-            sqlx::query("DELETE FROM email_change WHERE user_id = $1 AND used_at IS NULL")
-                .bind(row.user_id)
-                .execute(&mut *tx)
-                .await?;
+            crate::support::store::void_email_changes(&mut *tx, row.user_id).await?;
             let current = user::store::find_by_id(&mut *tx, row.user_id)
                 .await?
                 .ok_or(Error::NotFound)?;
@@ -391,15 +388,15 @@ impl Backend {
                     .await?
                     .is_some();
                 if !taken {
-                    sqlx::query(
-                        r#"UPDATE "user" SET email = $2, email_normalized = $3, updated_at = $4 WHERE id = $1"#,
-                    )
-                    .bind(row.user_id)
-                    .bind(&row.old_email)
-                    .bind(&row.old_email_normalized)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    let proof = user::store::EmailProof::Restored;
+                    let (email, normalized) = (&row.old_email, &row.old_email_normalized);
+                    if !user::store::set_email(&mut *tx, row.user_id, email, normalized, proof, now)
+                        .await?
+                    {
+                        return Err(Error::Conflict(
+                            "Another person started using the old address meanwhile, so it was not restored. Contact Global Technical Support.".into(),
+                        ));
+                    }
                     self.record_change(
                         &mut tx,
                         row.user_id,

@@ -35,12 +35,21 @@ struct ResetRow {
     used_at: Option<i64>,
 }
 
-async fn issue(conn: &mut sqlx::AnyConnection, user_id: i64, now: UnixTime) -> Result<Token> {
-    // Sending a new link voids the earlier ones.
+/// Voids the person's unused reset links.
+pub async fn void_unused<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    user_id: i64,
+) -> Result<()> {
     sqlx::query("DELETE FROM password_reset WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id)
-        .execute(&mut *conn)
+        .execute(ex)
         .await?;
+    Ok(())
+}
+
+async fn issue(conn: &mut sqlx::AnyConnection, user_id: i64, now: UnixTime) -> Result<Token> {
+    // Sending a new link voids the earlier ones.
+    void_unused(&mut *conn, user_id).await?;
     let token = Token::generate();
     sqlx::query("INSERT INTO password_reset (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(token.hash())
@@ -196,10 +205,7 @@ impl Backend {
         let ended_sessions = session::delete_others(&mut *tx, user.id, current).await?;
         let ended = ended_sessions.len();
         // A sign-in that got past the old password must not finish either.
-        sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1")
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
+        crate::auth::challenge::store::delete_for_user(&mut *tx, user.id).await?;
         let detail = format!("via reset link; {ended} other session(s) signed out");
         audit::record(
             &mut *tx,

@@ -69,10 +69,18 @@ pub async fn find<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     token: &Token,
 ) -> Result<Option<SessionRow>> {
+    find_by_hash(ex, &token.hash()).await
+}
+
+/// A session by the hash of its token (as grants and logs hold it).
+pub async fn find_by_hash<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id_hash: &str,
+) -> Result<Option<SessionRow>> {
     Ok(sqlx::query_as(
         "SELECT user_id, amr, created_at, last_seen_at, expires_at FROM session WHERE id_hash = $1",
     )
-    .bind(token.hash())
+    .bind(id_hash)
     .fetch_optional(ex)
     .await?)
 }
@@ -83,6 +91,34 @@ pub async fn touch<'e, E: Executor<'e, Database = Any>>(
     now: UnixTime,
 ) -> Result<()> {
     sqlx::query("UPDATE session SET last_seen_at = $2 WHERE id_hash = $1")
+        .bind(token.hash())
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// When the password was last typed in this session (at sign-in or to
+/// confirm a sensitive change), if ever.
+pub async fn password_confirmed_at<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    token: &Token,
+) -> Result<Option<UnixTime>> {
+    let row: Option<(Option<i64>,)> =
+        sqlx::query_as("SELECT password_confirmed_at FROM session WHERE id_hash = $1")
+            .bind(token.hash())
+            .fetch_optional(ex)
+            .await?;
+    Ok(row.and_then(|(t,)| t))
+}
+
+/// Records that the password was typed again in this session.
+pub async fn confirm_password<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    token: &Token,
+    now: UnixTime,
+) -> Result<()> {
+    sqlx::query("UPDATE session SET password_confirmed_at = $2 WHERE id_hash = $1")
         .bind(token.hash())
         .bind(now)
         .execute(ex)

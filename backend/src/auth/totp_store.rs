@@ -2,22 +2,10 @@
 //! (`crate::sealed`), re-sealed under the newest key at start-up and on
 //! rotation.
 
+use crate::auth::authenticator::store::{self, Slot};
 use crate::auth::totp::TotpSecret;
 use crate::sealed::{self, Keyring};
 use crate::{Backend, Error, Result};
-
-/// A person's authenticator row as stored (secrets still sealed).
-#[derive(sqlx::FromRow)]
-pub(crate) struct AuthenticatorRow {
-    pub secret: Option<String>,
-    pub last_used_step: Option<i64>,
-    pub pending_secret: Option<String>,
-}
-
-const RESEAL_ACTIVE: &str =
-    "UPDATE mfa_authenticator SET secret = $1 WHERE user_id = $2 AND secret = $3";
-const RESEAL_PENDING: &str =
-    "UPDATE mfa_authenticator SET pending_secret = $1 WHERE user_id = $2 AND pending_secret = $3";
 
 fn context(user_id: i64) -> String {
     format!("totp:{user_id}")
@@ -37,19 +25,6 @@ pub struct Resealed {
 }
 
 impl Backend {
-    pub(crate) async fn authenticator_row(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        user_id: i64,
-    ) -> Result<Option<AuthenticatorRow>> {
-        Ok(sqlx::query_as(
-            "SELECT secret, last_used_step, pending_secret FROM mfa_authenticator WHERE user_id = $1",
-        )
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await?)
-    }
-
     pub(crate) fn seal_totp(&self, user_id: i64, secret: &TotpSecret) -> Result<String> {
         self.keys
             .seal(&context(user_id), secret.to_base32().as_bytes())
@@ -77,17 +52,14 @@ impl Backend {
         // Only the rows with a value not under the newest key: at an
         // ordinary start, none.
         let current = self.keys.current_like_pattern();
-        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT user_id, secret, pending_secret FROM mfa_authenticator
-             WHERE (secret IS NOT NULL AND secret NOT LIKE $1)
-                OR (pending_secret IS NOT NULL AND pending_secret NOT LIKE $1)",
-        )
-        .bind(&current)
-        .fetch_all(&self.db.pool)
-        .await?;
+        let rows = store::not_sealed_under(&self.db.pool, &current).await?;
         let mut done = Resealed::default();
-        for (user_id, secret, pending) in rows {
-            for (sql, stored) in [(RESEAL_ACTIVE, secret), (RESEAL_PENDING, pending)] {
+        for row in rows {
+            let user_id = row.user_id;
+            for (slot, stored) in [
+                (Slot::Active, row.secret),
+                (Slot::Pending, row.pending_secret),
+            ] {
                 let Some(stored) = stored else { continue };
                 if self.keys.is_current(&stored) {
                     continue;
@@ -101,13 +73,7 @@ impl Backend {
                     }
                 };
                 let sealed = self.seal_totp(user_id, &secret)?;
-                let replaced = sqlx::query(sql)
-                    .bind(&sealed)
-                    .bind(user_id)
-                    .bind(&stored)
-                    .execute(&self.db.pool)
-                    .await?;
-                if replaced.rows_affected() == 1 {
+                if store::reseal(&self.db.pool, user_id, slot, &stored, &sealed).await? {
                     done.resealed += 1;
                     done.were_plain += usize::from(!Keyring::is_sealed(&stored));
                 }
@@ -139,15 +105,10 @@ impl Backend {
     }
 
     async fn key_ids_in_use(&self) -> Result<Vec<String>> {
-        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT secret, pending_secret FROM mfa_authenticator
-             WHERE secret IS NOT NULL OR pending_secret IS NOT NULL",
-        )
-        .fetch_all(&self.db.pool)
-        .await?;
+        let rows = store::all_sealed(&self.db.pool).await?;
         let mut ids: Vec<String> = rows
             .iter()
-            .flat_map(|(a, b)| [a, b])
+            .flat_map(|row| [&row.secret, &row.pending_secret])
             .flatten()
             .filter_map(|v| sealed::key_id(v).map(str::to_string))
             .collect();

@@ -21,6 +21,18 @@ impl VerificationRow {
     }
 }
 
+/// Voids the person's unused verification links.
+pub async fn void_unused<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    user_id: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM email_verification WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
 /// Creates a link token for `user_id`, replacing any earlier unused one.
 pub async fn issue(
     conn: &mut sqlx::AnyConnection,
@@ -29,10 +41,7 @@ pub async fn issue(
     lifetime_secs: i64,
     now: UnixTime,
 ) -> Result<Token> {
-    sqlx::query("DELETE FROM email_verification WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    void_unused(&mut *conn, user_id).await?;
     let token = Token::generate();
     sqlx::query(
         "INSERT INTO email_verification (token_hash, user_id, email_normalized, created_at, expires_at)

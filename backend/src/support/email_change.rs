@@ -3,7 +3,7 @@
 //! old address told.
 
 use crate::audit::{self, EventKind};
-use crate::error::{unique_violation_as_field, LinkProblem};
+use crate::error::LinkProblem;
 use crate::mail::templates;
 use crate::secret::Token;
 use crate::support_hold::HeldChange;
@@ -11,7 +11,7 @@ use crate::sync::outbox::Change;
 use crate::user::{self, validate, User};
 use crate::{Backend, Error, FieldError, RequestMeta, Result};
 
-use super::{as_support, check_ticket, log_action, refuse_own};
+use super::{as_support, check_ticket, log_action, refuse_own, store};
 
 impl Backend {
     /// Starts changing a person's email under a ticket. It waits 24 hours
@@ -84,23 +84,19 @@ impl Backend {
         let lifetime = self.settings.verification_link_lifetime.as_secs() as i64;
         let token = Token::generate();
         let mut tx = self.db.begin().await?;
-        sqlx::query("DELETE FROM email_change WHERE user_id = $1 AND used_at IS NULL")
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO email_change (token_hash, user_id, new_email, new_email_normalized, ticket, requested_by, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        store::replace_email_change(
+            &mut tx,
+            store::NewEmailChange {
+                token: &token,
+                user_id: user.id,
+                new_email: email,
+                new_email_normalized: normalized,
+                ticket,
+                requested_by,
+                now,
+                expires_at: now + lifetime,
+            },
         )
-        .bind(token.hash())
-        .bind(user.id)
-        .bind(email)
-        .bind(normalized)
-        .bind(ticket)
-        .bind(requested_by)
-        .bind(now)
-        .bind(now + lifetime)
-        .execute(&mut *tx)
         .await?;
         audit::record(
             &mut *tx,
@@ -154,16 +150,12 @@ impl Backend {
     pub async fn check_email_change_link(&self, raw_token: &str) -> Result<String> {
         let token =
             Token::parse(raw_token.trim()).ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
-        let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT new_email, expires_at, used_at FROM email_change WHERE token_hash = $1",
-        )
-        .bind(token.hash())
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let (email, expires_at, used_at) = row.ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
-        crate::auth::check_link(used_at, expires_at, self.clock.now())
+        let change = store::find_email_change(&self.db.pool, &token)
+            .await?
+            .ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
+        crate::auth::check_link(change.used_at, change.expires_at, self.clock.now())
             .map_err(Error::LinkRejected)?;
-        Ok(email)
+        Ok(change.new_email)
     }
 
     /// Applies an email change when its page's button is pressed (the link
@@ -173,60 +165,35 @@ impl Backend {
             Token::parse(raw_token.trim()).ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        let row: Option<(i64, String, String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT user_id, new_email, new_email_normalized, ticket, expires_at, used_at
-             FROM email_change WHERE token_hash = $1",
-        )
-        .bind(token.hash())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (user_id, email, normalized, ticket, expires_at, used_at) =
-            row.ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
-        crate::auth::check_link(used_at, expires_at, now).map_err(Error::LinkRejected)?;
+        let change = store::find_email_change(&mut *tx, &token)
+            .await?
+            .ok_or(Error::LinkRejected(LinkProblem::Unknown))?;
+        crate::auth::check_link(change.used_at, change.expires_at, now)
+            .map_err(Error::LinkRejected)?;
+        let store::EmailChangeRow {
+            user_id,
+            new_email: email,
+            new_email_normalized: normalized,
+            ticket,
+            ..
+        } = change;
         let old = user::store::find_by_id(&mut *tx, user_id)
             .await?
             .ok_or(Error::NotFound)?;
-        let done = sqlx::query(
-            "UPDATE email_change SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
-        )
-        .bind(token.hash())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
+        if !store::claim_email_change(&mut *tx, &token, now).await? {
             return Err(Error::LinkRejected(LinkProblem::Used));
         }
-        sqlx::query(
-            r#"UPDATE "user" SET email = $2, email_normalized = $3, email_verified_at = $4, updated_at = $4 WHERE id = $1"#,
-        )
-        .bind(user_id)
-        .bind(&email)
-        .bind(&normalized)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            match unique_violation_as_field(e, "user_email_normalized_key", "email", "") {
-                Error::Validation(_) => Error::Conflict(
-                    "Another person started using this address meanwhile, so the change was not made. Contact Global Technical Support.".into(),
-                ),
-                other => other,
-            }
-        })?;
+        let proof = user::store::EmailProof::LinkOpened;
+        if !user::store::set_email(&mut *tx, user_id, &email, &normalized, proof, now).await? {
+            return Err(Error::Conflict(
+                "Another person started using this address meanwhile, so the change was not made. Contact Global Technical Support.".into(),
+            ));
+        }
         // Whatever was mailed to the old address stops working: verification
         // and reset links, and sign-in codes waiting to be typed.
-        for table in ["email_verification", "password_reset"] {
-            sqlx::query(&format!(
-                "DELETE FROM {table} WHERE user_id = $1 AND used_at IS NULL"
-            ))
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        crate::auth::verification::void_unused(&mut *tx, user_id).await?;
+        crate::auth::reset::void_unused(&mut *tx, user_id).await?;
+        crate::auth::challenge::store::delete_for_user(&mut *tx, user_id).await?;
         // Every session ends: whoever signed in under the old address signs
         // in again with the new one.
         let ended_sessions = crate::auth::session::delete_others(&mut *tx, user_id, None).await?;

@@ -6,7 +6,7 @@
 
 mod email_change;
 mod requests;
-mod store;
+pub(crate) mod store;
 
 pub use requests::{SupportRequest, REQUEST_LIMIT};
 

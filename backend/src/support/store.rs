@@ -1,11 +1,12 @@
 //! Support's tables: who has the role (`support_staff`), the requests
 //! people send (`support_request`), email changes waiting for their link
-//! (`email_change`, read here); and the console's person search.
+//! (`email_change`); and the console's person search.
 
 use sqlx::{Any, Executor, FromRow};
 
 use super::{SupportRequest, UserSummary};
 use crate::clock::UnixTime;
+use crate::secret::Token;
 use crate::Result;
 
 pub async fn is_staff<'e, E: Executor<'e, Database = Any>>(ex: E, user_id: i64) -> Result<bool> {
@@ -149,4 +150,92 @@ pub async fn pending_email_change<'e, E: Executor<'e, Database = Any>>(
     .bind(now)
     .fetch_optional(ex)
     .await?)
+}
+
+/// An email change waiting for its link to be opened, or used.
+#[derive(Clone, Debug, FromRow)]
+pub struct EmailChangeRow {
+    pub user_id: i64,
+    pub new_email: String,
+    pub new_email_normalized: String,
+    pub ticket: String,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+}
+
+/// An email change to record, found later by the hash of `token`.
+pub struct NewEmailChange<'a> {
+    pub token: &'a Token,
+    pub user_id: i64,
+    pub new_email: &'a str,
+    pub new_email_normalized: &'a str,
+    pub ticket: &'a str,
+    pub requested_by: Option<i64>,
+    pub now: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// Records an email change, voiding the person's earlier unused ones.
+pub async fn replace_email_change(
+    conn: &mut sqlx::AnyConnection,
+    change: NewEmailChange<'_>,
+) -> Result<()> {
+    void_email_changes(&mut *conn, change.user_id).await?;
+    sqlx::query(
+        "INSERT INTO email_change (token_hash, user_id, new_email, new_email_normalized, ticket, requested_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(change.token.hash())
+    .bind(change.user_id)
+    .bind(change.new_email)
+    .bind(change.new_email_normalized)
+    .bind(change.ticket)
+    .bind(change.requested_by)
+    .bind(change.now)
+    .bind(change.expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Voids the person's unused email-change links.
+pub async fn void_email_changes<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    user_id: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM email_change WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_email_change<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    token: &Token,
+) -> Result<Option<EmailChangeRow>> {
+    Ok(sqlx::query_as(
+        "SELECT user_id, new_email, new_email_normalized, ticket, expires_at, used_at
+         FROM email_change WHERE token_hash = $1",
+    )
+    .bind(token.hash())
+    .fetch_optional(ex)
+    .await?)
+}
+
+/// Marks the change's link used. Returns false when it was already: a link
+/// works once.
+pub async fn claim_email_change<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    token: &Token,
+    now: UnixTime,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE email_change SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+    )
+    .bind(token.hash())
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -176,6 +176,66 @@ pub async fn set_password<'e, E: Executor<'e, Database = Any>>(
     Ok(())
 }
 
+/// Makes `method` the person's way of proving it is them at sign-in.
+pub async fn set_mfa_method<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+    method: MfaMethod,
+    now: UnixTime,
+) -> Result<()> {
+    sqlx::query(r#"UPDATE "user" SET mfa_method = $2, updated_at = $3 WHERE id = $1"#)
+        .bind(id)
+        .bind(method.as_str())
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// How an address came to be the person's, for `set_email`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailProof {
+    /// A link mailed to it was opened just now: it counts as verified.
+    LinkOpened,
+    /// It was theirs before (support's change undone): verification stays
+    /// as it is.
+    Restored,
+}
+
+/// Gives the person a new sign-in address. Returns false, writing nothing,
+/// when another person has it.
+pub async fn set_email<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+    email: &str,
+    email_normalized: &str,
+    proof: EmailProof,
+    now: UnixTime,
+) -> Result<bool> {
+    let sql = match proof {
+        EmailProof::LinkOpened => {
+            r#"UPDATE "user" SET email = $2, email_normalized = $3, email_verified_at = $4, updated_at = $4 WHERE id = $1"#
+        }
+        EmailProof::Restored => {
+            r#"UPDATE "user" SET email = $2, email_normalized = $3, updated_at = $4 WHERE id = $1"#
+        }
+    };
+    let done = sqlx::query(sql)
+        .bind(id)
+        .bind(email)
+        .bind(email_normalized)
+        .bind(now)
+        .execute(ex)
+        .await;
+    match done {
+        Ok(_) => Ok(true),
+        Err(e) => match unique_violation_as_field(e, "user_email_normalized_key", "email", "") {
+            crate::Error::Validation(_) => Ok(false),
+            other => Err(other),
+        },
+    }
+}
+
 /// Writes names and phone if the row is still at `expected_version`, and
 /// bumps the version. Returns false when another save got there first.
 pub async fn update_profile<'e, E: Executor<'e, Database = Any>>(

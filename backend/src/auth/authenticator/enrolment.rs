@@ -3,13 +3,14 @@
 //! code is typed back.
 
 use super::recovery::replace_recovery_codes;
+use super::store;
 use super::{AuthenticatorSetup, RECOVERY_CODES};
 use crate::audit::{self, EventKind};
 use crate::auth::challenge::MfaMethod;
 use crate::auth::totp::{self, TotpSecret};
 use crate::secret::Token;
 use crate::sync::outbox::Change;
-use crate::user::User;
+use crate::user::{self, User};
 use crate::{Backend, Error, RequestMeta, Result};
 
 use super::recovery::new_recovery_code;
@@ -26,24 +27,18 @@ impl Backend {
         self.require_recent_password(session_token).await?;
         let now = self.clock.now();
         let secret = TotpSecret::generate();
-        sqlx::query(
-            "INSERT INTO mfa_authenticator (user_id, pending_secret, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (user_id) DO UPDATE SET pending_secret = $2, updated_at = $3",
+        store::set_pending(
+            &self.db.pool,
+            user.id,
+            &self.seal_totp(user.id, &secret)?,
+            now,
         )
-        .bind(user.id)
-        .bind(self.seal_totp(user.id, &secret)?)
-        .bind(now)
-        .execute(&self.db.pool)
         .await?;
         Ok(self.setup_view(user, &secret))
     }
 
     pub async fn cancel_authenticator_setup(&self, user: &User) -> Result<()> {
-        sqlx::query("UPDATE mfa_authenticator SET pending_secret = NULL WHERE user_id = $1")
-            .bind(user.id)
-            .execute(&self.db.pool)
-            .await?;
-        Ok(())
+        store::clear_pending(&self.db.pool, user.id).await
     }
 
     /// Ends enrolment with the first code from the app: the authenticator
@@ -72,28 +67,12 @@ impl Backend {
         let mut tx = self.db.begin().await?;
         // Only the secret the code was checked against may become active (a
         // cancel or a new setup in between leaves nothing to confirm).
-        let activated = sqlx::query(
-            "UPDATE mfa_authenticator SET secret = pending_secret, pending_secret = NULL, last_used_step = $2, updated_at = $3
-             WHERE user_id = $1 AND pending_secret = $4",
-        )
-        .bind(user.id)
-        .bind(step)
-        .bind(now)
-        .bind(&stored)
-        .execute(&mut *tx)
-        .await?;
-        if activated.rows_affected() != 1 {
+        if !store::activate_pending(&mut *tx, user.id, &stored, step, now).await? {
             return Err(Error::Conflict(
                 "The setup changed meanwhile. Start it again.".into(),
             ));
         }
-        sqlx::query(
-            r#"UPDATE "user" SET mfa_method = 'authenticator', updated_at = $2 WHERE id = $1"#,
-        )
-        .bind(user.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        user::store::set_mfa_method(&mut *tx, user.id, MfaMethod::Authenticator, now).await?;
         replace_recovery_codes(&mut tx, user.id, &codes, now).await?;
         // Whoever signed in elsewhere under the old method must prove it again.
         let ended_sessions =

@@ -8,6 +8,7 @@
 mod enrolment;
 mod recovery;
 mod reentry;
+pub(crate) mod store;
 mod switching;
 
 pub use recovery::{looks_like_recovery_code, new_recovery_code, normalize_recovery_code};
@@ -68,9 +69,7 @@ pub struct MfaState {
 impl Backend {
     /// The pending secret of an unfinished setup, still sealed.
     pub(super) async fn stored_pending(&self, user_id: i64) -> Result<Option<String>> {
-        let mut conn = self.db.pool.acquire().await?;
-        Ok(self
-            .authenticator_row(&mut conn, user_id)
+        Ok(store::find(&self.db.pool, user_id)
             .await?
             .and_then(|row| row.pending_secret))
     }
@@ -101,19 +100,13 @@ impl Backend {
         let pending = pending
             .map(|stored| self.open_totp(user.id, &stored))
             .transpose()?;
-        let (left, short): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COUNT(CASE WHEN bits < 80 THEN 1 END) FROM recovery_code
-             WHERE user_id = $1 AND used_at IS NULL",
-        )
-        .bind(user.id)
-        .fetch_one(&self.db.pool)
-        .await?;
+        let codes = store::recovery_codes_left(&self.db.pool, user.id).await?;
         Ok(MfaState {
             method: user.mfa_method,
             password_recent: recent,
             setup: pending.map(|s| self.setup_view(user, &s)),
-            recovery_codes_left: left,
-            recovery_codes_short: short > 0,
+            recovery_codes_left: codes.unused,
+            recovery_codes_short: codes.short_kind > 0,
             sms: crate::sms::availability(user.phone.as_deref(), &self.settings.sms_regions),
         })
     }
@@ -129,15 +122,8 @@ impl Backend {
         now: UnixTime,
     ) -> Result<Option<&'static str>> {
         if looks_like_recovery_code(raw) {
-            let used = sqlx::query(
-                "UPDATE recovery_code SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
-            )
-            .bind(user.id)
-            .bind(recovery::recovery_hash(raw))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            if used.rows_affected() != 1 {
+            let hash = recovery::recovery_hash(raw);
+            if !store::use_recovery_code(&mut *tx, user.id, &hash, now).await? {
                 return Ok(None);
             }
             audit::record(
@@ -157,7 +143,7 @@ impl Backend {
             self.mailer.send_later(mail);
             return Ok(Some("recovery code"));
         }
-        let Some(row) = self.authenticator_row(&mut *tx, user.id).await? else {
+        let Some(row) = store::find(&mut *tx, user.id).await? else {
             return Ok(None);
         };
         let Some(stored) = row.secret else {
@@ -168,13 +154,7 @@ impl Backend {
             return Ok(None);
         };
         // Only a later step may advance the mark: two requests with the same code cannot both pass.
-        let advanced = sqlx::query(
-            "UPDATE mfa_authenticator SET last_used_step = $2 WHERE user_id = $1 AND (last_used_step IS NULL OR last_used_step < $2)",
-        )
-        .bind(user.id)
-        .bind(step)
-        .execute(&mut *tx)
-        .await?;
-        Ok((advanced.rows_affected() == 1).then_some("authenticator app"))
+        let advanced = store::advance_step(&mut *tx, user.id, step).await?;
+        Ok(advanced.then_some("authenticator app"))
     }
 }

@@ -94,22 +94,8 @@ pub(super) async fn replace_recovery_codes(
     codes: &[String],
     now: UnixTime,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM recovery_code WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    for code in codes {
-        sqlx::query(
-            "INSERT INTO recovery_code (user_id, code_hash, created_at, bits) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(user_id)
-        .bind(recovery_hash(code))
-        .bind(now)
-        .bind(RECOVERY_CODE_BITS)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(())
+    let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
+    super::store::replace_recovery_codes(tx, user_id, &hashes, RECOVERY_CODE_BITS, now).await
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::REAUTH_WINDOW_SECS;
 use crate::audit::{self, EventKind};
-use crate::auth::throttle;
+use crate::auth::{session, throttle};
 use crate::clock::UnixTime;
 use crate::secret::{Password, Token};
 use crate::user::User;
@@ -14,12 +14,7 @@ impl Backend {
         &self,
         session_token: &Token,
     ) -> Result<Option<UnixTime>> {
-        let row: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT password_confirmed_at FROM session WHERE id_hash = $1")
-                .bind(session_token.hash())
-                .fetch_optional(&self.db.pool)
-                .await?;
-        Ok(row.and_then(|(t,)| t))
+        session::password_confirmed_at(&self.db.pool, session_token).await
     }
 
     pub(crate) async fn require_recent_password(&self, session_token: &Token) -> Result<()> {
@@ -42,11 +37,7 @@ impl Backend {
     ) -> Result<()> {
         self.check_password(user, password, "password re-entry", meta)
             .await?;
-        sqlx::query("UPDATE session SET password_confirmed_at = $2 WHERE id_hash = $1")
-            .bind(session_token.hash())
-            .bind(self.clock.now())
-            .execute(&self.db.pool)
-            .await?;
+        session::confirm_password(&self.db.pool, session_token, self.clock.now()).await?;
         Ok(())
     }
 

@@ -3,13 +3,14 @@
 //! Either way the authenticator and recovery codes go, other sessions end,
 //! and the person is mailed.
 
+use super::store;
 use crate::audit::{self, EventKind};
-use crate::auth::challenge::MfaMethod;
+use crate::auth::challenge::{self, MfaMethod};
 use crate::clock::{to_clock_time, to_long_date, UnixTime};
 use crate::mail::templates;
 use crate::secret::Token;
 use crate::sync::outbox::Change;
-use crate::user::User;
+use crate::user::{self, User};
 use crate::{Backend, Error, RequestMeta, Result};
 
 impl Backend {
@@ -40,7 +41,7 @@ impl Backend {
         reason: &str,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let user = crate::user::store::find_by_id(&self.db.pool, user_id)
+        let user = user::store::find_by_id(&self.db.pool, user_id)
             .await?
             .ok_or(Error::NotFound)?;
         let why = format!("by Global Technical Support ({reason})");
@@ -62,25 +63,11 @@ impl Backend {
     ) -> Result<()> {
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        sqlx::query(r#"UPDATE "user" SET mfa_method = $3, updated_at = $2 WHERE id = $1"#)
-            .bind(user.id)
-            .bind(now)
-            .bind(method.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM mfa_authenticator WHERE user_id = $1")
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM recovery_code WHERE user_id = $1")
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
+        user::store::set_mfa_method(&mut *tx, user.id, method, now).await?;
+        store::delete(&mut *tx, user.id).await?;
+        store::delete_recovery_codes(&mut *tx, user.id).await?;
         // A pending sign-in that waits for the old method would now wait forever.
-        sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1")
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
+        challenge::store::delete_for_user(&mut *tx, user.id).await?;
         let ended_sessions = crate::auth::session::delete_others(&mut *tx, user.id, keep).await?;
         let ended = ended_sessions.len();
         let detail = format!(

@@ -2,7 +2,7 @@
 //! opened (a row plus a short-lived cookie token); a session exists only
 //! once the second factor is proven. Email codes are the default method.
 
-mod store;
+pub(crate) mod store;
 
 use rand::Rng;
 use sha2::{Digest, Sha256};

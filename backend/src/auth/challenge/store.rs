@@ -44,6 +44,19 @@ pub async fn find<'e, E: Executor<'e, Database = Any>>(
     .await?)
 }
 
+/// Removes the person's pending challenge: a sign-in that got past a
+/// password or a method now changed must not finish.
+pub async fn delete_for_user<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    user_id: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM mfa_challenge WHERE user_id = $1")
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
 /// Removes the person's pending challenge and every expired one.
 pub async fn clear_for<'e, E: Executor<'e, Database = Any>>(
     ex: E,

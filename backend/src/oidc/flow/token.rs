@@ -361,13 +361,9 @@ impl Backend {
         nonce: Option<&str>,
         now: UnixTime,
     ) -> std::result::Result<TokenResponse, TokenError> {
-        let session: Option<(i64, i64)> =
-            sqlx::query_as("SELECT last_seen_at, expires_at FROM session WHERE id_hash = $1")
-                .bind(&grant.session_hash)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let session = crate::auth::session::find_by_hash(&mut *tx, &grant.session_hash).await?;
         let idle = self.lifetimes().idle_secs;
-        let live = session.is_some_and(|(seen, expires)| now < expires && now - seen < idle);
+        let live = session.is_some_and(|s| s.is_live(idle, now));
         if !live {
             return Err(TokenError::InvalidGrant(
                 "The person's Atrium session has ended; sign them in again.".into(),
