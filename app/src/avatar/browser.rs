@@ -9,6 +9,7 @@ use web_sys::{Blob, FormData, MediaStream, RequestInit, Response};
 
 use super::geometry::Crop;
 use super::limits;
+use crate::error::AppError;
 
 thread_local! {
     /// The picture being edited and its object URL. Kept out of signals
@@ -82,10 +83,10 @@ pub async fn upload(crop: Crop) -> Result<String, String> {
         .as_string()
         .unwrap_or_default();
     if !response.ok() {
-        return Err(if text.is_empty() {
-            format!("The upload failed ({}).", response.status())
-        } else {
-            text
+        // Refusals come as server functions send theirs: an `AppError`.
+        return Err(match serde_json::from_str::<AppError>(&text) {
+            Ok(e) => crate::ui::error_sentence(&e),
+            Err(_) => format!("The upload failed ({}).", response.status()),
         });
     }
     serde_json::from_str::<serde_json::Value>(&text)

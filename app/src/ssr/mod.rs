@@ -206,8 +206,31 @@ pub fn is_form_post() -> bool {
 /// Maps a domain error to what the browser may see, sets the HTTP status for
 /// API callers, and logs internal causes with the request id (never sent).
 pub fn to_app_error(err: backend::Error) -> AppError {
+    let app = app_error_for(err, &request_id());
+    if let AppError::RateLimited { retry_after_secs } = app {
+        if let Some(res) = use_context::<ResponseOptions>() {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                res.insert_header(header::RETRY_AFTER, v);
+            }
+        }
+    }
+    if !is_form_post() {
+        if let (Some(res), Ok(status)) = (
+            use_context::<ResponseOptions>(),
+            StatusCode::from_u16(app.status()),
+        ) {
+            res.set_status(status);
+        }
+    }
+    app
+}
+
+/// Maps a domain error to what the browser may see, outside any server
+/// function (the avatar endpoint): internal causes are logged with
+/// `request_id`, never sent.
+pub fn app_error_for(err: backend::Error, request_id: &str) -> AppError {
     use backend::error::LinkProblem;
-    let app = match err {
+    match err {
         backend::Error::Validation(fields) => AppError::Validation {
             fields: fields
                 .into_iter()
@@ -226,11 +249,6 @@ pub fn to_app_error(err: backend::Error) -> AppError {
         backend::Error::SignInExpired => AppError::SignInExpired,
         backend::Error::ReauthRequired => AppError::ReauthRequired,
         backend::Error::RateLimited { retry_after_secs } => {
-            if let Some(res) = use_context::<ResponseOptions>() {
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    res.insert_header(header::RETRY_AFTER, v);
-                }
-            }
             AppError::RateLimited { retry_after_secs }
         }
         backend::Error::Image(e) => AppError::Validation {
@@ -251,18 +269,10 @@ pub fn to_app_error(err: backend::Error) -> AppError {
             AppError::Unavailable
         }
         other => {
-            let request_id = request_id();
             tracing::error!(%request_id, error = %other, "internal error");
-            AppError::Internal { request_id }
-        }
-    };
-    if !is_form_post() {
-        if let (Some(res), Ok(status)) = (
-            use_context::<ResponseOptions>(),
-            StatusCode::from_u16(app.status()),
-        ) {
-            res.set_status(status);
+            AppError::Internal {
+                request_id: request_id.to_string(),
+            }
         }
     }
-    app
 }

@@ -2,8 +2,9 @@
 //! and the crop), the owner's original for re-editing, and the public
 //! renditions under content-hashed, immutable URLs.
 //!
-//! Errors answer with a status that says what kind of problem it is (401,
-//! 413, 415, 422) and a plain-text message meant for the person.
+//! Errors answer as server functions do: the JSON of an `AppError`, whose
+//! text is meant for the person, with a status that says what kind of
+//! problem it is (401, 413, 415, 422, 429, 503).
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
@@ -15,64 +16,57 @@ use backend::user::User;
 use backend::RequestMeta;
 use serde::Serialize;
 
-use app::ssr::{ClientIp, ResolvedSession};
+use app::error::{AppError, FieldMessage};
+use app::ssr::{app_error_for, ClientIp, ResolvedSession};
 
 use crate::state::AppState;
 
 /// The upload body may carry the 10 MB image plus the form's framing.
 pub const UPLOAD_BODY_LIMIT: usize = MAX_UPLOAD_BYTES + 64 * 1024;
 
-fn text(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message.into(),
-    )
-        .into_response()
-}
-
-fn backend_error(e: backend::Error) -> Response {
-    match e {
-        backend::Error::Image(e) => {
-            let status =
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            text(status, e.to_string())
-        }
-        backend::Error::Validation(fields) => text(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            fields
-                .into_iter()
-                .map(|f| f.message)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        backend::Error::NotFound => text(StatusCode::NOT_FOUND, "There is no such picture."),
-        backend::Error::RateLimited { retry_after_secs } => {
-            let mut res = text(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("Too many pictures at once; try again in {retry_after_secs} seconds. Your previous picture is unchanged."),
-            );
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            res
-        }
-        backend::Error::Unauthorized => signed_out(),
-        other => {
-            tracing::error!(error = %other, "avatar request failed");
-            text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side; your previous picture is unchanged. Please try again.",
-            )
-        }
+/// An error answered as server functions answer theirs: the JSON of an
+/// `AppError`, with `status` (or the error's own) and `Retry-After` when it
+/// says to wait.
+fn refuse(status: Option<StatusCode>, error: AppError) -> Response {
+    let status = status
+        .or_else(|| StatusCode::from_u16(error.status()).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let wait = match error {
+        AppError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+        _ => None,
+    };
+    let mut res = (status, Json(error)).into_response();
+    if let Some(v) = wait.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
     }
+    res
 }
 
-fn signed_out() -> Response {
-    text(
-        StatusCode::UNAUTHORIZED,
-        "Your session has ended. Please sign in again.",
+/// A problem with what was sent, about one part of the upload.
+fn refuse_field(status: StatusCode, field: &str, message: impl Into<String>) -> Response {
+    refuse(
+        Some(status),
+        AppError::Validation {
+            fields: vec![FieldMessage {
+                field: field.into(),
+                message: message.into(),
+            }],
+        },
     )
+}
+
+fn backend_error(e: backend::Error, headers: &HeaderMap) -> Response {
+    // An unreadable image has a status of its own: too large (413), not a
+    // picture (415), or unusable (422).
+    let status = match &e {
+        backend::Error::Image(e) => StatusCode::from_u16(e.status()).ok(),
+        _ => None,
+    };
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown");
+    refuse(status, app_error_for(e, request_id))
 }
 
 /// The person `resolve_session` found for this request; 503 when it could
@@ -80,11 +74,10 @@ fn signed_out() -> Response {
 fn signed_in_user(resolved: Option<Extension<ResolvedSession>>) -> Result<User, Box<Response>> {
     match resolved {
         Some(Extension(ResolvedSession(Some((user, _))))) => Ok(user),
-        Some(Extension(ResolvedSession(None))) => Err(Box::new(signed_out())),
-        None => Err(Box::new(text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Atrium cannot reach its database right now. Your previous picture is unchanged; please try again in a moment.",
-        ))),
+        Some(Extension(ResolvedSession(None))) => {
+            Err(Box::new(refuse(None, AppError::Unauthorized)))
+        }
+        None => Err(Box::new(refuse(None, AppError::Unavailable))),
     }
 }
 
@@ -119,8 +112,9 @@ pub async fn upload(
         Err(res) => return *res,
     };
     let Ok(mut multipart) = multipart else {
-        return text(
+        return refuse_field(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "image",
             "Send the picture as multipart/form-data with the fields image and crop.",
         );
     };
@@ -144,15 +138,17 @@ pub async fn upload(
         }
     }
     let Some(image) = image.filter(|b| !b.is_empty()) else {
-        return text(
+        return refuse_field(
             StatusCode::UNPROCESSABLE_ENTITY,
+            "image",
             "Choose a picture first: the upload had no image in it.",
         );
     };
     let crop: AvatarCrop = match crop.as_deref().map(serde_json::from_str) {
         Some(Ok(c)) => c,
-        _ => return text(
+        _ => return refuse_field(
             StatusCode::UNPROCESSABLE_ENTITY,
+            "crop",
             "The crop is missing or malformed: it needs x, y, size and rotation as whole numbers.",
         ),
     };
@@ -163,11 +159,12 @@ pub async fn upload(
     {
         Ok(view) => match view.hash {
             Some(hash) => Json(UploadAnswer { hash }).into_response(),
-            None => backend_error(backend::Error::Internal(
-                "avatar vanished after save".into(),
-            )),
+            None => backend_error(
+                backend::Error::Internal("avatar vanished after save".into()),
+                &headers,
+            ),
         },
-        Err(e) => backend_error(e),
+        Err(e) => backend_error(e, &headers),
     }
 }
 
@@ -180,8 +177,9 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> Response {
         cause = c.source();
     }
     if over_limit {
-        return text(
+        return refuse_field(
             StatusCode::PAYLOAD_TOO_LARGE,
+            "image",
             ImageError::TooLarge(format!(
                 "This file is larger than the limit of {} MB.",
                 MAX_UPLOAD_BYTES / (1024 * 1024)
@@ -189,8 +187,9 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> Response {
             .to_string(),
         );
     }
-    text(
+    refuse_field(
         StatusCode::BAD_REQUEST,
+        "image",
         "The upload was cut off or malformed. Please try again.",
     )
 }
@@ -200,6 +199,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> Response {
 pub async fn original(
     State(state): State<AppState>,
     resolved: Option<Extension<ResolvedSession>>,
+    headers: HeaderMap,
 ) -> Response {
     let user = match signed_in_user(resolved) {
         Ok(u) => u,
@@ -214,7 +214,7 @@ pub async fn original(
             bytes,
         )
             .into_response(),
-        Err(e) => backend_error(e),
+        Err(e) => backend_error(e, &headers),
     }
 }
 
@@ -229,7 +229,7 @@ pub async fn rendition(
     let etag = format!("\"{hash}-{size}\"");
     let (content_type, bytes) = match state.backend.avatar_rendition(&hash, size).await {
         Ok(found) => found,
-        Err(e) => return backend_error(e),
+        Err(e) => return backend_error(e, &headers),
     };
     let mut res = if headers
         .get(header::IF_NONE_MATCH)

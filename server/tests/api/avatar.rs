@@ -42,6 +42,23 @@ async fn upload_avatar(app: &TestApp, cookie: Option<&str>, image: &[u8], crop: 
     Reply::from(app.send(req.body(Body::from(body)).unwrap()).await).await
 }
 
+/// The message of an upload refused for what was sent: the endpoint answers
+/// as server functions do, with the JSON of an `AppError::Validation` naming
+/// the part at fault (`image` or `crop`).
+fn refusal(r: &Reply) -> String {
+    let fields = &r.json()["Validation"]["fields"];
+    let field = &fields[0]["field"];
+    assert!(
+        field == "image" || field == "crop",
+        "a refusal names the image or the crop: {}",
+        r.body
+    );
+    fields[0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 async fn get(
     app: &TestApp,
     uri: &str,
@@ -300,18 +317,19 @@ async fn bad_avatar_uploads_change_nothing(app: &TestApp) {
     for (what, bytes, crop, status, message) in cases {
         let r = upload_avatar(app, Some(&cookie), &bytes, crop).await;
         assert_eq!(r.status, status, "{what}: {}", r.body);
-        assert!(r.body.contains(message), "{what}: {}", r.body);
+        assert!(refusal(&r).contains(message), "{what}: {}", r.body);
     }
 
     // 11 MB: refused by size, before anything is read or decoded.
     let big = vec![0u8; 11 * 1024 * 1024];
     let r = upload_avatar(app, Some(&cookie), &big, whole).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
-    assert!(r.body.contains("10 MB"), "{}", r.body);
+    assert!(refusal(&r).contains("10 MB"), "{}", r.body);
 
     // Without a session, and with a body that is not multipart.
     let r = upload_avatar(app, None, &good, whole).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json(), Value::from("Unauthorized"), "{}", r.body);
     let req = Request::post("/api/avatar")
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::ORIGIN, "http://127.0.0.1:3000")
@@ -320,7 +338,7 @@ async fn bad_avatar_uploads_change_nothing(app: &TestApp) {
         .unwrap();
     let r = Reply::from(app.send(req).await).await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.body);
-    assert!(r.body.contains("multipart/form-data"));
+    assert!(refusal(&r).contains("multipart/form-data"), "{}", r.body);
 
     // From another site: refused before reading.
     let (content_type, body) = multipart(&[
@@ -410,6 +428,8 @@ async fn avatar_uploads_are_rate_limited_per_person(app: &TestApp) {
     let r = upload_avatar(app, Some(&cookie), &png, crop).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
     assert!(r.headers.contains_key(header::RETRY_AFTER));
+    let wait = &r.json()["RateLimited"]["retry_after_secs"];
+    assert!(wait.as_u64().is_some_and(|s| s > 0), "{}", r.body);
     // Someone else is not affected, and the hour passes.
     let other = app
         .sign_up("Bo", "Kim", "bo@example.org", PASSWORD)
