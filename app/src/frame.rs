@@ -7,8 +7,9 @@ use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::auth::api::{current_user, Me, ResendVerification, SignOut};
+use crate::dom::focus_element;
 use crate::error::AppError;
-use crate::ui::{focus_element, last_error, ErrorAlert, Loading};
+use crate::ui::{last_error, ErrorAlert, Loading};
 
 /// The signed-in person as first loaded.
 pub type MeResource = Resource<Result<Option<Me>, AppError>>;
@@ -120,87 +121,35 @@ fn SignedIn(tabs: bool) -> impl IntoView {
 /// Profile tab follow; when the session ends elsewhere, the tab goes to
 /// sign-in. The browser reconnects by itself (with `Last-Event-ID`).
 fn follow_changes(me: MeSignal, leaving: SigningOut) {
-    #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        use wasm_bindgen::closure::Closure;
-        use wasm_bindgen::JsCast;
-        let Ok(source) = web_sys::EventSource::new("/api/events") else {
-            return;
-        };
-        let changed = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| refresh_me(me));
-        let signed_out = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            // Not when this tab signed itself out and is on its way already.
-            if leaving.0.get_value() {
-                return;
-            }
-            if let Some(window) = web_sys::window() {
-                let location = window.location();
-                if !location.pathname().is_ok_and(|p| p.starts_with("/login")) {
-                    let _ = location.set_href("/login");
-                }
-            }
-        });
-        // A navigation this tab starts (a link opened, an address typed) wins:
-        // for a few seconds a "signed-out" caused by that very request (an
-        // email-change link ends every session) does not send the tab to
-        // sign-in instead. The stream stays open: when the page stays (a
-        // download, a cancelled leave), it goes on following.
-        let unloading = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            if leaving.0.get_value() {
-                return;
-            }
-            leaving.0.set_value(true);
-            gloo_timers::callback::Timeout::new(3_000, move || {
-                leaving.0.try_set_value(false);
-            })
-            .forget();
-        });
-        let _ =
-            source.add_event_listener_with_callback("changed", changed.as_ref().unchecked_ref());
-        let _ = source
-            .add_event_listener_with_callback("signed-out", signed_out.as_ref().unchecked_ref());
-        if let Some(window) = web_sys::window() {
-            let _ = window.add_event_listener_with_callback(
-                "beforeunload",
-                unloading.as_ref().unchecked_ref(),
-            );
-        }
-        // Brought back from the back/forward cache, the page's stream is
-        // closed and what it shows may be old: it loads afresh.
-        let shown = Closure::<dyn FnMut(web_sys::PageTransitionEvent)>::new(
-            move |event: web_sys::PageTransitionEvent| {
-                if event.persisted() {
-                    if let Some(window) = web_sys::window() {
-                        let _ = window.location().reload();
+        crate::dom::follow_stream(
+            "/api/events",
+            crate::dom::StreamHandlers {
+                changed: Box::new(move || refresh_me(me)),
+                // Not when this tab signed itself out and is on its way already.
+                signed_out: Box::new(move || {
+                    if !leaving.0.get_value() && !crate::dom::current_path().starts_with("/login") {
+                        crate::dom::go_to("/login");
                     }
-                }
+                }),
+                // A navigation this tab starts (a link opened, an address
+                // typed) wins: for a few seconds a "signed-out" caused by that
+                // very request (an email-change link ends every session) does
+                // not send the tab to sign-in instead. The stream stays open:
+                // when the page stays (a download, a cancelled leave), it goes
+                // on following.
+                leaving: Box::new(move || {
+                    if leaving.0.get_value() {
+                        return;
+                    }
+                    leaving.0.set_value(true);
+                    crate::dom::after(3_000, move || {
+                        leaving.0.try_set_value(false);
+                    });
+                }),
             },
         );
-        if let Some(window) = web_sys::window() {
-            let _ =
-                window.add_event_listener_with_callback("pageshow", shown.as_ref().unchecked_ref());
-        }
-        let kept = StoredValue::new_local(Some((source, changed, signed_out, unloading, shown)));
-        on_cleanup(move || {
-            if let Some(Some((source, _, _, unloading, shown))) =
-                kept.try_update_value(Option::take)
-            {
-                source.close();
-                if let Some(window) = web_sys::window() {
-                    let _ = window.remove_event_listener_with_callback(
-                        "beforeunload",
-                        unloading.as_ref().unchecked_ref(),
-                    );
-                    let _ = window.remove_event_listener_with_callback(
-                        "pageshow",
-                        shown.as_ref().unchecked_ref(),
-                    );
-                }
-            }
-        });
     });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (me, leaving);
 }
 
 /// Set when this tab signs out, so the live stream's "signed-out" does not

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod avatar;
+pub mod dom;
 pub mod error;
 pub mod frame;
 pub mod invitations;
@@ -73,14 +74,11 @@ pub fn App() -> impl IntoView {
     // tests wait for it; a lazy page marks itself once its own part has
     // hydrated) and registers the service worker.
     Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let path = window().location().pathname().unwrap_or_default();
-            if !LAZY_PATHS.iter().any(|p| lazy_path_matches(p, &path)) {
-                mark_hydrated();
-            }
-            let _ = window().navigator().service_worker().register("/sw.js");
+        let path = dom::current_path();
+        if !LAZY_PATHS.iter().any(|p| lazy_path_matches(p, &path)) {
+            mark_hydrated();
         }
+        dom::register_service_worker("/sw.js");
     });
     view! {
         <Title text="Atrium"/>
@@ -145,7 +143,6 @@ macro_rules! lazy_page {
 /// The routes below whose code is loaded lazily: on these, the page is
 /// interactive only when the lazy part has hydrated, so the shell does not
 /// mark it. `*` matches the rest of the path.
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const LAZY_PATHS: [&str; 15] = [
     "/login",
     "/login/verify",
@@ -164,7 +161,6 @@ const LAZY_PATHS: [&str; 15] = [
     "/support*",
 ];
 
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 fn lazy_path_matches(pattern: &str, path: &str) -> bool {
     let path = path.trim_end_matches('/');
     match pattern.strip_suffix('*') {
@@ -176,10 +172,7 @@ fn lazy_path_matches(pattern: &str, path: &str) -> bool {
 /// Sets `data-hydrated` on `<body>`: end-to-end tests wait for it before
 /// they click.
 fn mark_hydrated() {
-    #[cfg(feature = "hydrate")]
-    if let Some(body) = document().body() {
-        let _ = body.set_attribute("data-hydrated", "true");
-    }
+    dom::set_body_attribute("data-hydrated", "true");
 }
 
 #[cfg(test)]

@@ -5,7 +5,10 @@ use std::cell::RefCell;
 
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, FormData, MediaStream, RequestInit, Response};
+use web_sys::{
+    Blob, ClipboardEvent, DragEvent, Event, FormData, MediaStream, PointerEvent, RequestInit,
+    Response,
+};
 
 use super::geometry::Crop;
 use super::limits;
@@ -27,7 +30,7 @@ fn message(v: JsValue) -> String {
 
 /// Holds `blob` as the picture being edited; returns a URL the page can show.
 /// Refuses what cannot be a picture or is too large, before any upload.
-pub fn pick(blob: Blob) -> Result<String, String> {
+fn pick(blob: Blob) -> Result<String, String> {
     let kind = blob.type_();
     if !kind.is_empty() && !kind.starts_with("image/") {
         return Err(limits::NOT_A_PICTURE.into());
@@ -55,8 +58,46 @@ pub fn forget() {
 }
 
 /// The first file of a file input, drop or paste.
-pub fn first_file(files: Option<web_sys::FileList>) -> Option<Blob> {
+fn first_file(files: Option<web_sys::FileList>) -> Option<Blob> {
     files.and_then(|f| f.get(0)).map(Blob::from)
+}
+
+/// Picks the file chosen in the file input `ev` came from (see `pick`),
+/// then empties the input so that the same file can be chosen again.
+pub fn pick_from_input(ev: &Event) -> Option<Result<String, String>> {
+    let input = ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
+    let picked = first_file(input.files()).map(pick);
+    input.set_value("");
+    picked
+}
+
+/// Picks the first file dropped (see `pick`).
+pub fn pick_from_drop(ev: &DragEvent) -> Option<Result<String, String>> {
+    first_file(ev.data_transfer().and_then(|d| d.files())).map(pick)
+}
+
+/// Picks the first file pasted (see `pick`); `None` when the paste holds
+/// none, so that text pastes go on as usual.
+pub fn pick_from_paste(ev: &ClipboardEvent) -> Option<Result<String, String>> {
+    first_file(ev.clipboard_data().and_then(|d| d.files())).map(pick)
+}
+
+/// The natural size of the image whose `load` event this is.
+pub fn natural_size(ev: &Event) -> (u32, u32) {
+    ev.target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlImageElement>().ok())
+        .map(|img| (img.natural_width(), img.natural_height()))
+        .unwrap_or_default()
+}
+
+/// Keeps sending the pointer's moves to the element it went down on, even
+/// outside it (dragging the picture past the frame's edge).
+pub fn capture_pointer(ev: &PointerEvent) {
+    if let Some(t) = ev.current_target() {
+        let _ = t
+            .unchecked_into::<web_sys::Element>()
+            .set_pointer_capture(ev.pointer_id());
+    }
 }
 
 /// Sends the picked picture and `crop`; returns the new picture's hash, or

@@ -2,7 +2,10 @@
 //! initials on a colour, frame it, and send the original with the crop.
 //! The server re-checks and renders everything; these are conveniences.
 
-#[cfg(feature = "hydrate")]
+/// The browser side (files, camera, upload); the server build has a twin
+/// that does nothing, so the editor needs no `cfg` of its own.
+#[cfg_attr(feature = "hydrate", path = "browser.rs")]
+#[cfg_attr(not(feature = "hydrate"), path = "browser_server.rs")]
 mod browser;
 pub mod editor;
 pub mod geometry;

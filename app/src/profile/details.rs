@@ -10,9 +10,10 @@ use super::api::{check_profile, platforms, profile_form_setup, ProfileCheck, Upd
 use super::pages::panel;
 use crate::auth::api::Me;
 use crate::avatar::editor::AvatarEditor;
+use crate::dom::{field_value, set_field_value};
 use crate::error::AppError;
 use crate::frame::{use_me, Avatar};
-use crate::ui::{field_value, last_error, set_field_value, ErrorAlert, Loading, TextField};
+use crate::ui::{last_error, ErrorAlert, Loading, TextField};
 
 /// Where users go for what they cannot change themselves (email changes).
 pub const SUPPORT_HREF: &str = "/support/contact";

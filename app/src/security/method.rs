@@ -254,13 +254,8 @@ fn RecoveryCodes(codes: Signal<Option<Vec<String>>>) -> impl IntoView {
 fn CopyButton(text: String, label: &'static str) -> impl IntoView {
     let copied = RwSignal::new(false);
     let on_click = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let _ = window().navigator().clipboard().write_text(&text);
-            copied.set(true);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &text;
+        crate::dom::copy_text(&text);
+        copied.set(true);
     };
     view! {
         <button type="button" class="copy" on:click=on_click>

@@ -104,78 +104,11 @@ pub fn ErrorCard(error: AppError, href: &'static str, action: &'static str) -> i
     }
 }
 
-/// The current value of the input or select matching `selector` (browser
-/// only; empty on the server and when nothing matches).
-pub fn field_value(selector: &str) -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        document()
-            .query_selector(selector)
-            .ok()
-            .flatten()
-            .and_then(|el| {
-                el.dyn_ref::<web_sys::HtmlInputElement>()
-                    .map(|i| i.value())
-                    .or_else(|| {
-                        el.dyn_ref::<web_sys::HtmlSelectElement>()
-                            .map(|s| s.value())
-                    })
-            })
-            .unwrap_or_default()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = selector;
-        String::new()
-    }
-}
-
-/// Sets the value of the input matching `selector` (browser only).
-pub fn set_field_value(selector: &str, value: &str) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        if let Some(input) = document()
-            .query_selector(selector)
-            .ok()
-            .flatten()
-            .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
-        {
-            input.set_value(value);
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (selector, value);
-}
-
-/// Moves keyboard focus to the element with `id` (in the browser; on the
-/// server there is nothing to focus). Call it from `request_animation_frame`
-/// when the element has only just been rendered.
-pub fn focus_element(id: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(el) = document().get_element_by_id(id) {
-        use wasm_bindgen::JsCast;
-        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-            let _ = el.focus();
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = id;
-}
-
 /// Once a page has read the token in its URL (it is in the page now), the
 /// address bar shows `path` alone: the token stays out of history,
 /// bookmarks and screenshots.
 pub fn forget_token_in_address_bar(path: &'static str) {
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Ok(history) = window().history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = path;
-    });
+    Effect::new(move |_| crate::dom::replace_address(path));
 }
 
 /// A single-use link from a mail, as its page sees it before acting: the

@@ -11,9 +11,8 @@ use super::{clock_time, SHARED_PASSWORD_NOTE};
 use crate::auth::api::{
     check_reset_link, password_strength, ForgotPassword, ResetPassword, StrengthView,
 };
-use crate::ui::{
-    field_value, forget_token_in_address_bar, last_error, ErrorCard, FormError, TextField,
-};
+use crate::dom::field_value;
+use crate::ui::{forget_token_in_address_bar, last_error, ErrorCard, FormError, TextField};
 use vocab::{lifetimes, limits};
 
 /// The strength meter's state and the `input` handler that feeds it: the

@@ -66,12 +66,7 @@ pub fn LoginVerifyPage() -> impl IntoView {
     // Signed in for a platform: a full page load back to it.
     Effect::new(move || {
         if let Some(Ok(Some(url))) = verify.value().get() {
-            #[cfg(feature = "hydrate")]
-            {
-                let _ = window().location().set_href(&url);
-            }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = url;
+            crate::dom::go_to(&url);
         }
     });
     let resend_error = last_error(resend.value());

@@ -1,7 +1,6 @@
 //! The camera step: a live preview and "Capture photo".
 
 use leptos::prelude::*;
-#[cfg(feature = "hydrate")]
 use leptos::task::spawn_local;
 
 use super::state::{Editor, Step};
@@ -17,7 +16,6 @@ pub(super) fn start_camera(editor: Editor) {
             let _ = b.focus();
         }
     });
-    #[cfg(feature = "hydrate")]
     spawn_local(async move {
         let Some(v) = editor.video.get_untracked() else {
             return;
@@ -34,7 +32,6 @@ pub(super) fn start_camera(editor: Editor) {
 #[component]
 pub(super) fn CameraStep(editor: Editor) -> impl IntoView {
     let take_photo = move |_| {
-        #[cfg(feature = "hydrate")]
         spawn_local(async move {
             let Some(v) = editor.video.get_untracked() else {
                 return;

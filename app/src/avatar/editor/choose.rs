@@ -11,9 +11,8 @@ use crate::profile::api::{remove_avatar, use_generated_avatar};
 
 /// Frames a picture the person gave (file, drop or paste), or says why it
 /// cannot be one.
-#[cfg(feature = "hydrate")]
-pub(super) fn pick(editor: Editor, blob: web_sys::Blob) {
-    match super::super::browser::pick(blob) {
+pub(super) fn show_picked(editor: Editor, picked: Result<String, String>) {
+    match picked {
         Ok(url) => editor.show_picture(url, None),
         Err(m) => {
             editor.error.set(Some(m));
@@ -35,21 +34,13 @@ pub(super) fn ChooseStep(editor: Editor) -> impl IntoView {
         ..
     } = editor;
     let on_file = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            let input = event_target::<web_sys::HtmlInputElement>(&ev);
-            if let Some(blob) = super::super::browser::first_file(input.files()) {
-                pick(editor, blob);
-            }
-            input.set_value("");
+        if let Some(picked) = super::super::browser::pick_from_input(&ev) {
+            show_picked(editor, picked);
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
     };
     let edit_current = move |_| {
         error.set(None);
         let last = me.with_untracked(|m| m.avatar.crop);
-        #[cfg(feature = "hydrate")]
         spawn_local(async move {
             match super::super::browser::pick_original().await {
                 Ok(url) => {
@@ -64,8 +55,6 @@ pub(super) fn ChooseStep(editor: Editor) -> impl IntoView {
                 Err(m) => error.set(Some(m)),
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = last;
     };
     let remove = move |_| {
         busy.set(true);

@@ -3,7 +3,6 @@
 //! original with the crop.
 
 use leptos::prelude::*;
-#[cfg(feature = "hydrate")]
 use leptos::task::spawn_local;
 
 use super::super::geometry::CropView;
@@ -37,7 +36,6 @@ pub(super) fn CropStep(editor: Editor) -> impl IntoView {
         let crop = v.crop();
         busy.set(true);
         error.set(None);
-        #[cfg(feature = "hydrate")]
         spawn_local(async move {
             match super::super::browser::upload(crop).await {
                 Ok(hash) => {
@@ -53,33 +51,25 @@ pub(super) fn CropStep(editor: Editor) -> impl IntoView {
                 }
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (crop, me);
     };
 
     let on_image_load = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            let img = event_target::<web_sys::HtmlImageElement>(&ev);
-            let (w, h) = (img.natural_width(), img.natural_height());
-            if w.min(h) < super::super::geometry::MIN_CROP as u32 {
-                error.set(Some(super::super::limits::too_small(w, h)));
-                step.set(Step::Choose);
-                return;
-            }
-            let view = match editor.reopen.get_untracked() {
-                Some(c) => CropView::from_crop(w, h, c),
-                None => CropView::new(w, h),
-            };
-            crop_view.set(Some(view));
-            request_animation_frame(move || {
-                if let Some(el) = stage.get_untracked() {
-                    let _ = el.focus();
-                }
-            });
+        let (w, h) = super::super::browser::natural_size(&ev);
+        if w.min(h) < super::super::geometry::MIN_CROP as u32 {
+            error.set(Some(super::super::limits::too_small(w, h)));
+            step.set(Step::Choose);
+            return;
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
+        let view = match editor.reopen.get_untracked() {
+            Some(c) => CropView::from_crop(w, h, c),
+            None => CropView::new(w, h),
+        };
+        crop_view.set(Some(view));
+        request_animation_frame(move || {
+            if let Some(el) = stage.get_untracked() {
+                let _ = el.focus();
+            }
+        });
     };
     let on_image_error = move |_| {
         error.set(Some(
@@ -114,15 +104,7 @@ pub(super) fn CropStep(editor: Editor) -> impl IntoView {
         change(&|v| v.zoom_to(v.zoom * factor));
     };
     let on_pointer_down = move |ev: leptos::ev::PointerEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            if let Some(t) = ev.current_target() {
-                let _ = t
-                    .unchecked_into::<web_sys::Element>()
-                    .set_pointer_capture(ev.pointer_id());
-            }
-        }
+        super::super::browser::capture_pointer(&ev);
         let p = (
             ev.pointer_id(),
             f64::from(ev.client_x()),

@@ -13,7 +13,6 @@ mod crop;
 mod state;
 
 use leptos::prelude::*;
-#[cfg(feature = "hydrate")]
 use leptos::task::spawn_local;
 
 use camera::CameraStep;
@@ -78,7 +77,6 @@ fn AvatarDialog(
 
     // The camera and the picture's object URL are let go of when the dialog
     // closes and when the page leaves (browser Back with the dialog open).
-    #[cfg(feature = "hydrate")]
     on_cleanup(|| {
         super::browser::stop_camera();
         super::browser::forget();
@@ -90,14 +88,11 @@ fn AvatarDialog(
         if let Some(d) = dialog.get_untracked() {
             let _ = d.show_modal();
         }
-        #[cfg(feature = "hydrate")]
         spawn_local(async move {
             let why = super::browser::camera_unavailable().await;
             camera_ok.set(why.is_none());
             camera_note.set(why);
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (camera_ok, camera_note);
     };
     // Opens now (the first press loaded this code) and on every later press.
     // On the first, the dialog is built before it is in the document, where
@@ -112,23 +107,17 @@ fn AvatarDialog(
     // is taken.
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
-        #[cfg(feature = "hydrate")]
-        if let Some(blob) = super::browser::first_file(ev.data_transfer().and_then(|d| d.files())) {
-            choose::pick(editor, blob);
+        if let Some(picked) = super::browser::pick_from_drop(&ev) {
+            choose::show_picked(editor, picked);
         }
     };
     let on_paste = move |ev: leptos::ev::ClipboardEvent| {
-        #[cfg(feature = "hydrate")]
         if step.get_untracked() == Step::Choose {
-            if let Some(blob) =
-                super::browser::first_file(ev.clipboard_data().and_then(|d| d.files()))
-            {
+            if let Some(picked) = super::browser::pick_from_paste(&ev) {
                 ev.prevent_default();
-                choose::pick(editor, blob);
+                choose::show_picked(editor, picked);
             }
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
     };
 
     view! {

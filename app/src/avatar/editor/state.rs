@@ -71,11 +71,8 @@ impl Editor {
 
     /// Lets go of the camera and the picture, back to the first step.
     pub fn cleanup(self) {
-        #[cfg(feature = "hydrate")]
-        {
-            super::super::browser::stop_camera();
-            super::super::browser::forget();
-        }
+        super::super::browser::stop_camera();
+        super::super::browser::forget();
         self.pointers.set_value(Vec::new());
         self.src.set(None);
         self.crop_view.set(None);
@@ -108,7 +105,6 @@ impl Editor {
     }
 
     /// Frames `url`, reopened with `reopen` when it is the current picture.
-    #[cfg(feature = "hydrate")]
     pub fn show_picture(self, url: String, reopen: Option<Crop>) {
         self.error.set(None);
         self.reopen.set(reopen);
@@ -119,7 +115,6 @@ impl Editor {
 
     /// Back to choosing, from the camera or the crop.
     pub fn back(self) {
-        #[cfg(feature = "hydrate")]
         super::super::browser::stop_camera();
         self.error.set(None);
         self.step.set(Step::Choose);

@@ -5,11 +5,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::console::NotStaff;
+use crate::dom::{field_value, focus_element};
 use crate::error::{AppError, FieldMessage};
 use crate::support::api::{support_user, SupportChangeEmail, SupportSwitchMfa, SupportUserView};
-use crate::ui::{
-    field_value, focus_element, last_error, ErrorCard, FormError, LastError, Loading, TextField,
-};
+use crate::ui::{last_error, ErrorCard, FormError, LastError, Loading, TextField};
 use vocab::{lifetimes, limits, MfaMethod};
 
 const TICKET_MAX: usize = limits::TICKET_MAX_CHARS;
