@@ -13,7 +13,7 @@ use crate::avatar::editor::AvatarEditor;
 use crate::dom::{field_value, set_field_value};
 use crate::error::AppError;
 use crate::frame::{use_me, Avatar};
-use crate::ui::{last_error, ErrorAlert, Loading, TextField};
+use crate::ui::{last_error, Control, ErrorAlert, Field, Loading};
 
 /// Where users go for what they cannot change themselves (email changes).
 pub const SUPPORT_HREF: &str = "/support/contact";
@@ -238,32 +238,28 @@ fn ProfileForm() -> impl IntoView {
                         prop:value=move || form_version.get().to_string()
                     />
                     <div class="field-row">
-                        <TextField
+                        <Field
                             name="first_name"
                             label="First name"
-                            autocomplete="given-name"
+                            control=Control::input("text").autocomplete("given-name").value(m.first_name.clone())
                             required=true
-                            value=m.first_name.clone()
                             error=error
                         />
-                        <TextField
+                        <Field
                             name="last_name"
                             label="Last name"
-                            autocomplete="family-name"
+                            control=Control::input("text").autocomplete("family-name").value(m.last_name.clone())
                             required=true
-                            value=m.last_name.clone()
                             error=error
                         />
                     </div>
                     <div class="field-row phone-row">
                         <CountryPicker setup=setup stored=m.phone_region.clone()/>
-                        <TextField
+                        <Field
                             name="phone"
                             label="Phone"
-                            kind="tel"
-                            autocomplete="tel-national"
+                            control=Control::input("tel").autocomplete("tel-national").value(m.phone_display.clone().unwrap_or_default())
                             hint="Optional. Type it as you would dial it at home, or with +country code."
-                            value=m.phone_display.clone().unwrap_or_default()
                             error=error
                         />
                     </div>

@@ -7,7 +7,7 @@ use super::api::{
     mfa_state, CancelAuthenticator, CancelSms, ConfirmAuthenticator, ConfirmPassword, ConfirmSms,
     MfaView, RegenerateRecoveryCodes, StartAuthenticator, StartSms, UseEmailCodes,
 };
-use crate::ui::{last_error, ErrorAlert, FormError, Loading, TextField};
+use crate::ui::{last_error, Control, ErrorAlert, Field, FormError, Loading};
 use vocab::MfaMethod;
 
 fn method_label(method: MfaMethod) -> &'static str {
@@ -115,7 +115,13 @@ pub fn SignInMethod() -> impl IntoView {
                                     view! {
                                         <ActionForm action=confirm_password attr:class="form inline-form" attr:novalidate=true>
                                             <p>"To change how you sign in, enter your password again."</p>
-                                            <TextField name="password" label="Current password" kind="password" autocomplete="current-password" required=true error=password_error/>
+                                            <Field
+                                                name="password"
+                                                label="Current password"
+                                                control=Control::input("password").autocomplete("current-password")
+                                                required=true
+                                                error=password_error
+                                            />
                                             <button type="submit" class="primary">"Continue"</button>
                                         </ActionForm>
                                     }.into_any()
@@ -134,7 +140,13 @@ pub fn SignInMethod() -> impl IntoView {
                                                 " " <CopyButton text=setup.key.clone() label="Copy setup key"/>
                                             </p>
                                             <ActionForm action=confirm attr:class="form inline-form" attr:novalidate=true>
-                                                <TextField name="code" label="Code from your app" kind="text" autocomplete="one-time-code" required=true error=confirm_error/>
+                                                <Field
+                                                    name="code"
+                                                    label="Code from your app"
+                                                    control=Control::input("text").autocomplete("one-time-code")
+                                                    required=true
+                                                    error=confirm_error
+                                                />
                                                 <button type="submit" class="primary">"Turn on"</button>
                                             </ActionForm>
                                             <p class="muted">"Until you enter a code, your current method stays on."</p>
@@ -171,7 +183,13 @@ pub fn SignInMethod() -> impl IntoView {
                                                             <div class="sms-confirm">
                                                                 <p role="status">{format!("We texted a code to {to}. Enter it to turn on text messages; until then your current method stays on.")}</p>
                                                                 <ActionForm action=confirm_sms attr:class="form inline-form" attr:novalidate=true>
-                                                                    <TextField name="code" label="Code from the text message" kind="text" autocomplete="one-time-code" required=true error=sms_code_error/>
+                                                                    <Field
+                                                                        name="code"
+                                                                        label="Code from the text message"
+                                                                        control=Control::input("text").autocomplete("one-time-code")
+                                                                        required=true
+                                                                        error=sms_code_error
+                                                                    />
                                                                     <button type="submit" class="primary">"Turn on"</button>
                                                                 </ActionForm>
                                                                 <ActionForm action=start_sms>

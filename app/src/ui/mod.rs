@@ -1,8 +1,10 @@
 //! Small shared widgets: labelled fields with their errors, form alerts.
 
 mod actions;
+mod field;
 
 pub use actions::{error_sentence, last_input, on_success, report_errors};
+pub use field::{Control, Field};
 
 use leptos::prelude::*;
 
@@ -18,67 +20,6 @@ where
     S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
 {
     Signal::derive(move || value.get().and_then(|r| r.err()))
-}
-
-/// A labelled input whose error (from the last submission) shows under it,
-/// tied to the input with `aria-describedby`.
-#[component]
-pub fn TextField(
-    /// The form field name, also the server function argument.
-    name: &'static str,
-    label: &'static str,
-    #[prop(default = "text")] kind: &'static str,
-    #[prop(optional)] autocomplete: Option<&'static str>,
-    #[prop(optional)] required: bool,
-    #[prop(optional, into)] hint: Option<String>,
-    /// The value the field starts with.
-    #[prop(optional, into)]
-    value: Option<String>,
-    #[prop(optional)] maxlength: Option<u32>,
-    #[prop(into)] error: LastError,
-    /// Extra handler for `input` events (the password meter).
-    #[prop(optional)]
-    on_input: Option<Callback<String>>,
-) -> impl IntoView {
-    let id = format!("field-{name}");
-    let error_id = format!("{id}-error");
-    let hint_id = format!("{id}-hint");
-    let message = move || error.get().and_then(|e| e.field(name));
-    let described_by = {
-        let error_id = error_id.clone();
-        let hint_id = hint_id.clone();
-        let has_hint = hint.is_some();
-        move || {
-            if has_hint {
-                format!("{hint_id} {error_id}")
-            } else {
-                error_id.clone()
-            }
-        }
-    };
-    view! {
-        <div class="field" class:invalid=move || message().is_some()>
-            <label for=id.clone()>{label}</label>
-            <input
-                id=id.clone()
-                name=name
-                type=kind
-                value=value
-                maxlength=maxlength
-                autocomplete=autocomplete
-                required=required
-                aria-invalid=move || message().is_some().then_some("true")
-                aria-describedby=described_by
-                on:input=move |ev| {
-                    if let Some(cb) = on_input {
-                        cb.run(event_target_value(&ev));
-                    }
-                }
-            />
-            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
-            <p class="field-error" id=error_id.clone()>{message}</p>
-        </div>
-    }
 }
 
 /// A form-level error that is not about one field, announced to screen readers.
@@ -118,35 +59,6 @@ pub fn forget_token_in_address_bar(path: &'static str) {
 pub enum LinkState {
     Ready(String),
     Done(String),
-}
-
-/// A select with its label and the error for `field` under it.
-#[component]
-pub fn SelectField(
-    id: &'static str,
-    name: &'static str,
-    /// The error field the server names (may differ from `name`).
-    field: &'static str,
-    label: &'static str,
-    #[prop(into)] error: LastError,
-    children: Children,
-) -> impl IntoView {
-    let message = move || error.get().and_then(|e| e.field(field));
-    let error_id = format!("{id}-error");
-    view! {
-        <div class="field" class:invalid=move || message().is_some()>
-            <label for=id>{label}</label>
-            <select
-                id=id
-                name=name
-                aria-invalid=move || message().is_some().then_some("true")
-                aria-describedby=error_id.clone()
-            >
-                {children()}
-            </select>
-            <p class="field-error" id=error_id.clone()>{message}</p>
-        </div>
-    }
 }
 
 /// A refusal or failure said in one alert line, as every page says them.

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::accounts::api::{my_accounts, CreateAccount};
-use crate::ui::{last_error, ErrorAlert, FormError, Loading, TextField};
+use crate::ui::{last_error, Control, ErrorAlert, Field, FormError, Loading};
 
 /// The person's accounts with their role in each, and a form to create one.
 #[component]
@@ -56,7 +56,13 @@ pub fn AccountsPage() -> impl IntoView {
             <p class="hint">"An account groups people who work together. You become its Owner and can invite others."</p>
             <ActionForm action=create attr:class="form inline-form" attr:novalidate=true>
                 <FormError error=error/>
-                <TextField name="name" label="Name" autocomplete="organization" required=true maxlength=100 error=error/>
+                <Field
+                    name="name"
+                    label="Name"
+                    control=Control::input("text").autocomplete("organization").maxlength(100)
+                    required=true
+                    error=error
+                />
                 <button type="submit" class="primary" disabled=move || create.pending().get()>"Create account"</button>
             </ActionForm>
         </section>

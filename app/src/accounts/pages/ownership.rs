@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::account::Actions;
 use crate::accounts::api::MemberInfo;
-use crate::ui::{last_error, FormError, SelectField, TextField};
+use crate::ui::{last_error, Control, Field, FormError};
 
 /// Only for the Owner: hand the account to another member, confirmed with
 /// the password.
@@ -15,6 +15,13 @@ pub(super) fn TransferForm(
     actions: Actions,
 ) -> impl IntoView {
     let error = last_error(actions.transfer.value());
+    let candidates: Vec<(String, String)> = others
+        .iter()
+        .map(|m| {
+            let label = format!("{} ({}), {}", m.name, m.email, m.role.label());
+            (m.user_id.to_string(), label)
+        })
+        .collect();
     view! {
         <section class="card" aria-labelledby="transfer-heading">
             <h2 id="transfer-heading">"Transfer ownership"</h2>
@@ -29,16 +36,18 @@ pub(super) fn TransferForm(
                     <ActionForm action=actions.transfer attr:class="form inline-form" attr:novalidate=true>
                         <FormError error=error/>
                         <input type="hidden" name="account_id" value=account_id/>
-                        <SelectField id="field-member" name="user_id" field="member" label="New owner" error=error>
-                            {others.into_iter().map(|m| view! {
-                                <option value=m.user_id>{format!("{} ({}), {}", m.name, m.email, m.role.label())}</option>
-                            }).collect_view()}
-                        </SelectField>
-                        <TextField
+                        <Field
+                            name="user_id"
+                            id="field-member"
+                            error_field="member"
+                            label="New owner"
+                            control=Control::select(candidates, "")
+                            error=error
+                        />
+                        <Field
                             name="password"
                             label="Your password"
-                            kind="password"
-                            autocomplete="current-password"
+                            control=Control::input("password").autocomplete("current-password")
                             required=true
                             hint="To confirm that it is you."
                             error=error

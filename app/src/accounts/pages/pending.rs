@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::account::Actions;
 use crate::accounts::api::PendingInvitation;
-use crate::ui::{last_error, FormError, SelectField, TextField};
+use crate::ui::{last_error, Control, Field, FormError};
 use vocab::{lifetimes, Role};
 
 #[component]
@@ -17,11 +17,25 @@ pub(super) fn InviteForm(account_id: i64, actions: Actions) -> impl IntoView {
             <ActionForm action=actions.invite attr:class="form inline-form" attr:novalidate=true>
                 <FormError error=error/>
                 <input type="hidden" name="account_id" value=account_id/>
-                <TextField name="email" label="Email" kind="email" autocomplete="off" required=true error=error/>
-                <SelectField id="field-role" name="role" field="role" label="Role" error=error>
-                    <option value=Role::User.as_str() selected=true>{Role::User.label()}</option>
-                    <option value=Role::Admin.as_str()>{Role::Admin.label()}</option>
-                </SelectField>
+                <Field
+                    name="email"
+                    label="Email"
+                    control=Control::input("email").autocomplete("off")
+                    required=true
+                    error=error
+                />
+                <Field
+                    name="role"
+                    label="Role"
+                    control=Control::select(
+                        [Role::User, Role::Admin]
+                            .iter()
+                            .map(|r| (r.as_str().to_string(), r.label().to_string()))
+                            .collect(),
+                        Role::User.as_str(),
+                    )
+                    error=error
+                />
                 <button type="submit" class="primary" disabled=move || actions.invite.pending().get()>"Send invitation"</button>
             </ActionForm>
         </section>

@@ -12,7 +12,7 @@ use crate::auth::api::{
     check_reset_link, password_strength, ForgotPassword, ResetPassword, StrengthView,
 };
 use crate::dom::field_value;
-use crate::ui::{forget_token_in_address_bar, last_error, ErrorCard, FormError, TextField};
+use crate::ui::{forget_token_in_address_bar, last_error, Control, ErrorCard, Field, FormError};
 use vocab::{lifetimes, limits};
 
 /// The strength meter's state and the `input` handler that feeds it: the
@@ -59,11 +59,10 @@ pub(super) fn NewPasswordField(
 ) -> impl IntoView {
     let (strength, on_password) = use_password_meter();
     view! {
-        <TextField
+        <Field
             name="password"
             label=label
-            kind="password"
-            autocomplete="new-password"
+            control=Control::input("password").autocomplete("new-password")
             required=true
             hint=format!("At least {} characters. A few unrelated words make a strong password.", limits::PASSWORD_MIN_CHARS)
             error=error
@@ -132,7 +131,13 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <ActionForm action=action attr:class="card form" attr:novalidate=true>
                 <FormError error=error/>
                 <p class="hint">{format!("Enter the email you sign in with. We will mail you a link that works once, for {}.", lifetimes::RESET_LINK)}</p>
-                <TextField name="email" label="Email" kind="email" autocomplete="username" required=true error=error/>
+                <Field
+                    name="email"
+                    label="Email"
+                    control=Control::input("email").autocomplete("username")
+                    required=true
+                    error=error
+                />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Send reset link"</button>
             </ActionForm>
             <p class="switch"><a href="/login">"Back to sign in"</a></p>

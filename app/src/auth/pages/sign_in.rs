@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 use crate::auth::api::{
     continue_to, pending_sign_in, CancelSignIn, ResendCode, SignIn, VerifyCode,
 };
-use crate::ui::{last_error, ErrorCard, FormError, Loading, TextField};
+use crate::ui::{last_error, Control, ErrorCard, Field, FormError, Loading};
 use vocab::MfaMethod;
 
 #[component]
@@ -37,12 +37,17 @@ pub fn LoginPage() -> impl IntoView {
             </Show>
             <ActionForm action=action attr:class="card form" attr:novalidate=true>
                 <FormError error=error/>
-                <TextField name="email" label="Email" kind="email" autocomplete="username" required=true error=error/>
-                <TextField
+                <Field
+                    name="email"
+                    label="Email"
+                    control=Control::input("email").autocomplete("username")
+                    required=true
+                    error=error
+                />
+                <Field
                     name="password"
                     label="Password"
-                    kind="password"
-                    autocomplete="current-password"
+                    control=Control::input("password").autocomplete("current-password")
                     required=true
                     error=error
                 />
@@ -80,7 +85,6 @@ pub fn LoginVerifyPage() -> impl IntoView {
                     match pending.await {
                         Ok(p) => {
                             let app = p.method == MfaMethod::Authenticator;
-                            let code_error = move || error.get().and_then(|e| e.field("code"));
                             view! {
                             <ActionForm action=verify attr:class="card form" attr:novalidate=true>
                                 {if app {
@@ -98,21 +102,16 @@ pub fn LoginVerifyPage() -> impl IntoView {
                                     <p role="status" class="alert alert-ok">"A new code is on its way. The earlier one no longer works."</p>
                                 </Show>
                                 <FormError error=error/>
-                                <div class="field" class:invalid=move || code_error().is_some()>
-                                    <label for="field-code">{if app { "Code from your app" } else { "Sign-in code" }}</label>
-                                    <input
-                                        id="field-code"
-                                        name="code"
-                                        type="text"
-                                        inputmode=if app { "text" } else { "numeric" }
-                                        autocomplete="one-time-code"
-                                        maxlength="16"
-                                        required
-                                        aria-describedby="field-code-error"
-                                        aria-invalid=move || code_error().map(|_| "true")
-                                    />
-                                    <p class="field-error" id="field-code-error">{code_error}</p>
-                                </div>
+                                <Field
+                                    name="code"
+                                    label=if app { "Code from your app" } else { "Sign-in code" }
+                                    control=Control::input("text")
+                                        .inputmode(if app { "text" } else { "numeric" })
+                                        .autocomplete("one-time-code")
+                                        .maxlength(16)
+                                    required=true
+                                    error=error
+                                />
                                 <button type="submit" class="primary" disabled=move || verify.pending().get()>"Verify and sign in"</button>
                             </ActionForm>
                             {app.then(|| view! {

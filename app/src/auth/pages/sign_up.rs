@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use super::NewPasswordField;
 use crate::auth::api::SignUp;
 use crate::invitations::api::{invitation_preview, InvitationSummary};
-use crate::ui::{last_error, ErrorAlert, FormError, Loading, TextField};
+use crate::ui::{last_error, Control, ErrorAlert, Field, FormError, Loading};
 
 /// Sign-up. From an invitation link (`?invitation=TOKEN`) it says who
 /// invited the person where, and locks the email to the invited address.
@@ -75,7 +75,6 @@ fn SignUpForm(
     #[prop(into)] error: crate::ui::LastError,
     invited: Option<(InvitationSummary, String)>,
 ) -> impl IntoView {
-    let email_error = move || error.get().and_then(|e| e.field("email"));
     let intro = invited.as_ref().map(|(s, _)| {
         let who = if s.invited_by.trim().is_empty() {
             "You were".to_string()
@@ -99,36 +98,46 @@ fn SignUpForm(
         <ActionForm action=action attr:class="card form" attr:novalidate=true>
             <FormError error=error/>
             <div class="row">
-                <TextField name="first_name" label="First name" autocomplete="given-name" required=true error=error/>
-                <TextField name="last_name" label="Last name" autocomplete="family-name" required=true error=error/>
+                <Field
+                    name="first_name"
+                    label="First name"
+                    control=Control::input("text").autocomplete("given-name")
+                    required=true
+                    error=error
+                />
+                <Field
+                    name="last_name"
+                    label="Last name"
+                    control=Control::input("text").autocomplete("family-name")
+                    required=true
+                    error=error
+                />
             </div>
             {match invited {
                 Some((summary, token)) => view! {
-                    <div class="field" class:invalid=move || email_error().is_some()>
-                        <label for="field-email">"Email"</label>
-                        <input
-                            id="field-email"
-                            name="email"
-                            type="email"
-                            value=summary.email
-                            readonly=true
-                            aria-invalid=move || email_error().is_some().then_some("true")
-                            aria-describedby="field-email-hint field-email-error"
-                        />
-                        <p class="hint" id="field-email-hint">"The invitation was sent to this address."</p>
-                        <p class="field-error" id="field-email-error">{email_error}</p>
-                    </div>
+                    <Field
+                        name="email"
+                        label="Email"
+                        control=Control::input("email").value(summary.email).readonly()
+                        hint="The invitation was sent to this address."
+                        error=error
+                    />
                     <input type="hidden" name="invitation" value=token/>
                 }.into_any(),
                 None => view! {
-                    <TextField name="email" label="Email" kind="email" autocomplete="email" required=true error=error/>
+                    <Field
+                        name="email"
+                        label="Email"
+                        control=Control::input("email").autocomplete("email")
+                        required=true
+                        error=error
+                    />
                 }.into_any(),
             }}
-            <TextField
+            <Field
                 name="phone"
                 label="Phone (optional)"
-                kind="tel"
-                autocomplete="tel"
+                control=Control::input("tel").autocomplete("tel")
                 hint="Include the country code, for example +1 415 555 0100."
                 error=error
             />

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::support::api::ContactSupport;
-use crate::ui::{last_error, FormError, TextField};
+use crate::ui::{last_error, Control, Field, FormError};
 use vocab::{limits, SupportTopic};
 
 const MESSAGE_MAX: usize = limits::SUPPORT_MESSAGE_MAX_CHARS;
@@ -54,8 +54,14 @@ fn ContactForm(signed_in: bool) -> impl IntoView {
     });
     // `?topic=mfa` preselects a topic (links from the Security tab may use it).
     let preset = use_query_map().with_untracked(|q| q.get("topic").unwrap_or_default());
-    let topic_error = move || error.get().and_then(|e| e.field("topic"));
-    let message_error = move || error.get().and_then(|e| e.field("message"));
+    let topics: Vec<(String, String)> =
+        std::iter::once((String::new(), "Choose a topic".to_string()))
+            .chain(
+                SupportTopic::ALL
+                    .iter()
+                    .map(|t| (t.as_str().to_string(), t.label().to_string())),
+            )
+            .collect();
     view! {
             <h1>"Contact Global Technical Support"</h1>
             <section class="card" aria-labelledby="support-can">
@@ -77,55 +83,32 @@ fn ContactForm(signed_in: bool) -> impl IntoView {
                 <ActionForm action=send node_ref=form attr:class="form" attr:novalidate=true>
                     <FormError error=error/>
                     {(!signed_in).then(|| view! {
-                        <TextField
+                        <Field
                             name="email"
                             label="Your email address"
-                            kind="email"
-                            autocomplete="email"
+                            control=Control::input("email").autocomplete("email")
                             required=true
                             hint="We answer here. If it is the address you sign in with, say so in your message."
                             error=error
                         />
                     })}
-                    <div class="field" class:invalid=move || topic_error().is_some()>
-                        <label for="field-topic">"Topic"</label>
-                        <select
-                            id="field-topic"
-                            name="topic"
-                            required=true
-                            aria-invalid=move || topic_error().is_some().then_some("true")
-                            aria-describedby="field-topic-error"
-                        >
-                            <option value="" selected=preset.is_empty()>"Choose a topic"</option>
-                            {SupportTopic::ALL
-                                .iter()
-                                .map(|t| {
-                                    view! { <option value=t.as_str() selected=preset == t.as_str()>{t.label()}</option> }
-                                })
-                                .collect_view()}
-                        </select>
-                        <p class="field-error" id="field-topic-error">{topic_error}</p>
-                    </div>
-                    <div class="field" class:invalid=move || message_error().is_some()>
-                        <label for="field-message">"Message"</label>
-                        <textarea
-                            id="field-message"
-                            name="message"
-                            rows="8"
-                            maxlength=MESSAGE_MAX
-                            required=true
-                            aria-invalid=move || message_error().is_some().then_some("true")
-                            aria-describedby="field-message-hint field-message-count field-message-error"
-                            on:input=move |ev| count.set(event_target_value(&ev).encode_utf16().count())
-                        ></textarea>
-                        <p class="hint" id="field-message-hint">
-                            "What you need, and anything that helps us find it (an account's name, an error's reference). Never include your password or a sign-in code."
-                        </p>
-                        <p class="hint counter" id="field-message-count">
-                            {move || format!("{} of {MESSAGE_MAX} characters", count.get())}
-                        </p>
-                        <p class="field-error" id="field-message-error">{message_error}</p>
-                    </div>
+                    <Field
+                        name="topic"
+                        label="Topic"
+                        control=Control::select(topics, preset)
+                        required=true
+                        error=error
+                    />
+                    <Field
+                        name="message"
+                        label="Message"
+                        control=Control::TextArea { rows: 8, maxlength: MESSAGE_MAX as u32 }
+                        required=true
+                        hint="What you need, and anything that helps us find it (an account's name, an error's reference). Never include your password or a sign-in code."
+                        counter=Signal::derive(move || format!("{} of {MESSAGE_MAX} characters", count.get()))
+                        on_input=Callback::new(move |v: String| count.set(v.encode_utf16().count()))
+                        error=error
+                    />
                     <button type="submit" class="primary" disabled=move || send.pending().get()>"Send"</button>
                 </ActionForm>
             </section>

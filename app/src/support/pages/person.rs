@@ -8,7 +8,7 @@ use super::console::NotStaff;
 use crate::dom::{field_value, focus_element};
 use crate::error::{AppError, FieldMessage};
 use crate::support::api::{support_user, SupportChangeEmail, SupportSwitchMfa, SupportUserView};
-use crate::ui::{last_error, ErrorCard, FormError, LastError, Loading, TextField};
+use crate::ui::{last_error, Control, ErrorCard, Field, FormError, LastError, Loading};
 use vocab::{lifetimes, limits, MfaMethod};
 
 const TICKET_MAX: usize = limits::TICKET_MAX_CHARS;
@@ -214,28 +214,22 @@ fn TicketField(
     #[prop(into)] error: LastError,
     #[prop(optional, into)] value: Option<String>,
 ) -> impl IntoView {
-    let error_id = format!("{id}-error");
-    let hint_id = format!("{id}-hint");
-    let message = move || error.get().and_then(|e| e.field("ticket"));
+    let mut control = Control::input("text")
+        .autocomplete("off")
+        .maxlength(TICKET_MAX as u32);
+    if let Some(v) = value {
+        control = control.value(v);
+    }
     view! {
-        <div class="field" class:invalid=move || message().is_some()>
-            <label for=id>"Ticket reference"</label>
-            <input
-                id=id
-                name="ticket"
-                type="text"
-                value=value
-                maxlength=TICKET_MAX
-                autocomplete="off"
-                required=true
-                aria-invalid=move || message().is_some().then_some("true")
-                aria-describedby=format!("{hint_id} {error_id}")
-            />
-            <p class="hint" id=hint_id.clone()>
-                "The ticket this change is made under, for example INC-12345. It goes into the person's activity."
-            </p>
-            <p class="field-error" id=error_id.clone()>{message}</p>
-        </div>
+        <Field
+            name="ticket"
+            id=id
+            label="Ticket reference"
+            control=control
+            required=true
+            hint="The ticket this change is made under, for example INC-12345. It goes into the person's activity."
+            error=error
+        />
     }
 }
 
@@ -266,7 +260,13 @@ fn ChangeEmailCard(
             <ActionForm action=action attr:class="form inline-form" attr:novalidate=true>
                 <FormError error=error/>
                 <input type="hidden" name="user_id" value=user_id/>
-                <TextField name="email" label="New email address" kind="email" autocomplete="off" required=true error=error/>
+                <Field
+                    name="email"
+                    label="New email address"
+                    control=Control::input("email").autocomplete("off")
+                    required=true
+                    error=error
+                />
                 <TicketField id="change-email-ticket" error=error/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     "Change email address"
