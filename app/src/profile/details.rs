@@ -13,7 +13,7 @@ use crate::avatar::editor::AvatarEditor;
 use crate::dom::{field_value, set_field_value};
 use crate::error::AppError;
 use crate::frame::{use_me, Avatar};
-use crate::ui::{last_error, Control, ErrorAlert, Field, Loading};
+use crate::ui::{last_error, Control, Field, Loaded};
 
 /// Where users go for what they cannot change themselves (email changes).
 pub const SUPPORT_HREF: &str = "/support/contact";
@@ -319,13 +319,13 @@ fn Platforms() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="platforms-heading">
             <h2 id="platforms-heading">"Platforms"</h2>
-            <Transition fallback=|| view! { <Loading class="loading"/> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(list) if list.is_empty() => view! {
+            <Loaded resource=list keep_while_reloading=true loading_class="loading" let:list>
+                {if list.is_empty() {
+                    view! {
                             <p class="muted">"You have not signed in to another platform with Atrium yet."</p>
-                        }.into_any(),
-                        Ok(list) => view! {
+                        }.into_any()
+                } else {
+                    view! {
                             <ul class="platforms" aria-labelledby="platforms-heading">
                                 {list.into_iter().map(|p| view! {
                                     <li>
@@ -335,13 +335,9 @@ fn Platforms() -> impl IntoView {
                                     </li>
                                 }).collect_view()}
                             </ul>
-                        }.into_any(),
-                        Err(e) => view! {
-                            <ErrorAlert error=e/>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+                        }.into_any()
+                }}
+            </Loaded>
             <p class="hint">"Changes to your name, phone and picture reach these platforms by themselves."</p>
         </section>
     }

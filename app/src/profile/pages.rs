@@ -5,12 +5,13 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::accounts::pages::MembershipList;
 use crate::auth::api::{security_events, Me, SendResetLink};
 use crate::auth::pages::SHARED_PASSWORD_NOTE;
 use crate::avatar::editor::AvatarEditor;
 use crate::frame::{use_me, Avatar, CountBadge};
 use crate::security::method::SignInMethod;
-use crate::ui::{last_error, ErrorAlert, FormError, Loading};
+use crate::ui::{last_error, FormError, Loaded};
 
 /// Renders `body` with the signed-in person, again whenever they change.
 pub fn with_me<V: IntoView + 'static>(
@@ -95,14 +96,7 @@ fn AccountsCard() -> impl IntoView {
                     }.into_any()
                 } else {
                     view! {
-                        <ul class="account-list">
-                            {me.memberships.into_iter().map(|m| view! {
-                                <li>
-                                    <a href=format!("/accounts/{}", m.account_id)>{m.account_name}</a>
-                                    <span class="role-tag">{m.role.label()}</span>
-                                </li>
-                            }).collect_view()}
-                        </ul>
+                        <MembershipList memberships=me.memberships/>
                         <p><a href="/accounts">"All accounts"</a></p>
                     }.into_any()
                 }
@@ -141,11 +135,11 @@ fn RecentActivity() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="recent-activity">
             <h2 id="recent-activity">"Recent activity"</h2>
-            <Suspense fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match events.await {
-                        Ok(list) if list.is_empty() => view! { <p class="muted">"Nothing yet."</p> }.into_any(),
-                        Ok(list) => view! {
+            <Loaded resource=events let:list>
+                {if list.is_empty() {
+                    view! { <p class="muted">"Nothing yet."</p> }.into_any()
+                } else {
+                    view! {
                             <table class="events">
                                 <thead>
                                     <tr><th scope="col">"What"</th><th scope="col">"When"</th><th scope="col">"Browser"</th><th scope="col">"IP address"</th></tr>
@@ -161,11 +155,9 @@ fn RecentActivity() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                        }.into_any(),
-                        Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                        }.into_any()
+                }}
+            </Loaded>
         </section>
     }
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::ui::{last_error, ErrorAlert, FormError, Loading};
+use crate::ui::{last_error, FormError, Loaded};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceView {
@@ -85,10 +85,8 @@ pub fn Devices() -> impl IntoView {
             <p class="note">"Signing a device out here also signs it out of the platforms it opened with Atrium."</p>
             <FormError error=one_error/>
             <FormError error=others_error/>
-            <Suspense fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(devices) => {
+            <Loaded resource=list let:devices>
+                {
                             let several = devices.len() > 1;
                             view! {
                                 <ul class="devices">
@@ -99,12 +97,9 @@ pub fn Devices() -> impl IntoView {
                                         <button type="submit" disabled=move || others.pending().get()>"Sign out everywhere else"</button>
                                     </ActionForm>
                                 })}
-                            }.into_any()
-                        }
-                        Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                            }
+                }
+            </Loaded>
         </section>
     }
 }

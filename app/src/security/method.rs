@@ -7,7 +7,7 @@ use super::api::{
     mfa_state, CancelAuthenticator, CancelSms, ConfirmAuthenticator, ConfirmPassword, ConfirmSms,
     MfaView, RegenerateRecoveryCodes, StartAuthenticator, StartSms, UseEmailCodes,
 };
-use crate::ui::{last_error, Control, ErrorAlert, Field, FormError, Loading};
+use crate::ui::{last_error, Control, Field, FormError, Loaded};
 use vocab::MfaMethod;
 
 fn method_label(method: MfaMethod) -> &'static str {
@@ -93,11 +93,8 @@ pub fn SignInMethod() -> impl IntoView {
             <p class="muted">
                 "After your password, you prove it is you with a second step. This holds wherever this email signs in."
             </p>
-            <Suspense fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match state.await {
-                        Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
-                        Ok(view) => {
+            <Loaded resource=state let:view>
+                {
                             let MfaView { method, password_recent, setup, recovery_codes_left, recovery_codes_short, sms_unavailable, sms_pending, new_recovery_codes } = view;
                             view! {
                                 <p>"Current method: " <strong>{method_label(method)}</strong></p>
@@ -228,11 +225,9 @@ pub fn SignInMethod() -> impl IntoView {
                                         </ul>
                                     }.into_any()
                                 }}
-                            }.into_any()
-                        }
-                    }
-                })}
-            </Suspense>
+                            }
+                }
+            </Loaded>
             <RecoveryCodes codes=fresh_codes/>
             <p class="note">
                 "Forgot which authenticator app you chose, or lost your phone and your recovery codes? "

@@ -2,9 +2,11 @@
 
 mod actions;
 mod field;
+mod loaded;
 
 pub use actions::{error_sentence, last_input, on_success, report_errors};
 pub use field::{Control, Field};
+pub use loaded::Loaded;
 
 use leptos::prelude::*;
 

@@ -12,8 +12,8 @@ pub use account::AccountPage;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::accounts::api::{my_accounts, CreateAccount};
-use crate::ui::{last_error, Control, ErrorAlert, Field, FormError, Loading};
+use crate::accounts::api::{my_accounts, CreateAccount, MembershipInfo};
+use crate::ui::{last_error, Control, Field, FormError, Loaded};
 
 /// The person's accounts with their role in each, and a form to create one.
 #[component]
@@ -30,26 +30,17 @@ pub fn AccountsPage() -> impl IntoView {
         </Show>
         <section class="card" aria-labelledby="your-accounts">
             <h2 id="your-accounts">"Your accounts"</h2>
-            <Suspense fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match accounts.await {
-                        Ok(list) if list.is_empty() => view! {
+            <Loaded resource=accounts let:list>
+                {if list.is_empty() {
+                    view! {
                             <p class="muted">"You are not a member of any account yet."</p>
-                        }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="account-list">
-                                {list.into_iter().map(|m| view! {
-                                    <li>
-                                        <a href=format!("/accounts/{}", m.account_id)>{m.account_name}</a>
-                                        <span class="role-tag">{m.role.label()}</span>
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                        Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                        }.into_any()
+                } else {
+                    view! {
+                            <MembershipList memberships=list/>
+                        }.into_any()
+                }}
+            </Loaded>
         </section>
         <section class="card" aria-labelledby="create-account">
             <h2 id="create-account">"Create an account"</h2>
@@ -66,5 +57,26 @@ pub fn AccountsPage() -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || create.pending().get()>"Create account"</button>
             </ActionForm>
         </section>
+    }
+}
+
+/// The person's accounts, each with their role in it (the Accounts page and
+/// the Dashboard).
+#[component]
+pub fn MembershipList(memberships: Vec<MembershipInfo>) -> impl IntoView {
+    view! {
+        <ul class="account-list">
+            {memberships
+                .into_iter()
+                .map(|m| {
+                    view! {
+                        <li>
+                            <a href=format!("/accounts/{}", m.account_id)>{m.account_name}</a>
+                            <span class="role-tag">{m.role.label()}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
 }

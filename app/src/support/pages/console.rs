@@ -10,7 +10,7 @@ use crate::frame::use_me;
 use crate::support::api::{
     search_users, support_requests, CloseSupportRequest, RequestItem, UserHit,
 };
-use crate::ui::{last_error, ErrorAlert, FormError, Loading};
+use crate::ui::{last_error, FormError, Loaded};
 
 /// Shown instead of the console to people without the Support role.
 #[component]
@@ -137,18 +137,13 @@ fn OpenRequests() -> impl IntoView {
         <section class="card" aria-labelledby="open-requests">
             <h2 id="open-requests">"Open requests"</h2>
             <FormError error=error/>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match requests.await {
-                        Ok(list) if list.is_empty() => {
-                            view! { <p class="muted">"No open requests."</p> }.into_any()
-                        }
-                        Ok(list) => requests_table(list, close).into_any(),
-                        Err(e) => view! { <ErrorAlert error=e/> }
-                            .into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=requests keep_while_reloading=true let:list>
+                {if list.is_empty() {
+                    view! { <p class="muted">"No open requests."</p> }.into_any()
+                } else {
+                    requests_table(list, close).into_any()
+                }}
+            </Loaded>
         </section>
     }
 }
