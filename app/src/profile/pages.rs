@@ -21,7 +21,11 @@ pub fn with_me<V: IntoView + 'static>(
     move || body(me.get())
 }
 
-pub fn panel(labelled_by: &'static str, content: impl IntoView) -> impl IntoView {
+/// A tab's panel. The content's type is erased here: the tabs' views are
+/// deep, and their full types would overflow the compiler's limits where
+/// components are not erased (tests).
+pub fn panel(labelled_by: &'static str, content: impl IntoView + 'static) -> impl IntoView {
+    let content = content.into_any();
     view! {
         <section id="profile-panel" role="tabpanel" aria-labelledby=labelled_by class="panel">
             {content}

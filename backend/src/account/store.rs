@@ -173,14 +173,34 @@ pub async fn delete_member<'e, E: Executor<'e, Database = Any>>(
     Ok(done.rows_affected() == 1)
 }
 
+/// A member as stored: the role still a word.
+#[derive(FromRow)]
+struct MemberRow {
+    user_id: i64,
+    first_name: String,
+    last_name: String,
+    email: String,
+    role: String,
+    since: i64,
+}
+
+/// A membership as stored: the role still a word.
+#[derive(FromRow)]
+struct MembershipRow {
+    account_id: i64,
+    account_name: String,
+    role: String,
+    since: i64,
+}
+
 /// Members of an account: the Owner first, then Administrators, then Users,
 /// each by name.
 pub async fn members<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     account_id: i64,
 ) -> Result<Vec<Member>> {
-    let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
-        r#"SELECT u.id, u.first_name, u.last_name, u.email, m.role, m.created_at
+    let rows: Vec<MemberRow> = sqlx::query_as(
+        r#"SELECT u.id AS user_id, u.first_name, u.last_name, u.email, m.role, m.created_at AS since
            FROM membership m JOIN "user" u ON u.id = m.user_id
            WHERE m.account_id = $1"#,
     )
@@ -189,14 +209,14 @@ pub async fn members<'e, E: Executor<'e, Database = Any>>(
     .await?;
     let mut members = rows
         .into_iter()
-        .map(|(user_id, first_name, last_name, email, role, since)| {
+        .map(|r| {
             Ok(Member {
-                user_id,
-                first_name,
-                last_name,
-                email,
-                role: stored_role(&role)?,
-                since,
+                user_id: r.user_id,
+                first_name: r.first_name,
+                last_name: r.last_name,
+                email: r.email,
+                role: stored_role(&r.role)?,
+                since: r.since,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -220,8 +240,8 @@ pub async fn memberships_of<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     user_id: i64,
 ) -> Result<Vec<Membership>> {
-    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
-        "SELECT a.id, a.name, m.role, m.created_at
+    let rows: Vec<MembershipRow> = sqlx::query_as(
+        "SELECT a.id AS account_id, a.name AS account_name, m.role, m.created_at AS since
          FROM membership m JOIN account a ON a.id = m.account_id
          WHERE m.user_id = $1",
     )
@@ -230,12 +250,12 @@ pub async fn memberships_of<'e, E: Executor<'e, Database = Any>>(
     .await?;
     let mut list = rows
         .into_iter()
-        .map(|(account_id, account_name, role, since)| {
+        .map(|r| {
             Ok(Membership {
-                account_id,
-                account_name,
-                role: stored_role(&role)?,
-                since,
+                account_id: r.account_id,
+                account_name: r.account_name,
+                role: stored_role(&r.role)?,
+                since: r.since,
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -118,18 +118,13 @@ pub async fn rendition<'e, E: Executor<'e, Database = Any>>(
     hash: &str,
     size: u32,
 ) -> Result<Option<(String, Vec<u8>)>> {
-    let column = match size {
-        512 => "image_512",
-        128 => "image_128",
-        64 => "image_64",
+    let sql = match size {
+        512 => "SELECT content_type, image_512 FROM avatar WHERE hash = $1",
+        128 => "SELECT content_type, image_128 FROM avatar WHERE hash = $1",
+        64 => "SELECT content_type, image_64 FROM avatar WHERE hash = $1",
         _ => return Ok(None),
     };
-    Ok(sqlx::query_as(&format!(
-        "SELECT content_type, {column} FROM avatar WHERE hash = $1"
-    ))
-    .bind(hash)
-    .fetch_optional(ex)
-    .await?)
+    Ok(sqlx::query_as(sql).bind(hash).fetch_optional(ex).await?)
 }
 
 /// Returns whether there was a picture to remove.

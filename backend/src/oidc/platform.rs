@@ -243,18 +243,15 @@ impl Backend {
     pub async fn remove_platform(&self, client_id: &str) -> Result<Platform> {
         let mut tx = self.db.begin().await?;
         let platform = find(&mut *tx, client_id).await?.ok_or(Error::NotFound)?;
-        for table in [
-            "webhook_delivery",
-            "oidc_platform_user",
-            "oidc_pending",
-            "oidc_token",
-            "oidc_code",
-            "oidc_platform",
+        for sql in [
+            "DELETE FROM webhook_delivery WHERE client_id = $1",
+            "DELETE FROM oidc_platform_user WHERE client_id = $1",
+            "DELETE FROM oidc_pending WHERE client_id = $1",
+            "DELETE FROM oidc_token WHERE client_id = $1",
+            "DELETE FROM oidc_code WHERE client_id = $1",
+            "DELETE FROM oidc_platform WHERE client_id = $1",
         ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
-                .bind(client_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sql).bind(client_id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(platform)

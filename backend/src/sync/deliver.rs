@@ -64,16 +64,12 @@ enum Outcome {
     Failed(Option<u16>, String),
 }
 
-impl Backend {
-    /// One pass of the worker: claims up to [`BATCH`] due deliveries and
-    /// sends them concurrently. Returns how many were attempted.
-    pub async fn deliver_webhooks(&self) -> Result<usize> {
-        let now = self.clock.now();
-        let lock = match self.db.kind {
-            DbKind::Postgres => "FOR UPDATE SKIP LOCKED",
-            DbKind::Sqlite => "",
-        };
-        let claimed: Vec<(String, String)> = sqlx::query_as(&format!(
+/// Leases up to `$3` due deliveries until `$2` (`$1` is now), each
+/// person's in order: one waits while an earlier version to the same
+/// platform is pending. `$lock` ends the inner `SELECT`.
+macro_rules! claim_due {
+    ($lock:literal) => {
+        concat!(
             "UPDATE webhook_delivery SET lease_until = $2
              WHERE (event_id, client_id) IN (
                  SELECT d.event_id, d.client_id FROM webhook_delivery d
@@ -84,16 +80,43 @@ impl Backend {
                        WHERE e.client_id = d.client_id AND e.user_id = d.user_id
                          AND e.status = 'pending' AND e.version < d.version)
                  ORDER BY d.next_attempt_at, d.version
-                 LIMIT $3 {lock})
+                 LIMIT $3 ",
+            $lock,
+            ")
              RETURNING event_id, client_id"
-        ))
-        .bind(now)
-        .bind(now + self.settings.webhook_lease.as_secs() as i64)
-        .bind(BATCH)
-        .fetch_all(&self.db.pool)
-        .await?;
+        )
+    };
+}
+
+/// A delivery leased by this worker.
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    event_id: String,
+    client_id: String,
+}
+
+impl Backend {
+    /// One pass of the worker: claims up to [`BATCH`] due deliveries and
+    /// sends them concurrently. Returns how many were attempted.
+    pub async fn deliver_webhooks(&self) -> Result<usize> {
+        let now = self.clock.now();
+        // PostgreSQL skips rows another worker holds; SQLite has one writer.
+        let sql = match self.db.kind {
+            DbKind::Postgres => claim_due!("FOR UPDATE SKIP LOCKED"),
+            DbKind::Sqlite => claim_due!(""),
+        };
+        let claimed: Vec<Claimed> = sqlx::query_as(sql)
+            .bind(now)
+            .bind(now + self.settings.webhook_lease.as_secs() as i64)
+            .bind(BATCH)
+            .fetch_all(&self.db.pool)
+            .await?;
         let mut tasks = tokio::task::JoinSet::new();
-        for (event_id, client_id) in claimed {
+        for Claimed {
+            event_id,
+            client_id,
+        } in claimed
+        {
             let backend = self.clone();
             tasks.spawn(async move { backend.deliver_one(&event_id, &client_id).await });
         }

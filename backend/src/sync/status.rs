@@ -30,7 +30,7 @@ impl Backend {
     /// The platforms `user_id` signed in to, by name, with the state of
     /// their latest change on each.
     pub async fn platform_sync(&self, user_id: i64) -> Result<Vec<PlatformSync>> {
-        let platforms: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        let platforms: Vec<PlatformRow> = sqlx::query_as(
             "SELECT p.client_id, p.name, u.first_used_at,
                     CASE WHEN p.webhook_url IS NOT NULL AND p.webhook_secret IS NOT NULL THEN 1 ELSE 0 END AS hooked
              FROM oidc_platform_user u JOIN oidc_platform p ON p.client_id = u.client_id
@@ -40,9 +40,15 @@ impl Backend {
         .fetch_all(&self.db.pool)
         .await?;
         let mut out = Vec::with_capacity(platforms.len());
-        for (client_id, name, first_used_at, hooked) in platforms {
-            let latest: Option<(String, i64, i64)> = sqlx::query_as(
-                "SELECT status, attempts, created_at FROM webhook_delivery
+        for PlatformRow {
+            client_id,
+            name,
+            first_used_at,
+            hooked,
+        } in platforms
+        {
+            let latest: Option<LatestDelivery> = sqlx::query_as(
+                "SELECT status, attempts, created_at AS since FROM webhook_delivery
                  WHERE client_id = $1 AND user_id = $2 ORDER BY version DESC LIMIT 1",
             )
             .bind(&client_id)
@@ -52,7 +58,14 @@ impl Backend {
             let state = match (hooked != 0, latest) {
                 (false, _) => SyncState::NotSubscribed,
                 (true, None) => SyncState::UpToDate,
-                (true, Some((status, attempts, since))) => match status.as_str() {
+                (
+                    true,
+                    Some(LatestDelivery {
+                        status,
+                        attempts,
+                        since,
+                    }),
+                ) => match status.as_str() {
                     "delivered" => SyncState::UpToDate,
                     "dead" => SyncState::Failed { since },
                     _ if attempts == 0 => SyncState::Sending,
@@ -67,4 +80,21 @@ impl Backend {
         }
         Ok(out)
     }
+}
+
+/// A platform the person signed in to, and whether it takes webhooks.
+#[derive(sqlx::FromRow)]
+struct PlatformRow {
+    client_id: String,
+    name: String,
+    first_used_at: i64,
+    hooked: i64,
+}
+
+/// The newest change sent (or being sent) to one platform about one person.
+#[derive(sqlx::FromRow)]
+struct LatestDelivery {
+    status: String,
+    attempts: i64,
+    since: i64,
 }

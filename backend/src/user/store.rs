@@ -72,8 +72,19 @@ impl From<UserRow> for User {
     }
 }
 
-const COLUMNS: &str = "id, email, email_normalized, first_name, last_name, phone, password_hash, \
-     password_changed_at, email_verified_at, mfa_method, version, created_at, updated_at";
+/// `SELECT` of a whole person `WHERE` the given condition, as one string
+/// literal.
+macro_rules! select_user_where {
+    ($condition:literal) => {
+        concat!(
+            r#"SELECT id, email, email_normalized, first_name, last_name, phone, password_hash,
+                      password_changed_at, email_verified_at, mfa_method, version, created_at,
+                      updated_at
+               FROM "user" WHERE "#,
+            $condition
+        )
+    };
+}
 
 pub struct NewUser<'a> {
     pub email: &'a str,
@@ -120,11 +131,10 @@ pub async fn find_by_id<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     id: i64,
 ) -> Result<Option<User>> {
-    let row: Option<UserRow> =
-        sqlx::query_as(&format!(r#"SELECT {COLUMNS} FROM "user" WHERE id = $1"#))
-            .bind(id)
-            .fetch_optional(ex)
-            .await?;
+    let row: Option<UserRow> = sqlx::query_as(select_user_where!("id = $1"))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
     Ok(row.map(User::from))
 }
 
@@ -132,12 +142,10 @@ pub async fn find_by_email<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     email_normalized: &str,
 ) -> Result<Option<User>> {
-    let row: Option<UserRow> = sqlx::query_as(&format!(
-        r#"SELECT {COLUMNS} FROM "user" WHERE email_normalized = $1"#
-    ))
-    .bind(email_normalized)
-    .fetch_optional(ex)
-    .await?;
+    let row: Option<UserRow> = sqlx::query_as(select_user_where!("email_normalized = $1"))
+        .bind(email_normalized)
+        .fetch_optional(ex)
+        .await?;
     Ok(row.map(User::from))
 }
 

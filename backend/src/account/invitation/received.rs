@@ -166,8 +166,8 @@ impl Backend {
         let Some(token) = Token::parse(raw_token.trim()) else {
             return Ok(None);
         };
-        let row: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-            r#"SELECT i.email, a.name, u.first_name, u.last_name
+        let row: Option<PreviewRow> = sqlx::query_as(
+            r#"SELECT i.email, a.name AS account_name, u.first_name, u.last_name
                FROM invitation i
                JOIN account a ON a.id = i.account_id
                LEFT JOIN "user" u ON u.id = i.invited_by
@@ -177,12 +177,20 @@ impl Backend {
         .bind(self.clock.now())
         .fetch_optional(&self.db.pool)
         .await?;
-        Ok(
-            row.map(|(email, account_name, first, last)| InvitationPreview {
-                email,
-                account_name,
-                invited_by: full_name(first, last),
-            }),
-        )
+        Ok(row.map(|r| InvitationPreview {
+            email: r.email,
+            account_name: r.account_name,
+            invited_by: full_name(r.first_name, r.last_name),
+        }))
     }
+}
+
+/// What a sign-up link shows of its invitation, as stored; the inviter may
+/// have deleted their account since.
+#[derive(sqlx::FromRow)]
+struct PreviewRow {
+    email: String,
+    account_name: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
 }
