@@ -131,13 +131,18 @@ fn cookie_settings() -> CookieSettings {
 
 pub fn request_id() -> String {
     parts()
-        .and_then(|p| {
-            p.headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        })
+        .map(|p| request_id_of(&p.headers))
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The id the server gave the request (`x-request-id`), which logs and
+/// error references quote.
+pub fn request_id_of(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_string()
 }
 
 pub fn request_meta() -> RequestMeta {

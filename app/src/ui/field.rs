@@ -9,17 +9,8 @@ use super::LastError;
 /// How a field takes its value.
 #[derive(Clone, Debug)]
 pub enum Control {
-    /// `<input>` of `kind` ("text", "email", "password", "tel").
-    Input {
-        kind: &'static str,
-        autocomplete: Option<&'static str>,
-        inputmode: Option<&'static str>,
-        maxlength: Option<u32>,
-        /// The value it starts with.
-        value: Option<String>,
-        /// Shown, sent, and not to be changed (an invited address).
-        readonly: bool,
-    },
+    /// `<input>`: see `Input`.
+    Input(Input),
     /// `<select>` of `(value, label)` options; `selected` is chosen at first.
     Select {
         options: Vec<(String, String)>,
@@ -29,10 +20,24 @@ pub enum Control {
     TextArea { rows: u32, maxlength: u32 },
 }
 
+/// An `<input>` of `kind` ("text", "email", "password", "tel"), built with
+/// the attributes it needs.
+#[derive(Clone, Debug)]
+pub struct Input {
+    kind: &'static str,
+    autocomplete: Option<&'static str>,
+    inputmode: Option<&'static str>,
+    maxlength: Option<u32>,
+    /// The value it starts with.
+    value: Option<String>,
+    /// Shown, sent, and not to be changed (an invited address).
+    readonly: bool,
+}
+
 impl Control {
     /// An `<input>` of `kind`, empty at first.
-    pub fn input(kind: &'static str) -> Self {
-        Control::Input {
+    pub fn input(kind: &'static str) -> Input {
+        Input {
             kind,
             autocomplete: None,
             inputmode: None,
@@ -40,41 +45,6 @@ impl Control {
             value: None,
             readonly: false,
         }
-    }
-
-    pub fn autocomplete(mut self, hint: &'static str) -> Self {
-        if let Control::Input { autocomplete, .. } = &mut self {
-            *autocomplete = Some(hint);
-        }
-        self
-    }
-
-    pub fn inputmode(mut self, mode: &'static str) -> Self {
-        if let Control::Input { inputmode, .. } = &mut self {
-            *inputmode = Some(mode);
-        }
-        self
-    }
-
-    pub fn maxlength(mut self, n: u32) -> Self {
-        if let Control::Input { maxlength, .. } = &mut self {
-            *maxlength = Some(n);
-        }
-        self
-    }
-
-    pub fn value(mut self, v: impl Into<String>) -> Self {
-        if let Control::Input { value, .. } = &mut self {
-            *value = Some(v.into());
-        }
-        self
-    }
-
-    pub fn readonly(mut self) -> Self {
-        if let Control::Input { readonly, .. } = &mut self {
-            *readonly = true;
-        }
-        self
     }
 
     /// A `<select>` of `(value, label)` options, `selected` chosen at first.
@@ -86,13 +56,56 @@ impl Control {
     }
 }
 
+impl Input {
+    pub fn autocomplete(self, hint: &'static str) -> Self {
+        Input {
+            autocomplete: Some(hint),
+            ..self
+        }
+    }
+
+    pub fn inputmode(self, mode: &'static str) -> Self {
+        Input {
+            inputmode: Some(mode),
+            ..self
+        }
+    }
+
+    pub fn maxlength(self, n: u32) -> Self {
+        Input {
+            maxlength: Some(n),
+            ..self
+        }
+    }
+
+    pub fn value(self, v: impl Into<String>) -> Self {
+        Input {
+            value: Some(v.into()),
+            ..self
+        }
+    }
+
+    pub fn readonly(self) -> Self {
+        Input {
+            readonly: true,
+            ..self
+        }
+    }
+}
+
+impl From<Input> for Control {
+    fn from(input: Input) -> Self {
+        Control::Input(input)
+    }
+}
+
 /// A labelled control with its hint and the error the server gave for it.
 #[component]
 pub fn Field(
     /// The form field name, also the server function argument.
     name: &'static str,
     label: &'static str,
-    control: Control,
+    #[prop(into)] control: Control,
     #[prop(into)] error: LastError,
     /// The element id; `field-<name>` unless two forms on a page share a name.
     #[prop(optional)]
@@ -134,14 +147,14 @@ pub fn Field(
         }
     };
     let control = match control {
-        Control::Input {
+        Control::Input(Input {
             kind,
             autocomplete,
             inputmode,
             maxlength,
             value,
             readonly,
-        } => view! {
+        }) => view! {
             <input
                 id=id.clone()
                 name=name

@@ -1,11 +1,13 @@
-//! Small shared widgets: labelled fields with their errors, form alerts.
+//! Small shared widgets: labelled fields with their errors (`Field`),
+//! sections whose data comes from the server (`Loaded`), form alerts, and
+//! what pages do with server actions (`actions`).
 
 mod actions;
 mod field;
 mod loaded;
 
 pub use actions::{error_sentence, last_input, on_success, report_errors};
-pub use field::{Control, Field};
+pub use field::{Control, Field, Input};
 pub use loaded::Loaded;
 
 use leptos::prelude::*;

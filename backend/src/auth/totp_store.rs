@@ -1,6 +1,6 @@
-//! The `mfa_authenticator` rows: TOTP secrets stored sealed
-//! (`crate::sealed`), re-sealed under the newest key at start-up and on
-//! rotation.
+//! Sealing TOTP secrets (`crate::sealed`): each stored sealed under the
+//! newest key, re-sealed at start-up and on key rotation. The rows
+//! themselves are `auth::authenticator::store`'s.
 
 use crate::auth::authenticator::store::{self, Slot};
 use crate::auth::totp::TotpSecret;

@@ -211,7 +211,8 @@ pub enum EmailProof {
 }
 
 /// Gives the person a new sign-in address. Returns false, writing nothing,
-/// when another person has it.
+/// when another person has it. The refused statement has then aborted the
+/// caller's transaction on PostgreSQL (not on SQLite): drop it, do not go on.
 pub async fn set_email<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     id: i64,

@@ -3,8 +3,9 @@
 //! renditions under content-hashed, immutable URLs.
 //!
 //! Errors answer as server functions do: the JSON of an `AppError`, whose
-//! text is meant for the person, with a status that says what kind of
-//! problem it is (401, 413, 415, 422, 429, 503).
+//! text is meant for the person. The status says what kind of problem it
+//! is: 400 (an upload cut off), 401, 403 (from another site), 404, 413,
+//! 415, 422, 429 (with Retry-After), 500 (with a reference), 503.
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
@@ -17,7 +18,7 @@ use backend::RequestMeta;
 use serde::Serialize;
 
 use app::error::{AppError, FieldMessage};
-use app::ssr::{app_error_for, ClientIp, ResolvedSession};
+use app::ssr::{app_error_for, request_id_of, ClientIp, ResolvedSession};
 
 use crate::state::AppState;
 
@@ -27,7 +28,7 @@ pub const UPLOAD_BODY_LIMIT: usize = MAX_UPLOAD_BYTES + 64 * 1024;
 /// An error answered as server functions answer theirs: the JSON of an
 /// `AppError`, with `status` (or the error's own) and `Retry-After` when it
 /// says to wait.
-fn refuse(status: Option<StatusCode>, error: AppError) -> Response {
+pub(crate) fn refuse(status: Option<StatusCode>, error: AppError) -> Response {
     let status = status
         .or_else(|| StatusCode::from_u16(error.status()).ok())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -62,11 +63,7 @@ fn backend_error(e: backend::Error, headers: &HeaderMap) -> Response {
         backend::Error::Image(e) => StatusCode::from_u16(e.status()).ok(),
         _ => None,
     };
-    let request_id = headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("unknown");
-    refuse(status, app_error_for(e, request_id))
+    refuse(status, app_error_for(e, &request_id_of(headers)))
 }
 
 /// The person `resolve_session` found for this request; 503 when it could
@@ -168,6 +165,19 @@ pub async fn upload(
     }
 }
 
+/// An upload over the size limit, refused before it is read.
+pub(crate) fn refuse_too_large() -> Response {
+    refuse_field(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "image",
+        ImageError::TooLarge(format!(
+            "This file is larger than the limit of {} MB.",
+            MAX_UPLOAD_BYTES / (1024 * 1024)
+        ))
+        .to_string(),
+    )
+}
+
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> Response {
     // A body cut off at the size limit surfaces as a read error somewhere down the chain.
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
@@ -177,15 +187,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> Response {
         cause = c.source();
     }
     if over_limit {
-        return refuse_field(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "image",
-            ImageError::TooLarge(format!(
-                "This file is larger than the limit of {} MB.",
-                MAX_UPLOAD_BYTES / (1024 * 1024)
-            ))
-            .to_string(),
-        );
+        return refuse_too_large();
     }
     refuse_field(
         StatusCode::BAD_REQUEST,

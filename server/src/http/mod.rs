@@ -11,6 +11,7 @@ use base64::Engine;
 use rand::RngCore;
 use std::net::SocketAddr;
 
+use app::error::AppError;
 use app::ssr::{ClientIp, CspNonce, ResolvedSession};
 
 use crate::state::AppState;
@@ -118,7 +119,8 @@ fn forwarded_for(headers: &HeaderMap) -> Option<String> {
 pub const API_BODY_LIMIT: usize = 64 * 1024;
 
 /// Server functions (everything under /api/) refuse requests that a browser
-/// marks as coming from another site, and bodies over 64 KiB. Only POST is
+/// marks as coming from another site, and bodies over 64 KiB, answering as
+/// they answer their own refusals (the JSON of an `AppError`). Only POST is
 /// routed to them, so other methods get 405 from the router.
 pub async fn api_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/api/") {
@@ -126,27 +128,35 @@ pub async fn api_guard(State(state): State<AppState>, req: Request, next: Next) 
     }
     if req.method() == Method::POST && !is_same_origin(req.headers(), &state.public_origin) {
         tracing::warn!(path = %req.uri().path(), "cross-origin server function call refused");
-        return (
-            StatusCode::FORBIDDEN,
-            "Cross-origin requests are not accepted.",
-        )
-            .into_response();
+        return avatar::refuse(
+            None,
+            AppError::Denied {
+                message: "Cross-origin requests are not accepted.".into(),
+            },
+        );
     }
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let (limit, too_large) = if req.uri().path() == "/api/avatar" {
-        (
-            avatar::UPLOAD_BODY_LIMIT,
-            "This file is larger than the limit of 10 MB.",
-        )
+    let avatar = req.uri().path() == "/api/avatar";
+    let limit = if avatar {
+        avatar::UPLOAD_BODY_LIMIT
     } else {
-        (API_BODY_LIMIT, "The request is too large (64 KiB at most).")
+        API_BODY_LIMIT
     };
     if declared.is_some_and(|n| n > limit) {
-        return (StatusCode::PAYLOAD_TOO_LARGE, too_large).into_response();
+        // Refused as the endpoint itself would refuse it: the JSON of an
+        // AppError, about the image for an upload.
+        return if avatar {
+            avatar::refuse_too_large()
+        } else {
+            avatar::refuse(
+                Some(StatusCode::PAYLOAD_TOO_LARGE),
+                AppError::Request("the request is too large (64 KiB at most).".into()),
+            )
+        };
     }
     // A body without a declared length is cut off at the limit as it streams.
     let (parts, body) = req.into_parts();

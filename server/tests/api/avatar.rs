@@ -351,7 +351,26 @@ async fn bad_avatar_uploads_change_nothing(app: &TestApp) {
         .header(header::COOKIE, format!("atrium_session={cookie}"))
         .body(Body::from(body))
         .unwrap();
-    assert_eq!(app.send(req).await.status(), StatusCode::FORBIDDEN);
+    let r = Reply::from(app.send(req).await).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let message = &r.json()["Denied"]["message"];
+    assert_eq!(
+        message, "Cross-origin requests are not accepted.",
+        "{}",
+        r.body
+    );
+
+    // A declared length over the limit: refused before reading, about the image.
+    let req = Request::post("/api/avatar")
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=x")
+        .header(header::CONTENT_LENGTH, (11 * 1024 * 1024).to_string())
+        .header(header::ORIGIN, "http://127.0.0.1:3000")
+        .header(header::COOKIE, format!("atrium_session={cookie}"))
+        .body(Body::empty())
+        .unwrap();
+    let r = Reply::from(app.send(req).await).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert!(refusal(&r).contains("10 MB"), "{}", r.body);
 
     // The first picture is still the one shown, and only its upload was recorded.
     assert_eq!(

@@ -47,7 +47,7 @@ pub(super) fn CropStep(editor: Editor) -> impl IntoView {
                 }
                 Err(m) => {
                     busy.set(false);
-                    error.set(Some(m));
+                    error.set(Some(format!("{m} Your previous picture is unchanged.")));
                 }
             }
         });
