@@ -120,14 +120,18 @@ pub fn unique_violation_as_field(
     field: &str,
     message: &str,
 ) -> Error {
-    if let sqlx::Error::Database(db) = &err {
-        if db.kind() == sqlx::error::ErrorKind::UniqueViolation
-            && db.constraint().is_none_or(|c| c == constraint)
-        {
-            return Error::field(field, message);
-        }
+    if is_unique_violation(&err, constraint) {
+        return Error::field(field, message);
     }
     Error::Database(err)
+}
+
+/// Whether `err` is a violation of the unique constraint `constraint` (or of
+/// an unnamed one: SQLite does not always name it).
+pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
+    matches!(err, sqlx::Error::Database(db)
+        if db.kind() == sqlx::error::ErrorKind::UniqueViolation
+            && db.constraint().is_none_or(|c| c == constraint))
 }
 
 #[cfg(test)]

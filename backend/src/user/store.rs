@@ -3,7 +3,7 @@
 use sqlx::{Any, Executor, FromRow};
 
 use crate::clock::UnixTime;
-use crate::error::unique_violation_as_field;
+use crate::error::{is_unique_violation, unique_violation_as_field};
 use crate::secret::PasswordHash;
 use crate::Result;
 use vocab::MfaMethod;
@@ -238,10 +238,8 @@ pub async fn set_email<'e, E: Executor<'e, Database = Any>>(
         .await;
     match done {
         Ok(_) => Ok(true),
-        Err(e) => match unique_violation_as_field(e, "user_email_normalized_key", "email", "") {
-            crate::Error::Validation(_) => Ok(false),
-            other => Err(other),
-        },
+        Err(e) if is_unique_violation(&e, "user_email_normalized_key") => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -20,28 +20,11 @@ use serde::Serialize;
 use app::error::{AppError, FieldMessage};
 use app::ssr::{app_error_for, request_id_of, ClientIp, ResolvedSession};
 
+use super::refuse;
 use crate::state::AppState;
 
 /// The upload body may carry the 10 MB image plus the form's framing.
 pub const UPLOAD_BODY_LIMIT: usize = MAX_UPLOAD_BYTES + 64 * 1024;
-
-/// An error answered as server functions answer theirs: the JSON of an
-/// `AppError`, with `status` (or the error's own) and `Retry-After` when it
-/// says to wait.
-pub(crate) fn refuse(status: Option<StatusCode>, error: AppError) -> Response {
-    let status = status
-        .or_else(|| StatusCode::from_u16(error.status()).ok())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let wait = match error {
-        AppError::RateLimited { retry_after_secs } => Some(retry_after_secs),
-        _ => None,
-    };
-    let mut res = (status, Json(error)).into_response();
-    if let Some(v) = wait.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    res
-}
 
 /// A problem with what was sent, about one part of the upload.
 fn refuse_field(status: StatusCode, field: &str, message: impl Into<String>) -> Response {

@@ -115,6 +115,24 @@ fn forwarded_for(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
+/// An error answered as server functions answer theirs: the JSON of an
+/// `AppError`, with `status` (or the error's own) and `Retry-After` when it
+/// says to wait.
+pub(crate) fn refuse(status: Option<StatusCode>, error: AppError) -> Response {
+    let status = status
+        .or_else(|| StatusCode::from_u16(error.status()).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let wait = match error {
+        AppError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+        _ => None,
+    };
+    let mut res = (status, Json(error)).into_response();
+    if let Some(v) = wait.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
 /// Largest body a server function accepts.
 pub const API_BODY_LIMIT: usize = 64 * 1024;
 
@@ -128,7 +146,7 @@ pub async fn api_guard(State(state): State<AppState>, req: Request, next: Next) 
     }
     if req.method() == Method::POST && !is_same_origin(req.headers(), &state.public_origin) {
         tracing::warn!(path = %req.uri().path(), "cross-origin server function call refused");
-        return avatar::refuse(
+        return refuse(
             None,
             AppError::Denied {
                 message: "Cross-origin requests are not accepted.".into(),
@@ -152,7 +170,7 @@ pub async fn api_guard(State(state): State<AppState>, req: Request, next: Next) 
         return if avatar {
             avatar::refuse_too_large()
         } else {
-            avatar::refuse(
+            refuse(
                 Some(StatusCode::PAYLOAD_TOO_LARGE),
                 AppError::Request("the request is too large (64 KiB at most).".into()),
             )

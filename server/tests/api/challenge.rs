@@ -40,13 +40,7 @@ async fn sign_in_needs_the_emailed_code(app: &TestApp) {
     let (challenge, code) = password_step(app).await;
     // The pending sign-in is not a session.
     assert_eq!(app.me(&challenge).await, Value::Null);
-    let info = app
-        .call_with_cookies(
-            "auth/challenge",
-            &[],
-            Some(&format!("atrium_signin={challenge}")),
-        )
-        .await;
+    let info = app.challenge_info(&challenge).await;
     assert_eq!(info.json()["sent_to"], "a•••@example.org");
     assert_eq!(info.json()["method"], "email");
 
@@ -298,13 +292,7 @@ async fn authenticator_enrolment_sign_in_replay_and_recovery_codes(app: &TestApp
     app.clock.advance(30);
     let step1 = app.sign_in_password("ann@example.org", PASSWORD).await;
     let challenge = step1.cookie("atrium_signin").unwrap();
-    let info = app
-        .call_with_cookies(
-            "auth/challenge",
-            &[],
-            Some(&format!("atrium_signin={challenge}")),
-        )
-        .await;
+    let info = app.challenge_info(&challenge).await;
     assert_eq!(info.json()["method"], "authenticator");
     assert_eq!(app.mails_with_subject("Atrium: your sign-in code").await, 0);
     let code = totp::code_at(&secret, 6, app.clock.now()).unwrap();
@@ -479,14 +467,7 @@ async fn text_messages_only_for_phones_in_allowed_regions(app: &TestApp) {
         .await
         .cookie("atrium_signin")
         .unwrap();
-    let info = app
-        .call_with_cookies(
-            "auth/challenge",
-            &[],
-            Some(&format!("atrium_signin={challenge}")),
-        )
-        .await
-        .json();
+    let info = app.challenge_info(&challenge).await.json();
     assert_eq!(
         (info["method"].as_str(), info["sent_to"].as_str()),
         (Some("sms"), Some("•••• 0132"))
@@ -591,10 +572,7 @@ async fn an_unfinished_setup_is_finished_at_the_next_sign_in(app: &TestApp) {
         .await
         .cookie("atrium_signin")
         .unwrap();
-    let cookies = format!("atrium_signin={challenge}");
-    let info = app
-        .call_with_cookies("auth/challenge", &[], Some(&cookies))
-        .await;
+    let info = app.challenge_info(&challenge).await;
     assert_eq!(info.json()["method"], "email");
     assert!(
         !info.body.contains(&key.replace(' ', "")),

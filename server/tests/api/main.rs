@@ -306,6 +306,17 @@ impl TestApp {
         self.verify_code(&challenge, &code, cookie).await
     }
 
+    /// What the second step of sign-in shows for the sign-in waiting under
+    /// `challenge` (the `atrium_signin` cookie).
+    async fn challenge_info(&self, challenge: &str) -> Reply {
+        self.call_with_cookies(
+            "auth/challenge",
+            &[],
+            Some(&format!("atrium_signin={challenge}")),
+        )
+        .await
+    }
+
     async fn me(&self, cookie: &str) -> Value {
         let r = self.call("session/me", &[], Some(cookie)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);

@@ -168,14 +168,7 @@ async fn texts_are_capped_per_person_per_number_and_in_all(app: &TestApp) {
             .await
             .cookie("atrium_signin")
             .unwrap();
-        let info = app
-            .call_with_cookies(
-                "auth/challenge",
-                &[],
-                Some(&format!("atrium_signin={challenge}")),
-            )
-            .await
-            .json();
+        let info = app.challenge_info(&challenge).await.json();
         if info["method"] == "email" {
             break challenge;
         }

@@ -95,7 +95,7 @@ pub(super) async fn replace_recovery_codes(
     now: UnixTime,
 ) -> Result<()> {
     let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
-    super::store::replace_recovery_codes(tx, user_id, &hashes, RECOVERY_CODE_BITS, now).await
+    super::store::replace_recovery_code_hashes(tx, user_id, &hashes, RECOVERY_CODE_BITS, now).await
 }
 
 #[cfg(test)]

@@ -230,7 +230,7 @@ pub(crate) async fn delete_recovery_codes<'e, E: Executor<'e, Database = Any>>(
 
 /// Replaces every recovery code of the person with these hashes, each of
 /// `bits` strength.
-pub(crate) async fn replace_recovery_codes(
+pub(crate) async fn replace_recovery_code_hashes(
     conn: &mut sqlx::AnyConnection,
     user_id: i64,
     code_hashes: &[String],
