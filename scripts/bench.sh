@@ -17,11 +17,14 @@ if [ "${1:-}" = "--no-build" ]; then build=0; fi
 
 step "checking build tools" ensure_build_tools
 step "checking wasm-opt (npm binaryen)" ensure_wasm_opt
+step "checking the release WASM's toolchain (nightly, rust-src)" ensure_wasm_nightly
 step "checking Chromium" ensure_chromium
 step "checking wrk" ensure_wrk
 step "checking npm packages (Lighthouse, playwright-core)" ensure_npm_packages bench
 if [ "$build" = 1 ]; then
-  step "building Atrium (release)" cargo leptos build --release --split --precompress
+  # cargo-leptos itself, not `cargo leptos`: cargo would put its own
+  # toolchain first on PATH and bypass scripts/wasm-nightly/cargo.
+  step "building Atrium (release)" cargo-leptos build --release --split --precompress
 fi
 
 port=${BENCH_PORT:-3300}

@@ -115,6 +115,26 @@ scenario "all build tools missing: each installed in turn" 0 \
 grep -qx "cargo install cargo-leptos --locked --version 0.3.10" "$work/calls" \
   || { echo "FAIL all build tools: cargo-leptos not installed"; failures=$((failures + 1)); }
 
+reset_bin
+scenario "release WASM toolchain missing: installed" 0 \
+  "rustup toolchain install nightly --profile minimal" ensure_wasm_nightly
+grep -qx "rustup component add rust-src --toolchain nightly" "$work/calls" \
+  || { echo "FAIL release WASM toolchain: rust-src not added"; failures=$((failures + 1)); }
+grep -qx "rustup target add wasm32-unknown-unknown --toolchain nightly" "$work/calls" \
+  || { echo "FAIL release WASM toolchain: wasm target not added"; failures=$((failures + 1)); }
+
+reset_bin
+stub rustup 'case "$1 $2" in
+  "toolchain list") echo "nightly-x86_64-unknown-linux-gnu" ;;
+  "component list") echo "rust-src" ;;
+  "target list") echo "wasm32-unknown-unknown" ;;
+esac'
+scenario "release WASM toolchain complete: nothing added" 0 "" ensure_wasm_nightly
+
+reset_bin
+rm "$work/bin/rustup"
+scenario "no rustup for the release WASM: stops with a message" 1 "" ensure_wasm_nightly
+
 # npm packages: a copy of a lockfile in a folder without node_modules.
 reset_bin
 mkdir -p "$work/pkgs"

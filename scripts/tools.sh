@@ -118,6 +118,32 @@ ensure_wrk() {
   fi
 }
 
+# Release builds compile the WASM with a nightly toolchain (the one on
+# this machine's image; ATRIUM_WASM_TOOLCHAIN names another) so that the
+# standard library is rebuilt for size: scripts/wasm-nightly/cargo, put
+# first on PATH here, sends only that build to it. The toolchain needs its
+# sources (rust-src) and the wasm32 target; both come from rustup.
+ensure_wasm_nightly() {
+  local toolchain=${ATRIUM_WASM_TOOLCHAIN:-nightly}
+  if ! command -v rustup >/dev/null 2>&1; then
+    echo "Atrium needs rustup (https://rustup.rs) for the release WASM's toolchain." >&2
+    exit 1
+  fi
+  if ! { rustup toolchain list 2>/dev/null || true; } | grep -q "^$toolchain"; then
+    say "installing the $toolchain toolchain for the release WASM (once)"
+    rustup toolchain install "$toolchain" --profile minimal
+  fi
+  if ! { rustup component list --toolchain "$toolchain" --installed 2>/dev/null || true; } | grep -q '^rust-src'; then
+    say "adding rust-src to $toolchain (once)"
+    rustup component add rust-src --toolchain "$toolchain"
+  fi
+  if ! { rustup target list --toolchain "$toolchain" --installed 2>/dev/null || true; } | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target to $toolchain (once)"
+    rustup target add wasm32-unknown-unknown --toolchain "$toolchain"
+  fi
+  export PATH="$PWD/scripts/wasm-nightly:$PATH"
+}
+
 ensure_build_tools() {
   ensure_wasm_target
   ensure_cargo_leptos
