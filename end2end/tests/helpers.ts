@@ -55,11 +55,8 @@ export function mailsTo(to: string): { subject: string; text: string }[] {
     .filter((f) => f.endsWith(".eml"))
     .map((f) => path.join(outboxDir, f))
     .sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs)
+    // A message appears whole (written to a hidden .part file, then renamed).
     .map((f) => fs.readFileSync(f, "utf8"))
-    // Mail sent after an answer is written in the background: a file still
-    // being written (its closing MIME boundary not there yet) is left for
-    // the next look, so a link is never read cut short.
-    .filter((eml) => !/^Content-Type: multipart\//mi.test(eml) || /\r?\n--[^\r\n]+--\s*$/.test(eml))
     .filter((eml) => new RegExp(`^To: .*${to.replace(/[.+]/g, "\\$&")}`, "mi").test(eml))
     .map((eml) => ({
       subject: /^Subject: (.*)$/m.exec(eml)?.[1] ?? "",
@@ -176,6 +173,7 @@ export async function textedCode(e164: string, after = 0): Promise<string> {
       texts = fs.existsSync(dir)
         ? fs
             .readdirSync(dir)
+            .filter((f) => f.endsWith(".txt"))
             .sort()
             .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
             .filter((t) => t.startsWith(`To: ${e164}\n`))

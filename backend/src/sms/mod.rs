@@ -168,8 +168,8 @@ impl SmsSender {
                         .unwrap_or(0),
                     &crate::secret::Token::generate().hash()[..8]
                 );
-                tokio::fs::write(dir.join(name), format!("To: {to}\n\n{body}\n")).await?;
-                Ok(())
+                let text = format!("To: {to}\n\n{body}\n");
+                crate::mail::write_outbox_file(dir, &name, text.as_bytes()).await
             }
             SmsSender::Http {
                 client,

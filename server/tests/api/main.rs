@@ -211,7 +211,11 @@ impl TestApp {
         let Ok(dir) = std::fs::read_dir(self._dir.path().join("sms")) else {
             return vec![];
         };
-        let mut files: Vec<_> = dir.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        let mut files: Vec<_> = dir
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+            .collect();
         files.sort();
         files
             .iter()
