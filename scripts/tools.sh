@@ -30,14 +30,22 @@ tool_version() {
   printf '%s\n' "$out" | awk 'NR == 1 { print $2 }'
 }
 
-ensure_wasm_target() {
+# Stops with a message when rustup is missing; $1 says what it is for.
+need_rustup() {
   if ! command -v rustup >/dev/null 2>&1; then
-    echo "Atrium needs rustup (https://rustup.rs) to add the wasm32-unknown-unknown target." >&2
+    echo "Atrium needs rustup (https://rustup.rs) $1." >&2
     exit 1
   fi
-  if ! { rustup target list --installed 2>/dev/null || true; } | grep -qx wasm32-unknown-unknown; then
-    say "adding the wasm32-unknown-unknown target"
-    rustup target add wasm32-unknown-unknown
+}
+
+# The wasm32 target, for the default toolchain or the one named in $1.
+ensure_wasm_target() {
+  local on=()
+  if [ -n "${1:-}" ]; then on=(--toolchain "$1"); fi
+  need_rustup "to add the wasm32-unknown-unknown target"
+  if ! { rustup target list "${on[@]}" --installed 2>/dev/null || true; } | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target${1:+ to $1}"
+    rustup target add wasm32-unknown-unknown "${on[@]}"
   fi
 }
 
@@ -121,14 +129,13 @@ ensure_wrk() {
 # Release builds compile the WASM with a nightly toolchain (the one on
 # this machine's image; ATRIUM_WASM_TOOLCHAIN names another) so that the
 # standard library is rebuilt for size: scripts/wasm-nightly/cargo, put
-# first on PATH here, sends only that build to it. The toolchain needs its
-# sources (rust-src) and the wasm32 target; both come from rustup.
+# first on PATH here, sends only that build to it (exported
+# ATRIUM_WASM_TOOLCHAIN says which). The toolchain needs its sources
+# (rust-src) and the wasm32 target; both come from rustup.
 ensure_wasm_nightly() {
-  local toolchain=${ATRIUM_WASM_TOOLCHAIN:-nightly}
-  if ! command -v rustup >/dev/null 2>&1; then
-    echo "Atrium needs rustup (https://rustup.rs) for the release WASM's toolchain." >&2
-    exit 1
-  fi
+  export ATRIUM_WASM_TOOLCHAIN=${ATRIUM_WASM_TOOLCHAIN:-nightly}
+  local toolchain=$ATRIUM_WASM_TOOLCHAIN
+  need_rustup "for the release WASM's toolchain"
   if ! { rustup toolchain list 2>/dev/null || true; } | grep -q "^$toolchain"; then
     say "installing the $toolchain toolchain for the release WASM (once)"
     rustup toolchain install "$toolchain" --profile minimal
@@ -137,10 +144,7 @@ ensure_wasm_nightly() {
     say "adding rust-src to $toolchain (once)"
     rustup component add rust-src --toolchain "$toolchain"
   fi
-  if ! { rustup target list --toolchain "$toolchain" --installed 2>/dev/null || true; } | grep -qx wasm32-unknown-unknown; then
-    say "adding the wasm32-unknown-unknown target to $toolchain (once)"
-    rustup target add wasm32-unknown-unknown --toolchain "$toolchain"
-  fi
+  ensure_wasm_target "$toolchain"
   export PATH="$PWD/scripts/wasm-nightly:$PATH"
 }
 
