@@ -7,7 +7,7 @@ pub mod config;
 pub mod http;
 pub mod state;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use app::ssr::CookieSettings;
@@ -20,7 +20,7 @@ use backend::auth::password::{HashCost, PasswordHasher};
 use backend::{Backend, Clock, Db, Settings};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -129,8 +129,20 @@ fn provide_app_context(state: &AppState) {
     provide_context(state.cookies.clone());
 }
 
+/// Leptos's list of the app's routes, generated once per process.
+/// Generating it renders the app with resource loading switched off for the
+/// whole process (leptos_server's `SuppressResourceLoad`, leptos#4773): a
+/// page rendering on another thread meanwhile can wait forever on a
+/// resource that first polls then. The server builds its router once,
+/// before it serves; the tests build one per test while others serve
+/// pages, which hung a test in CI until the list was generated only once.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
     let context_state = state.clone();
     let site_root = std::path::PathBuf::from(&*options.site_root);

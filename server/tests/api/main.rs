@@ -517,11 +517,60 @@ impl Reply {
 
 /// Fails a scenario that has not finished after 3 minutes (they take
 /// seconds), naming it, instead of letting the run hang until CI gives up.
-/// A guard against hangs, not a speed rule.
-async fn hang_guard(scenario: impl std::future::Future<Output = ()>) {
-    tokio::time::timeout(std::time::Duration::from_secs(180), scenario)
+/// A guard against hangs, not a speed rule. Before failing it prints what
+/// the pool and, on PostgreSQL, every busy session of the cluster were
+/// doing, so a hang in CI can be explained from its log.
+async fn hang_guard(app: &TestApp, scenario: impl std::future::Future<Output = ()>) {
+    // Pinned here so the scenario is still alive, stuck where it stuck,
+    // while its sessions are read.
+    let mut scenario = std::pin::pin!(scenario);
+    if tokio::time::timeout(std::time::Duration::from_secs(180), &mut scenario)
         .await
-        .expect("this scenario has not finished in 3 minutes: it hangs");
+        .is_ok()
+    {
+        return;
+    }
+    let pool = app.backend.pool();
+    eprintln!(
+        "hang: the pool has {} connections, {} idle",
+        pool.size(),
+        pool.num_idle()
+    );
+    if let Some((admin_url, name)) = &app.pg_cleanup {
+        eprintln!("hang: this test's database is {name}; busy sessions of the cluster:");
+        match pg_sessions(admin_url).await {
+            Ok(rows) => rows.iter().for_each(|row| eprintln!("hang:   {row}")),
+            Err(e) => eprintln!("hang:   cannot read pg_stat_activity: {e}"),
+        }
+    }
+    panic!("this scenario has not finished in 3 minutes: it hangs");
+}
+
+/// One line per PostgreSQL session that is not idle: its database, state,
+/// what it waits for, who blocks it, how long its transaction has run and
+/// the start of its statement.
+async fn pg_sessions(admin_url: &str) -> Result<Vec<String>, sqlx::Error> {
+    use sqlx::Connection;
+    let mut admin = sqlx::AnyConnection::connect(admin_url).await?;
+    let rows: Vec<(i32, String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT pid, coalesce(datname, ''), coalesce(state, ''), \
+                coalesce(wait_event_type || '/' || wait_event, ''), \
+                pg_blocking_pids(pid)::text, \
+                coalesce((now() - xact_start)::text, ''), left(query, 160) \
+         FROM pg_stat_activity \
+         WHERE state IS DISTINCT FROM 'idle' AND pid <> pg_backend_pid() \
+           AND backend_type = 'client backend' ORDER BY xact_start",
+    )
+    .fetch_all(&mut admin)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(pid, db, state, wait, blockers, age, query)| {
+            format!(
+                "pid {pid} db {db} {state} wait {wait} blocked by {blockers} for {age}: {query}"
+            )
+        })
+        .collect())
 }
 
 macro_rules! on_both_databases {
@@ -530,13 +579,13 @@ macro_rules! on_both_databases {
             #[tokio::test]
             async fn sqlite() {
                 let app = super::TestApp::sqlite().await;
-                super::hang_guard(super::$name(&app)).await;
+                super::hang_guard(&app, super::$name(&app)).await;
                 app.finish().await;
             }
             #[tokio::test]
             async fn postgres() {
                 if let Some(app) = super::TestApp::postgres().await {
-                    super::hang_guard(super::$name(&app)).await;
+                    super::hang_guard(&app, super::$name(&app)).await;
                     app.finish().await;
                 }
             }
@@ -617,6 +666,7 @@ mod avatar;
 mod challenge;
 mod oidc;
 mod profile;
+mod rendering;
 mod reset;
 mod sealed;
 mod sms;
