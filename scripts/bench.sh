@@ -22,9 +22,7 @@ step "checking Chromium" ensure_chromium
 step "checking wrk" ensure_wrk
 step "checking npm packages (Lighthouse, playwright-core)" ensure_npm_packages bench
 if [ "$build" = 1 ]; then
-  # cargo-leptos itself, not `cargo leptos`: cargo would put its own
-  # toolchain first on PATH and bypass scripts/wasm-nightly/cargo.
-  step "building Atrium (release)" cargo-leptos build --release --split --precompress
+  step "building Atrium (release)" scripts/build-site.sh --release
 fi
 
 port=${BENCH_PORT:-3300}

@@ -9,11 +9,7 @@ cd "$(dirname "$0")/.."
 step "checking build tools" ensure_build_tools
 step "checking wasm-opt (npm binaryen)" ensure_wasm_opt
 step "checking the release WASM's toolchain (nightly, rust-src)" ensure_wasm_nightly
-# --precompress writes a .br and a .gz beside every static file; the server
-# serves them to browsers that accept them.
-# cargo-leptos itself, not `cargo leptos`: cargo would put its own
-# toolchain first on PATH and bypass scripts/wasm-nightly/cargo.
-step "building Atrium (release)" cargo-leptos build --release --split --precompress
+step "building Atrium (release)" scripts/build-site.sh --release
 
 # Settings from .env (see .env.example), if there is one.
 if [ -f .env ]; then set -a; . ./.env; set +a; fi

@@ -26,7 +26,7 @@ else
 fi
 step "$what" cargo test -p vocab -p backend -p app -p server --features app/ssr
 
-step "building the site (debug) for the end-to-end tests" cargo leptos build --split
+step "building the site (debug) for the end-to-end tests" scripts/build-site.sh
 step "building ConnectivityPro, the sister platform the end-to-end tests sign in to" \
   cargo build -p connectivitypro
 

@@ -12,6 +12,7 @@ pub mod frame;
 pub mod invitations;
 pub mod profile;
 pub mod security;
+pub mod sign_in_bundle;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod support;
@@ -21,7 +22,9 @@ pub mod wire;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
+#[cfg(not(feature = "signin"))]
+use leptos_router::lazy_route;
+use leptos_router::{path, Lazy, LazyRoute, SsrMode};
 
 use accounts::pages::{AccountPage, AccountsPage};
 use auth::pages::{
@@ -31,12 +34,15 @@ use frame::{PlainLayout, ProfileLayout};
 use invitations::pages::InvitationsTab;
 use profile::details::ProfileDetails;
 use profile::pages::{Dashboard, SecurityTab};
+use sign_in_bundle::{SignInApp, SignInScripts};
 use support::held::SupportChangePage;
 use support::pages::{
     ConfirmEmailChangePage, PublicContactPage, SupportConsole, SupportContactPage, SupportUserPage,
 };
 
-/// The HTML document around the app, rendered on the server only.
+/// The HTML document around the app, rendered on the server only: the
+/// console ([`App`]) or, on a sign-in page, [`SignInApp`] with its own
+/// bundle.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(nonce) = use_context::<axum::http::request::Parts>()
@@ -45,6 +51,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         // Hydration scripts carry this nonce; the CSP header names it.
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }
+    // The sign-in pages come with their own, smaller bundle.
+    let sign_in = sign_in_bundle::for_this_page();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -57,11 +65,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.ico" sizes="any"/>
                 <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
                 <HashedStylesheet id="leptos" options=options.clone()/>
-                <HydrationScripts options/>
+                {match sign_in.clone() {
+                    Some(files) => view! { <SignInScripts files/> }.into_any(),
+                    None => view! { <HydrationScripts options/> }.into_any(),
+                }}
                 <leptos_meta::MetaTags/>
             </head>
             <body>
-                <App/>
+                {match sign_in {
+                    Some(_) => view! { <SignInApp/> }.into_any(),
+                    None => view! { <App/> }.into_any(),
+                }}
             </body>
         </html>
     }
@@ -121,10 +135,16 @@ pub fn App() -> impl IntoView {
 // The main module keeps only what all pages share: the router, the layouts
 // and the server-function plumbing. Without `--split` they are ordinary
 // async views.
+//
+// The sign-in bundle (feature `signin`, `sign_in_bundle`) has no lazy code:
+// `#[lazy_route]` would keep every page in its one module (each route is an
+// export) and import the splitter's placeholder, which only `--split`
+// replaces. There the routes are plain async views, unused and dropped.
 macro_rules! lazy_page {
     ($($route:ident => $page:ident),* $(,)?) => {$(
         struct $route;
 
+        #[cfg(not(feature = "signin"))]
         #[lazy_route]
         impl LazyRoute for $route {
             fn data() -> Self {
@@ -134,6 +154,17 @@ macro_rules! lazy_page {
             fn view(_this: Self) -> AnyView {
                 // Runs once this page's own part has hydrated (or rendered).
                 Effect::new(|_| mark_hydrated());
+                view! { <$page/> }.into_any()
+            }
+        }
+
+        #[cfg(feature = "signin")]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            async fn view(_this: Self) -> AnyView {
                 view! { <$page/> }.into_any()
             }
         }

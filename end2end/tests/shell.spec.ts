@@ -127,3 +127,35 @@ test("the avatar dialog's code is fetched only when Edit avatar is pressed", asy
   await expect(page.getByRole("dialog", { name: "Profile picture" })).toBeVisible();
   expect(chunks.filter((c) => c.includes("avatar_dialog")).length).toBe(1);
 });
+
+test("sign-in pages load their own small bundle; the console comes with a full page load", async ({ page }) => {
+  const wasm: string[] = [];
+  page.on("request", (r) => {
+    const name = new URL(r.url()).pathname;
+    if (name.endsWith(".wasm")) wasm.push(name);
+  });
+  await page.goto("/login");
+  await ready(page, true);
+  expect(wasm).toHaveLength(1);
+  expect(wasm[0]).toMatch(/^\/pkg\/atrium-signin\.[A-Za-z0-9_-]{22}\.wasm$/);
+
+  // Between sign-in pages the router navigates in the page: nothing new loads.
+  await page.getByRole("link", { name: "Create an account" }).click();
+  await expect(page).toHaveURL(/\/signup$/);
+  await expect(page.getByRole("button", { name: "Create account" })).toBeVisible();
+  expect(wasm).toHaveLength(1);
+  const documentBefore = await page.evaluate(() => performance.timeOrigin);
+
+  // Signing up redirects to the console: a new document, with the console's
+  // main module and its page's chunk.
+  await page.getByLabel("First name").fill("Sol");
+  await page.getByLabel("Last name").fill("Split");
+  await page.getByLabel("Email").fill(uniqueEmail("sol"));
+  await page.getByLabel("Password", { exact: true }).fill("violet tractor mango 42");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/profile$/);
+  await ready(page, true);
+  expect(await page.evaluate(() => performance.timeOrigin)).not.toBe(documentBefore);
+  expect(wasm.some((w) => /^\/pkg\/atrium\.[A-Za-z0-9_-]{22}\.wasm$/.test(w))).toBe(true);
+  expect(wasm.some((w) => w.includes("split___dashboard_route_view"))).toBe(true);
+});

@@ -1,11 +1,19 @@
-//! The browser entry point: hydrate the server-rendered page. `hydrate_lazy`
-//! waits for the code of a lazily loaded route (its own WASM chunk under
-//! `cargo leptos build --split`) before hydrating it.
+//! The browser entry point: hydrate the server-rendered page.
+//!
+//! Built twice (README "Delivery"):
+//! - the console's bundle (`atrium`, `cargo leptos build --split`) hydrates
+//!   [`app::App`]; `hydrate_lazy` waits for the code of a lazily loaded
+//!   route (its own WASM chunk) before hydrating it;
+//! - with the `signin` feature, the sign-in pages' bundle (`atrium-signin`,
+//!   one module) hydrates [`app::sign_in_bundle::SignInApp`].
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    #[cfg(feature = "signin")]
+    leptos::mount::hydrate_body(app::sign_in_bundle::SignInApp);
+    #[cfg(not(feature = "signin"))]
     leptos::mount::hydrate_lazy(app::App);
 }

@@ -96,9 +96,14 @@ pub fn app_state(config: &Config, backend: Backend) -> AppState {
     // binary (`hash-files`); Leptos then links the hashed files.
     let assets = http::assets::SiteAssets::load(
         output_name,
-        http::assets::SiteAssets::default_hash_file().as_deref(),
+        http::assets::SiteAssets::hash_file("hash.txt").as_deref(),
     );
-    let service_worker = http::assets::render_service_worker(&config.site_root, &assets);
+    let sign_in_files = http::assets::sign_in_files(
+        &config.site_root,
+        http::assets::SiteAssets::hash_file(http::assets::SIGN_IN_HASH_FILE).as_deref(),
+    );
+    let service_worker =
+        http::assets::render_service_worker(&config.site_root, &assets, sign_in_files.as_ref());
     let leptos_options = LeptosOptions::builder()
         .output_name(output_name)
         .hash_files(assets.hashed)
@@ -120,6 +125,7 @@ pub fn app_state(config: &Config, backend: Backend) -> AppState {
         public_origin,
         trust_proxy_headers: config.trust_proxy_headers,
         service_worker,
+        sign_in_files,
     }
 }
 
@@ -127,6 +133,9 @@ pub fn app_state(config: &Config, backend: Backend) -> AppState {
 fn provide_app_context(state: &AppState) {
     provide_context(state.backend.clone());
     provide_context(state.cookies.clone());
+    if let Some(files) = &state.sign_in_files {
+        provide_context(files.clone());
+    }
 }
 
 /// Leptos's list of the app's routes, generated once per process.

@@ -16,6 +16,8 @@ pub struct AppState {
     pub trust_proxy_headers: bool,
     /// `/sw.js` with this build's file names, when the site has one.
     pub service_worker: Option<std::sync::Arc<str>>,
+    /// The sign-in pages' own bundle, when the site has it.
+    pub sign_in_files: Option<app::sign_in_bundle::SignInFiles>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

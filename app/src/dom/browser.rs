@@ -64,6 +64,11 @@ pub fn go_to(url: &str) {
     let _ = window().location().set_href(url);
 }
 
+/// A full page load of `url` in place of the current history entry.
+pub fn load_in_place(url: &str) {
+    let _ = window().location().replace(url);
+}
+
 /// The path of the page shown.
 pub fn current_path() -> String {
     window().location().pathname().unwrap_or_default()

@@ -18,6 +18,8 @@ pub fn copy_text(_text: &str) {}
 
 pub fn go_to(_url: &str) {}
 
+pub fn load_in_place(_url: &str) {}
+
 pub fn current_path() -> String {
     String::new()
 }

@@ -21,6 +21,8 @@ use axum::Router;
 use sha2::{Digest, Sha256};
 use tower_http::services::ServeDir;
 
+use app::sign_in_bundle::SignInFiles;
+
 use crate::state::AppState;
 
 /// Length of cargo-leptos's file hash: MD5 in unpadded base64url.
@@ -64,11 +66,29 @@ impl SiteAssets {
         }
     }
 
-    /// Where cargo-leptos writes the hash file for the running binary.
-    pub fn default_hash_file() -> Option<PathBuf> {
+    /// Where cargo-leptos writes the hash file named `name` for the
+    /// running binary: beside it (`hash.txt` for the console's bundle).
+    pub fn hash_file(name: &str) -> Option<PathBuf> {
         let exe = std::env::current_exe().ok()?;
-        Some(exe.parent()?.join("hash.txt"))
+        Some(exe.parent()?.join(name))
     }
+}
+
+/// The hash file of the sign-in bundle (`Cargo.toml`'s `atrium-signin`).
+pub const SIGN_IN_HASH_FILE: &str = "hash-signin.txt";
+
+/// The sign-in pages' bundle (`app::sign_in_bundle`), when it was built into
+/// the site: its names from its own hash file, and its WASM in `pkg`.
+pub fn sign_in_files(site_root: &Path, hash_file: Option<&Path>) -> Option<SignInFiles> {
+    let names = SiteAssets::load(app::sign_in_bundle::OUTPUT_NAME, hash_file);
+    site_root
+        .join("pkg")
+        .join(&names.wasm)
+        .is_file()
+        .then_some(SignInFiles {
+            js: names.js,
+            wasm: names.wasm,
+        })
 }
 
 /// Whether a file name carries a content hash: one dot-separated part of
@@ -146,9 +166,13 @@ async fn static_headers(req: Request, next: Next) -> Response {
 /// The service worker, rendered once at start from `sw.js` in the site
 /// folder: its `"__ATRIUM_ASSETS__"` placeholder becomes this build's id and
 /// the shell files to precache.
-pub fn render_service_worker(site_root: &Path, assets: &SiteAssets) -> Option<Arc<str>> {
+pub fn render_service_worker(
+    site_root: &Path,
+    assets: &SiteAssets,
+    sign_in: Option<&SignInFiles>,
+) -> Option<Arc<str>> {
     let template = std::fs::read_to_string(site_root.join("sw.js")).ok()?;
-    let shell = [
+    let mut shell = vec![
         "/offline.html".to_string(),
         format!("/pkg/{}", assets.css),
         format!("/pkg/{}", assets.js),
@@ -158,6 +182,10 @@ pub fn render_service_worker(site_root: &Path, assets: &SiteAssets) -> Option<Ar
         "/favicon.ico".to_string(),
         "/manifest.webmanifest".to_string(),
     ];
+    if let Some(files) = sign_in {
+        shell.push(format!("/pkg/{}", files.js));
+        shell.push(format!("/pkg/{}", files.wasm));
+    }
     // The build id changes whenever a bundle file does: hashed names change
     // with their contents; plain names (debug builds) fall back to sizes.
     let mut digest = Sha256::new();
@@ -237,15 +265,25 @@ mod tests {
             wasm: "atrium.BBBBBBBBBBBBBBBBBBBBBB.wasm".into(),
             css: "atrium.CCCCCCCCCCCCCCCCCCCCCC.css".into(),
         };
-        let first = render_service_worker(dir.path(), &a).unwrap();
+        let first = render_service_worker(dir.path(), &a, None).unwrap();
         assert!(first.contains("/pkg/atrium.BBBBBBBBBBBBBBBBBBBBBB.wasm"));
         assert!(!first.contains("__ATRIUM_ASSETS__"));
+        assert!(!first.contains("atrium-signin"));
         let b = SiteAssets {
             wasm: "atrium.DDDDDDDDDDDDDDDDDDDDDD.wasm".into(),
             ..a
         };
-        let second = render_service_worker(dir.path(), &b).unwrap();
+        let second = render_service_worker(dir.path(), &b, None).unwrap();
         let build = |s: &str| s.split("\"build\":\"").nth(1).unwrap()[..16].to_string();
         assert_ne!(build(&first), build(&second), "a new bundle is a new build");
+        // The sign-in bundle is precached with the console's.
+        let sign_in = SignInFiles {
+            js: "atrium-signin.EEEEEEEEEEEEEEEEEEEEEE.js".into(),
+            wasm: "atrium-signin.FFFFFFFFFFFFFFFFFFFFFF.wasm".into(),
+        };
+        let third = render_service_worker(dir.path(), &b, Some(&sign_in)).unwrap();
+        assert!(third.contains("\"/pkg/atrium-signin.EEEEEEEEEEEEEEEEEEEEEE.js\""));
+        assert!(third.contains("\"/pkg/atrium-signin.FFFFFFFFFFFFFFFFFFFFFF.wasm\""));
+        assert_ne!(build(&second), build(&third));
     }
 }

@@ -187,3 +187,58 @@ async fn hsts_only_over_https() {
         backend.pool().close().await;
     }
 }
+
+#[tokio::test]
+async fn sign_in_pages_come_with_their_own_bundle() {
+    let site = built_site();
+    let pkg = site.path().join("pkg");
+    std::fs::write(pkg.join("atrium-signin.js"), b"export default 1;").unwrap();
+    std::fs::write(pkg.join("atrium-signin.wasm"), b"\0asm sign-in").unwrap();
+    let app = TestApp::sqlite_in(site).await;
+    let page = |path: &'static str, cookie: Option<String>| {
+        let app = &app;
+        async move {
+            let mut req = Request::get(path);
+            if let Some(c) = cookie {
+                req = req.header(header::COOKIE, format!("atrium_session={c}"));
+            }
+            let res = app.send(req.body(Body::empty()).unwrap()).await;
+            let status = res.status();
+            (status, String::from_utf8(bytes(res).await).unwrap())
+        }
+    };
+
+    // A sign-in page links the sign-in bundle, and only it, under the
+    // page's nonce, and renders its form.
+    for path in ["/login", "/signup", "/forgot-password"] {
+        let (status, html) = page(path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(
+            html.contains(r#"<link rel="modulepreload" href="/pkg/atrium-signin.js""#),
+            "{path}: {html}"
+        );
+        assert!(html.contains(r#"href="/pkg/atrium-signin.wasm""#), "{path}");
+        assert!(
+            html.contains(r#"import("/pkg/atrium-signin.js")"#),
+            "{path}: {html}"
+        );
+        assert!(html.contains(r#"<script type="module" nonce=""#), "{path}");
+        assert!(!html.contains("/pkg/atrium.js"), "{path}");
+        assert!(html.contains("<form"), "{path}");
+    }
+
+    // Every other page is the console's, with the console's bundle.
+    let cookie = app.sign_up_ann().await;
+    for (path, cookie) in [("/profile", Some(cookie)), ("/contact", None)] {
+        let (status, html) = page(path, cookie).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains("/pkg/atrium.js"), "{path}: {html}");
+        assert!(!html.contains("atrium-signin"), "{path}");
+    }
+
+    // The service worker keeps both bundles for offline use.
+    let sw = String::from_utf8(bytes(app.send(get("/sw.js", None)).await).await).unwrap();
+    assert!(sw.contains("\"/pkg/atrium-signin.js\""), "{sw}");
+    assert!(sw.contains("\"/pkg/atrium-signin.wasm\""), "{sw}");
+    app.finish().await;
+}

@@ -1,5 +1,7 @@
 //! Signing in: the password (`/login`), then the second step
-//! (`/login/verify`).
+//! (`/login/verify`). Links to console pages are `rel="external"`: a full
+//! page load, as the sign-in pages' own bundle cannot draw them
+//! (`crate::sign_in_bundle`).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -53,7 +55,7 @@ pub fn LoginPage() -> impl IntoView {
                 />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
                 <p class="form-link"><a href="/forgot-password">"Forgot password?"</a></p>
-                <p class="form-link"><a href="/contact">"Cannot sign in? Contact Global Technical Support"</a></p>
+                <p class="form-link"><a href="/contact" rel="external">"Cannot sign in? Contact Global Technical Support"</a></p>
             </ActionForm>
             <p class="switch">"New here? " <a href="/signup">"Create an account"</a></p>
         </main>
@@ -124,7 +126,7 @@ pub fn LoginVerifyPage() -> impl IntoView {
                                         </div>
                                         <button type="submit">"Sign in with a recovery code"</button>
                                     </ActionForm>
-                                    <p class="muted">"Lost your phone and your codes? " <a href="/contact">"Contact Global Technical Support"</a> ": they can switch you to email codes."</p>
+                                    <p class="muted">"Lost your phone and your codes? " <a href="/contact" rel="external">"Contact Global Technical Support"</a> ": they can switch you to email codes."</p>
                                 </details>
                             })}
                             <div class="row-actions">

@@ -1,5 +1,6 @@
 //! `/verify-email`: the link mailed at sign-up confirms the address with a
-//! button (a POST).
+//! button (a POST). "Go to My Profile" is `rel="external"`: a full page
+//! load into the console (`crate::sign_in_bundle`).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -63,7 +64,7 @@ fn email_confirmed(email: String) -> impl IntoView {
     view! {
         <div class="card">
             <p role="status" class="alert alert-ok">"Thank you. " {email} " is confirmed."</p>
-            <p><a class="button primary" href="/profile">"Go to My Profile"</a></p>
+            <p><a class="button primary" href="/profile" rel="external">"Go to My Profile"</a></p>
         </div>
     }
 }
@@ -73,7 +74,7 @@ fn email_not_confirmed(e: AppError) -> impl IntoView {
         <div class="card">
             <ErrorAlert error=e/>
             <p>"Sign in and use " <strong>"Resend verification email"</strong> " on My Profile to get a new link."</p>
-            <p><a class="button" href="/profile">"Go to My Profile"</a></p>
+            <p><a class="button" href="/profile" rel="external">"Go to My Profile"</a></p>
         </div>
     }
 }

@@ -46,9 +46,10 @@ pub fn AvatarEditor() -> impl IntoView {
     }
 }
 
-/// The dialog's code, fetched on first use.
-#[lazy]
-fn avatar_dialog(
+/// The dialog's code, fetched on first use. Not lazy in the sign-in bundle,
+/// which has no lazy code and never shows the dialog (`sign_in_bundle`).
+#[cfg_attr(not(feature = "signin"), lazy)]
+async fn avatar_dialog(
     open_requests: RwSignal<u32>,
     announce: RwSignal<Option<String>>,
     opener: NodeRef<leptos::html::Button>,
