@@ -89,7 +89,9 @@ pub fn App() -> impl IntoView {
     // hydrated) and registers the service worker.
     Effect::new(move |_| {
         let path = dom::current_path();
-        if !LAZY_PATHS.iter().any(|p| lazy_path_matches(p, &path)) {
+        let lazy = sign_in_bundle::is_sign_in_path(path.trim_end_matches('/'))
+            || LAZY_PATHS.iter().any(|p| lazy_path_matches(p, &path));
+        if !lazy {
             mark_hydrated();
         }
         dom::register_service_worker("/sw.js");
@@ -171,16 +173,11 @@ macro_rules! lazy_page {
     )*};
 }
 
-/// The routes below whose code is loaded lazily: on these, the page is
-/// interactive only when the lazy part has hydrated, so the shell does not
-/// mark it. `*` matches the rest of the path.
-const LAZY_PATHS: [&str; 15] = [
-    "/login",
-    "/login/verify",
-    "/signup",
-    "/verify-email",
-    "/forgot-password",
-    "/reset-password",
+/// The routes below whose code is loaded lazily, with the sign-in pages
+/// (lazy here too, when the console navigates to them): on these, the page
+/// is interactive only when the lazy part has hydrated, so the shell does
+/// not mark it. `*` matches the rest of the path.
+const LAZY_PATHS: [&str; 9] = [
     "/confirm-email-change",
     "/support-change",
     "/contact",
