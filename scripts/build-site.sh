@@ -21,8 +21,16 @@ if [ "${1:-}" = "--release" ]; then
 fi
 # cargo-leptos itself, not `cargo leptos`: cargo would put its own toolchain
 # first on PATH and bypass scripts/wasm-nightly/cargo.
-step "building Atrium ($kind)" cargo-leptos build --project atrium --split "${flags[@]}"
+# cargo-leptos applies LEPTOS_SITE_ROOT, LEPTOS_OUTPUT_NAME and
+# LEPTOS_HASH_FILE_NAME from ./.env or the environment to every project (a
+# copied .env.example sets the site root): each build pins its own, or the
+# second would empty the first's site folder.
+step "building Atrium ($kind)" \
+  env LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=atrium LEPTOS_HASH_FILE_NAME=hash.txt \
+  cargo-leptos build --project atrium --split "${flags[@]}"
 step "building the sign-in pages' bundle ($kind)" \
+  env LEPTOS_SITE_ROOT=target/site-signin LEPTOS_OUTPUT_NAME=atrium-signin \
+  LEPTOS_HASH_FILE_NAME=hash-signin.txt \
   cargo-leptos build --project atrium-signin --frontend-only "${flags[@]}"
 # The script and the WASM with their compressed copies; not the empty
 # stylesheet cargo-leptos writes for a project without one.

@@ -18,6 +18,8 @@ step "clippy: server side (ssr) and ConnectivityPro" \
   cargo clippy -p vocab -p backend -p app -p server -p connectivitypro --features app/ssr --all-targets -- -D warnings
 step "clippy: browser side (wasm32, hydrate)" \
   cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+step "clippy: the sign-in pages' bundle (wasm32, hydrate, signin)" \
+  cargo clippy -p frontend --target wasm32-unknown-unknown --features signin -- -D warnings
 
 if [ -n "${TEST_POSTGRES_URL:-}" ]; then
   what="Rust tests on SQLite and PostgreSQL"

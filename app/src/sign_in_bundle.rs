@@ -119,9 +119,15 @@ thread_local! {
 /// Keeps the router's navigation for [`follow_redirect`] (nothing to render).
 #[component]
 fn KeepNavigate() -> impl IntoView {
-    let navigate = leptos_router::hooks::use_navigate();
-    NAVIGATE
-        .with(|n| *n.borrow_mut() = Some(Box::new(move |url| navigate(url, Default::default()))));
+    // In the browser only: on the server it would keep a request's router
+    // (and the token in its address) in the worker thread.
+    #[cfg(feature = "hydrate")]
+    {
+        let navigate = leptos_router::hooks::use_navigate();
+        NAVIGATE.with(|n| {
+            *n.borrow_mut() = Some(Box::new(move |url| navigate(url, Default::default())))
+        });
+    }
 }
 
 /// A server function's redirect: to another sign-in page, in the page

@@ -78,17 +78,14 @@ impl SiteAssets {
 pub const SIGN_IN_HASH_FILE: &str = "hash-signin.txt";
 
 /// The sign-in pages' bundle (`app::sign_in_bundle`), when it was built into
-/// the site: its names from its own hash file, and its WASM in `pkg`.
+/// the site: its names from its own hash file, and both its files in `pkg`.
 pub fn sign_in_files(site_root: &Path, hash_file: Option<&Path>) -> Option<SignInFiles> {
     let names = SiteAssets::load(app::sign_in_bundle::OUTPUT_NAME, hash_file);
-    site_root
-        .join("pkg")
-        .join(&names.wasm)
-        .is_file()
-        .then_some(SignInFiles {
-            js: names.js,
-            wasm: names.wasm,
-        })
+    let pkg = site_root.join("pkg");
+    (pkg.join(&names.wasm).is_file() && pkg.join(&names.js).is_file()).then_some(SignInFiles {
+        js: names.js,
+        wasm: names.wasm,
+    })
 }
 
 /// Whether a file name carries a content hash: one dot-separated part of
