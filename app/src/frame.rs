@@ -9,10 +9,10 @@ use leptos_router::hooks::{use_location, use_navigate};
 use crate::auth::api::{current_user, Me, ResendVerification, SignOut};
 use crate::dom::focus_element;
 use crate::error::AppError;
-use crate::ui::{last_error, ErrorAlert, Loading};
+use crate::ui::{last_error, ActionForm, ErrorAlert, Loading};
 
 /// The signed-in person as first loaded.
-pub type MeResource = Resource<Result<Option<Me>, AppError>>;
+pub type MeResource = crate::load::Data<Option<Me>>;
 
 /// The signed-in person, shared with the top bar and the tabs through
 /// context. Saving the profile or the avatar sets it, so every place that
@@ -77,7 +77,7 @@ pub fn PlainLayout() -> impl IntoView {
 /// without a session to sign in.
 #[component]
 fn SignedIn(tabs: bool) -> impl IntoView {
-    let me: MeResource = Resource::new_blocking(|| (), |_| current_user());
+    let me: MeResource = crate::load::blocking(|| (), |_| current_user());
     provide_context(me);
     view! {
         <Suspense fallback=|| view! { <Loading class="loading"/> }>

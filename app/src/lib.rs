@@ -10,6 +10,7 @@ pub mod dom;
 pub mod error;
 pub mod frame;
 pub mod invitations;
+pub mod load;
 pub mod profile;
 pub mod security;
 pub mod sign_in_bundle;
@@ -66,14 +67,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
                 <HashedStylesheet id="leptos" options=options.clone()/>
                 {match sign_in.clone() {
-                    Some(files) => view! { <SignInScripts files/> }.into_any(),
+                    Some((files, _)) => view! { <SignInScripts files/> }.into_any(),
                     None => view! { <HydrationScripts options/> }.into_any(),
                 }}
                 <leptos_meta::MetaTags/>
             </head>
             <body>
                 {match sign_in {
-                    Some(_) => view! { <SignInApp/> }.into_any(),
+                    Some((_, address)) => view! { <SignInApp address/> }.into_any(),
                     None => view! { <App/> }.into_any(),
                 }}
             </body>

@@ -1,42 +1,127 @@
 //! The sign-in pages' own bundle. These are the pages most people load
 //! first, often on a phone, so they do not wait for the console's code:
-//! the server renders [`SignInApp`] for [`SIGN_IN_PATHS`] and links the
+//! the server renders [`SignInApp`] for the [`SignInPage`]s and links the
 //! `atrium-signin` bundle (one small WASM module, built from `frontend`
 //! with its `signin` feature), which hydrates the same component. Every
-//! other page is the console's [`crate::App`]. A link or a redirect from a
-//! sign-in page to any other page is a full page load, which brings the
-//! console's bundle: a server function's redirect goes through
-//! [`follow_redirect`], links to console pages carry `rel="external"`, and
-//! anything else the router would match lands on [`ElsewhereInAtrium`].
+//! other page is the console's [`crate::App`].
+//!
+//! [`SignInApp`] has no router: it draws the one page its address names,
+//! and every link or redirect, to another sign-in page or to the console,
+//! is a full page load. Between sign-in pages that costs the page's HTML
+//! only (the module is cached under its hashed name), and it keeps
+//! `leptos_router` out of the module. Pages read their address's query
+//! with [`query_value`], which is the router's in the console.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::hooks::use_location;
-use leptos_router::{path, SsrMode};
 
 use crate::auth::pages::{
     ForgotPasswordPage, LoginPage, LoginVerifyPage, ResetPasswordPage, SignUpPage, VerifyEmailPage,
 };
-use crate::ui::Loading;
 
 /// The output name of the sign-in bundle (`Cargo.toml`'s second
 /// `[[workspace.metadata.leptos]]` project).
 pub const OUTPUT_NAME: &str = "atrium-signin";
 
-/// The paths [`SignInApp`] serves, exactly as the server's routes match them.
-pub const SIGN_IN_PATHS: [&str; 6] = [
-    "/login",
-    "/login/verify",
-    "/signup",
-    "/verify-email",
-    "/forgot-password",
-    "/reset-password",
-];
+/// The pages [`SignInApp`] draws. A page here is drawn by a `match`, so a
+/// path can be neither served without a page nor drawn without a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInPage {
+    Login,
+    LoginVerify,
+    SignUp,
+    VerifyEmail,
+    ForgotPassword,
+    ResetPassword,
+}
+
+impl SignInPage {
+    pub const ALL: [SignInPage; 6] = [
+        SignInPage::Login,
+        SignInPage::LoginVerify,
+        SignInPage::SignUp,
+        SignInPage::VerifyEmail,
+        SignInPage::ForgotPassword,
+        SignInPage::ResetPassword,
+    ];
+
+    /// The page's path, exactly as the server's routes match it.
+    pub fn path(self) -> &'static str {
+        match self {
+            SignInPage::Login => "/login",
+            SignInPage::LoginVerify => "/login/verify",
+            SignInPage::SignUp => "/signup",
+            SignInPage::VerifyEmail => "/verify-email",
+            SignInPage::ForgotPassword => "/forgot-password",
+            SignInPage::ResetPassword => "/reset-password",
+        }
+    }
+
+    /// The sign-in page at exactly `path`, if any.
+    pub fn at(path: &str) -> Option<SignInPage> {
+        SignInPage::ALL.into_iter().find(|page| page.path() == path)
+    }
+}
 
 /// Whether the page at `path` is one of the sign-in bundle's.
 pub fn is_sign_in_path(path: &str) -> bool {
-    SIGN_IN_PATHS.contains(&path)
+    SignInPage::at(path).is_some()
+}
+
+/// The address of a sign-in page: which page, and its query. It is read
+/// once: a sign-in page changes address only by a full page load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInAddress {
+    pub page: SignInPage,
+    query: String,
+}
+
+impl SignInAddress {
+    /// The address `path?query` (the query without its `?`), on a sign-in
+    /// page.
+    pub fn new(path: &str, query: &str) -> Option<SignInAddress> {
+        let page = SignInPage::at(path)?;
+        Some(SignInAddress {
+            page,
+            query: query.strip_prefix('?').unwrap_or(query).to_string(),
+        })
+    }
+
+    /// The address being rendered: the request's on the server, the
+    /// document's in the browser; `None` off the sign-in pages.
+    pub fn here() -> Option<SignInAddress> {
+        #[cfg(feature = "ssr")]
+        {
+            let parts = use_context::<axum::http::request::Parts>()?;
+            SignInAddress::new(parts.uri.path(), parts.uri.query().unwrap_or_default())
+        }
+        #[cfg(not(feature = "ssr"))]
+        SignInAddress::new(&crate::dom::current_path(), &crate::dom::current_search())
+    }
+
+    /// The first value of `name` in the query, decoded.
+    pub fn value(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    }
+}
+
+/// A value from the page address's query: on a sign-in page drawn by
+/// [`SignInApp`], its address's; in the console, the router's (it follows
+/// navigation in the page).
+pub fn query_value(name: &'static str) -> Signal<Option<String>> {
+    if let Some(address) = use_context::<SignInAddress>() {
+        return Signal::stored(address.value(name));
+    }
+    #[cfg(not(feature = "signin"))]
+    {
+        let query = leptos_router::hooks::use_query_map();
+        Signal::derive(move || query.with(|q| q.get(name)))
+    }
+    // The sign-in bundle draws only SignInApp, which provides its address.
+    #[cfg(feature = "signin")]
+    Signal::stored(None)
 }
 
 /// The sign-in bundle's file names under `/pkg`. The server provides them
@@ -48,14 +133,13 @@ pub struct SignInFiles {
     pub wasm: String,
 }
 
-/// The sign-in bundle for the page being rendered: present on a sign-in
-/// path when the server has the bundle.
-pub fn for_this_page() -> Option<SignInFiles> {
+/// The sign-in bundle and the address of the page being rendered: present
+/// on a sign-in page when the server has the bundle.
+pub fn for_this_page() -> Option<(SignInFiles, SignInAddress)> {
     #[cfg(feature = "ssr")]
     {
-        use_context::<axum::http::request::Parts>()
-            .filter(|parts| is_sign_in_path(parts.uri.path()))
-            .and_then(|_| use_context::<SignInFiles>())
+        let files = use_context::<SignInFiles>()?;
+        SignInAddress::here().map(|address| (files, address))
     }
     #[cfg(not(feature = "ssr"))]
     None
@@ -79,121 +163,40 @@ pub fn SignInScripts(files: SignInFiles) -> impl IntoView {
     }
 }
 
-/// The sign-in pages, with nothing of the signed-in console.
+/// The sign-in page at `address`, with nothing of the signed-in console
+/// and no router.
 #[component]
-pub fn SignInApp() -> impl IntoView {
+pub fn SignInApp(address: SignInAddress) -> impl IntoView {
     provide_meta_context();
-    // Before the router, which would otherwise take the hook for itself.
+    // A server function's redirect: a full page load, to a sign-in page
+    // (this module, cached) or to the console (its own bundle).
     #[cfg(feature = "hydrate")]
-    let _ = leptos::server_fn::redirect::set_redirect_hook(follow_redirect);
+    let _ = leptos::server_fn::redirect::set_redirect_hook(crate::dom::go_to);
     // Runs only in the browser, once the page has hydrated.
     Effect::new(move |_| {
         crate::mark_hydrated();
         crate::dom::register_service_worker("/sw.js");
     });
+    // Without JavaScript a refused form comes back to its page with the
+    // error in the address (`__err`, for the server function at `__path`),
+    // which the router would otherwise hand to the page's actions.
+    if let (Some(path), Some(error)) = (address.value("__path"), address.value("__err")) {
+        provide_context(leptos::server::ServerActionError::new(&path, &error));
+    }
+    let page = address.page;
+    provide_context(address);
     view! {
         <Title text="Atrium"/>
         <a class="skip-link" href="#main">"Skip to content"</a>
-        <Router>
-            <KeepNavigate/>
-            <Routes fallback=ElsewhereInAtrium>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/login/verify") view=LoginVerifyPage ssr=SsrMode::Async/>
-                <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async/>
-                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
-                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
-                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
-            </Routes>
-        </Router>
+        {match page {
+            SignInPage::Login => view! { <LoginPage/> }.into_any(),
+            SignInPage::LoginVerify => view! { <LoginVerifyPage/> }.into_any(),
+            SignInPage::SignUp => view! { <SignUpPage/> }.into_any(),
+            SignInPage::VerifyEmail => view! { <VerifyEmailPage/> }.into_any(),
+            SignInPage::ForgotPassword => view! { <ForgotPasswordPage/> }.into_any(),
+            SignInPage::ResetPassword => view! { <ResetPasswordPage/> }.into_any(),
+        }}
     }
-}
-
-/// The router's navigation to an address.
-type Navigate = Box<dyn Fn(&str)>;
-
-thread_local! {
-    /// The router's navigation, for redirects between sign-in pages.
-    static NAVIGATE: std::cell::RefCell<Option<Navigate>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Keeps the router's navigation for [`follow_redirect`] (nothing to render).
-#[component]
-fn KeepNavigate() -> impl IntoView {
-    // In the browser only: on the server it would keep a request's router
-    // (and the token in its address) in the worker thread.
-    #[cfg(feature = "hydrate")]
-    {
-        let navigate = leptos_router::hooks::use_navigate();
-        NAVIGATE.with(|n| {
-            *n.borrow_mut() = Some(Box::new(move |url| navigate(url, Default::default())))
-        });
-    }
-}
-
-/// A server function's redirect: to another sign-in page, in the page
-/// through the router (a tick later, as the router does, so the action's
-/// value lands first); to any other page, a full page load, so the console
-/// comes with its own bundle and the address bar never shows a page this
-/// bundle cannot draw.
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-fn follow_redirect(url: &str) {
-    let url = url.to_string();
-    if is_sign_in_path(path_of(&url)) {
-        crate::dom::after(0, move || {
-            NAVIGATE.with(|n| match n.borrow().as_ref() {
-                Some(navigate) => navigate(&url),
-                None => crate::dom::go_to(&url),
-            })
-        });
-    } else {
-        crate::dom::go_to(&url);
-    }
-}
-
-/// The path of a same-site address (`/login/verify?resent=1` →
-/// `/login/verify`); an address with an origin has none here.
-fn path_of(url: &str) -> &str {
-    if !url.starts_with('/') || url.starts_with("//") {
-        return "";
-    }
-    url.split(['?', '#']).next().unwrap_or_default()
-}
-
-/// Any other page, reached by a link or a redirect from a sign-in page: a
-/// full page load of that address (in place of the router's entry), which
-/// the server answers with the console and its bundle. The server never
-/// renders this: it serves [`SignInApp`] for its own paths only.
-#[component]
-fn ElsewhereInAtrium() -> impl IntoView {
-    let location = use_location();
-    Effect::new(move |_| {
-        let url = address(
-            &location.pathname.get_untracked(),
-            &location.search.get_untracked(),
-            &location.hash.get_untracked(),
-        );
-        crate::dom::load_in_place(&url);
-    });
-    view! {
-        <main id="main" class="auth-page">
-            <Loading/>
-        </main>
-    }
-}
-
-/// `path`, `search` and `hash` as one address, whether or not the last two
-/// carry their `?` and `#`.
-fn address(path: &str, search: &str, hash: &str) -> String {
-    let mut url = path.to_string();
-    for (part, mark) in [(search, '?'), (hash, '#')] {
-        if !part.is_empty() {
-            if !part.starts_with(mark) {
-                url.push(mark);
-            }
-            url.push_str(part);
-        }
-    }
-    url
 }
 
 #[cfg(test)]
@@ -202,31 +205,34 @@ mod tests {
 
     #[test]
     fn sign_in_paths_are_matched_exactly() {
-        assert!(is_sign_in_path("/login"));
-        assert!(is_sign_in_path("/login/verify"));
+        assert_eq!(SignInPage::at("/login"), Some(SignInPage::Login));
+        assert_eq!(
+            SignInPage::at("/login/verify"),
+            Some(SignInPage::LoginVerify)
+        );
         assert!(is_sign_in_path("/reset-password"));
         assert!(!is_sign_in_path("/login/"));
         assert!(!is_sign_in_path("/profile"));
         assert!(!is_sign_in_path("/contact"));
         assert!(!is_sign_in_path("/"));
+        for page in SignInPage::ALL {
+            assert_eq!(SignInPage::at(page.path()), Some(page));
+        }
     }
 
     #[test]
-    fn redirects_are_told_apart_by_their_path() {
-        assert_eq!(path_of("/login/verify?resent=1"), "/login/verify");
-        assert_eq!(path_of("/login#top"), "/login");
-        assert_eq!(path_of("/profile"), "/profile");
-        assert_eq!(path_of("https://example.org/login"), "");
-        assert_eq!(path_of("//example.org/login"), "");
-        assert!(is_sign_in_path(path_of("/login?password=changed")));
-        assert!(!is_sign_in_path(path_of("/profile")));
-    }
-
-    #[test]
-    fn an_address_joins_its_parts_once() {
-        assert_eq!(address("/profile", "", ""), "/profile");
-        assert_eq!(address("/profile", "a=1", ""), "/profile?a=1");
-        assert_eq!(address("/profile", "?a=1", "#top"), "/profile?a=1#top");
-        assert_eq!(address("/p", "", "top"), "/p#top");
+    fn an_address_gives_its_query_values_decoded() {
+        let address = SignInAddress::new("/reset-password", "?token=a%2Bb&sent=09%3A30&x=1+2&x=3")
+            .expect("a sign-in page");
+        assert_eq!(address.page, SignInPage::ResetPassword);
+        assert_eq!(address.value("token").as_deref(), Some("a+b"));
+        assert_eq!(address.value("sent").as_deref(), Some("09:30"));
+        assert_eq!(address.value("x").as_deref(), Some("1 2"));
+        assert_eq!(address.value("missing"), None);
+        assert_eq!(SignInAddress::new("/profile", "a=1"), None);
+        assert_eq!(
+            SignInAddress::new("/login", "").and_then(|a| a.value("password")),
+            None
+        );
     }
 }

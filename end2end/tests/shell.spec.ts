@@ -139,12 +139,16 @@ test("sign-in pages load their own small bundle; the console comes with a full p
   expect(wasm).toHaveLength(1);
   expect(wasm[0]).toMatch(/^\/pkg\/atrium-signin\.[A-Za-z0-9_-]{22}\.wasm$/);
 
-  // Between sign-in pages the router navigates in the page: nothing new loads.
+  // The sign-in bundle has no router: another sign-in page is a new
+  // document, hydrated by the same module (no other WASM is asked for).
+  const loginDocument = await page.evaluate(() => performance.timeOrigin);
   await page.getByRole("link", { name: "Create an account" }).click();
   await expect(page).toHaveURL(/\/signup$/);
+  await ready(page, true);
   await expect(page.getByRole("button", { name: "Create account" })).toBeVisible();
-  expect(wasm).toHaveLength(1);
   const documentBefore = await page.evaluate(() => performance.timeOrigin);
+  expect(documentBefore).not.toBe(loginDocument);
+  expect(new Set(wasm)).toEqual(new Set([wasm[0]]));
 
   // Signing up redirects to the console: a new document, with the console's
   // main module and its page's chunk.

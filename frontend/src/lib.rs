@@ -12,8 +12,13 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // A sign-in page hydrates the page its address names; anything else
+    // (which the server never serves with this bundle) stays as rendered.
     #[cfg(feature = "signin")]
-    leptos::mount::hydrate_body(app::sign_in_bundle::SignInApp);
+    if let Some(address) = app::sign_in_bundle::SignInAddress::here() {
+        use app::sign_in_bundle::{SignInApp, SignInAppProps};
+        leptos::mount::hydrate_body(move || SignInApp(SignInAppProps { address }));
+    }
     #[cfg(not(feature = "signin"))]
     leptos::mount::hydrate_lazy(app::App);
 }

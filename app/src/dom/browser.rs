@@ -64,9 +64,36 @@ pub fn go_to(url: &str) {
     let _ = window().location().set_href(url);
 }
 
-/// A full page load of `url` in place of the current history entry.
-pub fn load_in_place(url: &str) {
-    let _ = window().location().replace(url);
+/// The fields a form submits, URL-encoded as the browser would post them,
+/// with the pressed button's (or image input's) name and value.
+pub fn submitted_fields(ev: &web_sys::SubmitEvent) -> Result<String, String> {
+    let form = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+        .ok_or("the event has no form")?;
+    let data =
+        web_sys::FormData::new_with_form(&form).map_err(|_| "the form's fields cannot be read")?;
+    if let Some(submitter) = ev.submitter() {
+        let pressed = submitter
+            .dyn_ref::<web_sys::HtmlButtonElement>()
+            .map(|b| (b.name(), b.value()))
+            .or_else(|| {
+                submitter
+                    .dyn_ref::<web_sys::HtmlInputElement>()
+                    .map(|i| (i.name(), i.value()))
+            });
+        if let Some((name, value)) = pressed.filter(|(name, _)| !name.is_empty()) {
+            let _ = data.append_with_str(&name, &value);
+        }
+    }
+    let fields = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data)
+        .map_err(|_| "the form's fields cannot be encoded")?;
+    Ok(String::from(fields.to_string()))
+}
+
+/// The query of the page's address, with its `?` (or empty).
+pub fn current_search() -> String {
+    window().location().search().unwrap_or_default()
 }
 
 /// The path of the page shown.

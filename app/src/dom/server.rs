@@ -18,7 +18,13 @@ pub fn copy_text(_text: &str) {}
 
 pub fn go_to(_url: &str) {}
 
-pub fn load_in_place(_url: &str) {}
+pub fn submitted_fields(_ev: &leptos::ev::SubmitEvent) -> Result<String, String> {
+    Err("forms are submitted in the browser".into())
+}
+
+pub fn current_search() -> String {
+    String::new()
+}
 
 pub fn current_path() -> String {
     String::new()

@@ -8,7 +8,9 @@ use super::api::{received_invitations, AcceptInvitation, DeclineInvitation, Invi
 use crate::error::AppError;
 use crate::frame::{refresh_me, use_me};
 use crate::profile::pages::panel;
-use crate::ui::{error_sentence, last_input, on_success, report_errors, ErrorAlert, Loading};
+use crate::ui::{
+    error_sentence, last_input, on_success, report_errors, ActionForm, ErrorAlert, Loading,
+};
 
 /// What the last answer did, for the status line.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,7 +33,7 @@ pub fn InvitationsTab() -> impl IntoView {
     let accept = ServerAction::<AcceptInvitation>::new();
     let decline = ServerAction::<DeclineInvitation>::new();
     let changed = RwSignal::new(0u32);
-    let list = Resource::new_blocking(move || changed.get(), |_| received_invitations());
+    let list = crate::load::blocking(move || changed.get(), |_| received_invitations());
     let answered = RwSignal::new(None::<Answered>);
     let problem = RwSignal::new(None::<AppError>);
     report_errors(accept, problem);

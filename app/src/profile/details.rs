@@ -13,7 +13,7 @@ use crate::avatar::editor::AvatarEditor;
 use crate::dom::{field_value, set_field_value};
 use crate::error::AppError;
 use crate::frame::{use_me, Avatar};
-use crate::ui::{last_error, Control, Field, Loaded};
+use crate::ui::{last_error, ActionForm, Control, Field, Loaded};
 
 /// Where users go for what they cannot change themselves (email changes).
 pub const SUPPORT_HREF: &str = "/support/contact";
@@ -75,7 +75,7 @@ pub fn ProfileDetails() -> impl IntoView {
 #[component]
 fn ProfileForm() -> impl IntoView {
     let me = use_me();
-    let setup = Resource::new_blocking(|| (), |_| profile_form_setup());
+    let setup = crate::load::blocking(|| (), |_| profile_form_setup());
     let save = ServerAction::<UpdateProfile>::new();
     let saved = RwSignal::new(false);
     let live = RwSignal::new(None::<ProfileCheck>);
@@ -275,7 +275,7 @@ fn ProfileForm() -> impl IntoView {
 
 #[component]
 fn CountryPicker(
-    setup: Resource<Result<super::api::ProfileSetup, AppError>>,
+    setup: crate::load::Data<super::api::ProfileSetup>,
     stored: Option<String>,
 ) -> impl IntoView {
     view! {
@@ -315,7 +315,7 @@ fn CountryPicker(
 fn Platforms() -> impl IntoView {
     let me = use_me();
     // Blocking, like the tab's other resources: a streamed one broke hydration.
-    let list = Resource::new_blocking(move || me.get(), |_| platforms());
+    let list = crate::load::blocking(move || me.get(), |_| platforms());
     view! {
         <section class="card" aria-labelledby="platforms-heading">
             <h2 id="platforms-heading">"Platforms"</h2>

@@ -11,7 +11,7 @@ use crate::auth::pages::SHARED_PASSWORD_NOTE;
 use crate::avatar::editor::AvatarEditor;
 use crate::frame::{use_me, Avatar, CountBadge};
 use crate::security::method::SignInMethod;
-use crate::ui::{last_error, FormError, Loaded};
+use crate::ui::{last_error, ActionForm, FormError, Loaded};
 
 /// Renders `body` with the signed-in person, again whenever they change.
 pub fn with_me<V: IntoView + 'static>(
@@ -135,7 +135,7 @@ fn ProtectionCard() -> impl IntoView {
 /// The ten most recent security events: what, when, from which browser and IP.
 #[component]
 fn RecentActivity() -> impl IntoView {
-    let events = Resource::new_blocking(|| (), |_| security_events());
+    let events = crate::load::blocking(|| (), |_| security_events());
     view! {
         <section class="card" aria-labelledby="recent-activity">
             <h2 id="recent-activity">"Recent activity"</h2>

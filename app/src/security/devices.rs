@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::ui::{last_error, FormError, Loaded};
+use crate::ui::{last_error, ActionForm, FormError, Loaded};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceView {
@@ -75,7 +75,7 @@ pub fn Devices() -> impl IntoView {
     let others = ServerAction::<SignOutOtherDevices>::new();
     let one_error = last_error(one.value());
     let others_error = last_error(others.value());
-    let list = Resource::new_blocking(
+    let list = crate::load::blocking(
         move || (one.version().get(), others.version().get()),
         |_| devices(),
     );

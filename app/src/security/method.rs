@@ -7,7 +7,7 @@ use super::api::{
     mfa_state, CancelAuthenticator, CancelSms, ConfirmAuthenticator, ConfirmPassword, ConfirmSms,
     MfaView, RegenerateRecoveryCodes, StartAuthenticator, StartSms, UseEmailCodes,
 };
-use crate::ui::{last_error, Control, Field, FormError, Loaded};
+use crate::ui::{last_error, ActionForm, Control, Field, FormError, Loaded};
 use vocab::MfaMethod;
 
 fn method_label(method: MfaMethod) -> &'static str {
@@ -31,7 +31,7 @@ pub fn SignInMethod() -> impl IntoView {
     let cancel_sms = ServerAction::<CancelSms>::new();
     // A method changed elsewhere (live, through the shared person) reloads it too.
     let me = use_context::<crate::frame::MeSignal>();
-    let state = Resource::new_blocking(
+    let state = crate::load::blocking(
         move || {
             (
                 me.map(|me| me.with(|m| m.mfa_method)),
@@ -72,7 +72,7 @@ pub fn SignInMethod() -> impl IntoView {
     let query = use_query_map();
     let finish_setup = move || query.with(|q| q.get("finish_setup").is_some());
     // Signed in on the way to a platform: it waits while the setup is finished.
-    let platform = Resource::new_blocking(|| (), |_| crate::auth::api::continue_to());
+    let platform = crate::load::blocking(|| (), |_| crate::auth::api::continue_to());
     view! {
         <section class="card" aria-labelledby="sign-in-method" id="sign-in-protection">
             <h2 id="sign-in-method">"Sign-in protection"</h2>

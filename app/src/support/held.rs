@@ -9,13 +9,13 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::{check_held_change, AnswerHeldChange, HeldChangeView};
 use crate::error::AppError;
-use crate::ui::{forget_token_in_address_bar, ErrorAlert};
+use crate::ui::{forget_token_in_address_bar, ActionForm, ErrorAlert};
 
 #[component]
 pub fn SupportChangePage() -> impl IntoView {
     let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
     let action = ServerAction::<AnswerHeldChange>::new();
-    let check = Resource::new_blocking(
+    let check = crate::load::blocking(
         {
             let token = token.clone();
             move || token.clone()

@@ -7,12 +7,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{ErrorAlert, Loading};
-use crate::error::AppError;
+use crate::load::Data;
 
 /// Draws `children` with the resource's value once it has come.
 #[component]
 pub fn Loaded<T, F, V>(
-    resource: Resource<Result<T, AppError>>,
+    resource: Data<T>,
     children: F,
     /// Keep showing the last answer while a new one loads (a list fetched
     /// again after an action) instead of "Loading…".

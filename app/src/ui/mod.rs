@@ -4,10 +4,12 @@
 
 mod actions;
 mod field;
+mod form;
 mod loaded;
 
 pub use actions::{error_sentence, last_input, on_success, report_errors};
 pub use field::{Control, Field, Input};
+pub use form::ActionForm;
 pub use loaded::Loaded;
 
 use leptos::prelude::*;

@@ -6,6 +6,7 @@
 use std::io::Read;
 
 use super::*;
+use app::sign_in_bundle::SignInPage;
 
 const HASHED_WASM: &str = "atrium.Jb0Xw1sJ9pL0sTz8Qv2x3A.wasm";
 
@@ -195,10 +196,11 @@ async fn sign_in_pages_come_with_their_own_bundle() {
     std::fs::write(pkg.join("atrium-signin.js"), b"export default 1;").unwrap();
     std::fs::write(pkg.join("atrium-signin.wasm"), b"\0asm sign-in").unwrap();
     let app = TestApp::sqlite_in(site).await;
-    let page = |path: &'static str, cookie: Option<String>| {
+    let page = |path: &str, cookie: Option<String>| {
+        let path = path.to_string();
         let app = &app;
         async move {
-            let mut req = Request::get(path);
+            let mut req = Request::get(&path);
             if let Some(c) = cookie {
                 req = req.header(header::COOKIE, format!("atrium_session={c}"));
             }
@@ -208,11 +210,19 @@ async fn sign_in_pages_come_with_their_own_bundle() {
         }
     };
 
-    // A sign-in page links the sign-in bundle, and only it, under the
-    // page's nonce, and renders its form.
-    for path in ["/login", "/signup", "/forgot-password"] {
+    // Every sign-in page links the sign-in bundle, and only it, under the
+    // page's nonce, and renders its own page (its heading), not a fallback.
+    for sign_in_page in SignInPage::ALL {
+        let path = sign_in_page.path();
         let (status, html) = page(path, None).await;
-        assert_eq!(status, StatusCode::OK, "{path}");
+        // The second step without a password step, and a reset page without
+        // its link's token, say so with their status.
+        let expected = match sign_in_page {
+            SignInPage::LoginVerify => StatusCode::UNAUTHORIZED,
+            SignInPage::ResetPassword => StatusCode::NOT_FOUND,
+            _ => StatusCode::OK,
+        };
+        assert_eq!(status, expected, "{path}");
         assert!(
             html.contains(r#"<link rel="modulepreload" href="/pkg/atrium-signin.js""#),
             "{path}: {html}"
@@ -224,8 +234,42 @@ async fn sign_in_pages_come_with_their_own_bundle() {
         );
         assert!(html.contains(r#"<script type="module" nonce=""#), "{path}");
         assert!(!html.contains("/pkg/atrium.js"), "{path}");
-        assert!(html.contains("<form"), "{path}");
+        let heading = match sign_in_page {
+            SignInPage::Login => "Sign in to Atrium",
+            SignInPage::LoginVerify => "Second step",
+            SignInPage::SignUp => "Create your Atrium account",
+            SignInPage::VerifyEmail => "Confirm your email",
+            SignInPage::ForgotPassword => "Reset your password",
+            SignInPage::ResetPassword => "Choose a new password",
+        };
+        assert!(
+            html.contains(&format!("<h1>{heading}</h1>")),
+            "{path}: {html}"
+        );
     }
+
+    // Without JavaScript a refused form comes back with its error in the
+    // address; the sign-in page (which has no router to read it) shows it.
+    let form = app
+        .post_form_without_javascript(
+            "/api/auth/login",
+            "http://127.0.0.1:3000/login",
+            "email=a%40b.org&password=wrong",
+        )
+        .await;
+    assert_eq!(form.status(), StatusCode::FOUND);
+    let back = form.headers()[header::LOCATION].to_str().unwrap();
+    let back = back
+        .strip_prefix("http://127.0.0.1:3000")
+        .unwrap()
+        .to_string();
+    let (status, html) = page(Box::leak(back.into_boxed_str()), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("atrium-signin"), "{html}");
+    assert!(
+        html.contains("The email or password is incorrect."),
+        "{html}"
+    );
 
     // Every other page is the console's, with the console's bundle.
     let cookie = app.sign_up_ann().await;

@@ -665,13 +665,10 @@ async fn http_guards_and_headers(app: &TestApp) {
 
     // A plain form post (no JavaScript) is answered with a redirect back that carries the error.
     let form = app
-        .send(
-            Request::post("/api/auth/login")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::ACCEPT, "text/html")
-                .header(header::REFERER, "http://127.0.0.1:3000/login")
-                .body(Body::from("email=a%40b.org&password=wrong"))
-                .unwrap(),
+        .post_form_without_javascript(
+            "/api/auth/login",
+            "http://127.0.0.1:3000/login",
+            "email=a%40b.org&password=wrong",
         )
         .await;
     assert_eq!(form.status(), StatusCode::FOUND);

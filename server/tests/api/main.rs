@@ -175,6 +175,25 @@ impl TestApp {
         self.router.clone().oneshot(req).await.unwrap()
     }
 
+    /// `body` posted to `path` as a browser without JavaScript posts a form
+    /// from the page at `referer`.
+    async fn post_form_without_javascript(
+        &self,
+        path: &str,
+        referer: &str,
+        body: &str,
+    ) -> Response<Body> {
+        self.send(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "text/html")
+                .header(header::REFERER, referer)
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
     /// Calls a server function the way the hydrated app does.
     async fn call(&self, endpoint: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Reply {
         let header = cookie.map(|c| format!("atrium_session={c}"));

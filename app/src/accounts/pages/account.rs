@@ -27,7 +27,7 @@ pub(super) struct Actions {
     pub(super) transfer: ServerAction<TransferOwnership>,
 }
 
-type AccountResource = Resource<Result<AccountView, AppError>>;
+type AccountResource = crate::load::Data<AccountView>;
 
 /// The account's name of the page as shown, and the name of one of its members.
 fn loaded_names(shown: StoredValue<Option<AccountView>>, user_id: i64) -> (String, String) {
@@ -69,7 +69,7 @@ pub fn AccountPage() -> impl IntoView {
     // Goes up after each change that succeeded; a refused one leaves the
     // page as it is, so nothing typed is lost.
     let changed = RwSignal::new(0u32);
-    let account: AccountResource = Resource::new_blocking(
+    let account: AccountResource = crate::load::blocking(
         move || (account_id(), changed.get()),
         |(id, _)| async move {
             match id {

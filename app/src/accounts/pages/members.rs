@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::account::Actions;
 use crate::accounts::api::MemberInfo;
+use crate::ui::ActionForm;
 use vocab::Role;
 
 #[component]

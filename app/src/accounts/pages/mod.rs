@@ -13,14 +13,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::accounts::api::{my_accounts, CreateAccount, MembershipInfo};
-use crate::ui::{last_error, Control, Field, FormError, Loaded};
+use crate::ui::{last_error, ActionForm, Control, Field, FormError, Loaded};
 
 /// The person's accounts with their role in each, and a form to create one.
 #[component]
 pub fn AccountsPage() -> impl IntoView {
     let create = ServerAction::<CreateAccount>::new();
     let error = last_error(create.value());
-    let accounts = Resource::new_blocking(|| (), |_| my_accounts());
+    let accounts = crate::load::blocking(|| (), |_| my_accounts());
     let query = use_query_map();
     let left = move || query.with(|q| q.get("left").is_some());
     view! {

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::account::Actions;
 use crate::accounts::api::MemberInfo;
-use crate::ui::{last_error, Control, Field, FormError};
+use crate::ui::{last_error, ActionForm, Control, Field, FormError};
 
 /// Only for the Owner: hand the account to another member, confirmed with
 /// the password.

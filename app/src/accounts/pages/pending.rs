@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::account::Actions;
 use crate::accounts::api::PendingInvitation;
-use crate::ui::{last_error, Control, Field, FormError};
+use crate::ui::{last_error, ActionForm, Control, Field, FormError};
 use vocab::{lifetimes, Role};
 
 #[component]

@@ -5,14 +5,16 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_query_map;
 
 use super::{clock_time, SHARED_PASSWORD_NOTE};
 use crate::auth::api::{
     check_reset_link, password_strength, ForgotPassword, ResetPassword, StrengthView,
 };
 use crate::dom::field_value;
-use crate::ui::{forget_token_in_address_bar, last_error, Control, ErrorCard, Field, FormError};
+use crate::sign_in_bundle::query_value;
+use crate::ui::{
+    forget_token_in_address_bar, last_error, ActionForm, Control, ErrorCard, Field, FormError,
+};
 use vocab::{lifetimes, limits};
 
 /// The strength meter's state and the `input` handler that feeds it: the
@@ -105,8 +107,8 @@ fn StrengthMeter(strength: RwSignal<Option<StrengthView>>) -> impl IntoView {
 pub fn ForgotPasswordPage() -> impl IntoView {
     let action = ServerAction::<ForgotPassword>::new();
     let error = last_error(action.value());
-    let query = use_query_map();
-    let sent = move || query.with(|q| q.get("sent"));
+    let sent = query_value("sent");
+    let sent = move || sent.get();
     // Only a clock time is shown from the address: anything else in `sent`
     // could put someone else's words in our status line.
     let expires = move || {
@@ -147,11 +149,10 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
-    let query = use_query_map();
-    let token = query.with_untracked(|q| q.get("token").unwrap_or_default());
+    let token = query_value("token").get_untracked().unwrap_or_default();
     let action = ServerAction::<ResetPassword>::new();
     let error = last_error(action.value());
-    let check = Resource::new_blocking(
+    let check = crate::load::blocking(
         {
             let token = token.clone();
             move || token.clone()

@@ -1,25 +1,23 @@
 //! Signing in: the password (`/login`), then the second step
-//! (`/login/verify`). Links to console pages are `rel="external"`: a full
-//! page load, as the sign-in pages' own bundle cannot draw them
-//! (`crate::sign_in_bundle`).
+//! (`/login/verify`).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::auth::api::{
     continue_to, pending_sign_in, CancelSignIn, ResendCode, SignIn, VerifyCode,
 };
-use crate::ui::{last_error, Control, ErrorCard, Field, FormError, Loading};
+use crate::sign_in_bundle::query_value;
+use crate::ui::{last_error, ActionForm, Control, ErrorCard, Field, FormError, Loading};
 use vocab::MfaMethod;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     let error = last_error(action.value());
-    let query = use_query_map();
-    let changed = move || query.with(|q| q.get("password").as_deref() == Some("changed"));
+    let password = query_value("password");
+    let changed = move || password.with(|p| p.as_deref() == Some("changed"));
     // A platform (OpenID Connect) sent the person here: say which.
-    let platform = Resource::new_blocking(|| (), |_| continue_to());
+    let platform = crate::load::blocking(|| (), |_| continue_to());
     view! {
         <main class="auth-page" id="main">
             <h1>"Sign in to Atrium"</h1>
@@ -55,7 +53,7 @@ pub fn LoginPage() -> impl IntoView {
                 />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
                 <p class="form-link"><a href="/forgot-password">"Forgot password?"</a></p>
-                <p class="form-link"><a href="/contact" rel="external">"Cannot sign in? Contact Global Technical Support"</a></p>
+                <p class="form-link"><a href="/contact">"Cannot sign in? Contact Global Technical Support"</a></p>
             </ActionForm>
             <p class="switch">"New here? " <a href="/signup">"Create an account"</a></p>
         </main>
@@ -65,7 +63,7 @@ pub fn LoginPage() -> impl IntoView {
 /// The second step of sign-in: the code sent by the person's method.
 #[component]
 pub fn LoginVerifyPage() -> impl IntoView {
-    let pending = Resource::new_blocking(|| (), |_| pending_sign_in());
+    let pending = crate::load::blocking(|| (), |_| pending_sign_in());
     let verify = ServerAction::<VerifyCode>::new();
     let resend = ServerAction::<ResendCode>::new();
     let cancel = ServerAction::<CancelSignIn>::new();
@@ -77,8 +75,8 @@ pub fn LoginVerifyPage() -> impl IntoView {
         }
     });
     let resend_error = last_error(resend.value());
-    let query = use_query_map();
-    let resent = move || query.with(|q| q.get("resent").is_some());
+    let resent = query_value("resent");
+    let resent = move || resent.with(Option::is_some);
     view! {
         <main class="auth-page" id="main">
             <h1>"Second step"</h1>
@@ -126,7 +124,7 @@ pub fn LoginVerifyPage() -> impl IntoView {
                                         </div>
                                         <button type="submit">"Sign in with a recovery code"</button>
                                     </ActionForm>
-                                    <p class="muted">"Lost your phone and your codes? " <a href="/contact" rel="external">"Contact Global Technical Support"</a> ": they can switch you to email codes."</p>
+                                    <p class="muted">"Lost your phone and your codes? " <a href="/contact">"Contact Global Technical Support"</a> ": they can switch you to email codes."</p>
                                 </details>
                             })}
                             <div class="row-actions">

@@ -1,12 +1,12 @@
 //! `/signup`, with the invitation an address was sent, if any.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use super::NewPasswordField;
 use crate::auth::api::SignUp;
 use crate::invitations::api::{invitation_preview, InvitationSummary};
-use crate::ui::{last_error, Control, ErrorAlert, Field, FormError, Loading};
+use crate::sign_in_bundle::query_value;
+use crate::ui::{last_error, ActionForm, Control, ErrorAlert, Field, FormError, Loading};
 
 /// Sign-up. From an invitation link (`?invitation=TOKEN`) it says who
 /// invited the person where, and locks the email to the invited address.
@@ -14,9 +14,10 @@ use crate::ui::{last_error, Control, ErrorAlert, Field, FormError, Loading};
 pub fn SignUpPage() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let error = last_error(action.value());
-    let query = use_query_map();
-    let token = query.with_untracked(|q| q.get("invitation").unwrap_or_default());
-    let preview = Resource::new_blocking(
+    let token = query_value("invitation")
+        .get_untracked()
+        .unwrap_or_default();
+    let preview = crate::load::blocking(
         {
             let token = token.clone();
             move || token.clone()

@@ -1,22 +1,21 @@
 //! `/verify-email`: the link mailed at sign-up confirms the address with a
-//! button (a POST). "Go to My Profile" is `rel="external"`: a full page
-//! load into the console (`crate::sign_in_bundle`).
+//! button (a POST).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::auth::api::{check_verify_link, VerifyEmail};
 use crate::error::AppError;
-use crate::ui::{forget_token_in_address_bar, ErrorAlert, LinkState};
+use crate::sign_in_bundle::query_value;
+use crate::ui::{forget_token_in_address_bar, ActionForm, ErrorAlert, LinkState};
 
 /// `/verify-email?token=…`: says which address the link confirms and
 /// confirms it when the button is pressed (a POST, so a mail scanner that
 /// opens the link confirms nothing). Works without JavaScript too.
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
-    let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
+    let token = query_value("token").get_untracked().unwrap_or_default();
     let action = ServerAction::<VerifyEmail>::new();
-    let check = Resource::new_blocking(
+    let check = crate::load::blocking(
         {
             let token = token.clone();
             move || token.clone()
@@ -64,7 +63,7 @@ fn email_confirmed(email: String) -> impl IntoView {
     view! {
         <div class="card">
             <p role="status" class="alert alert-ok">"Thank you. " {email} " is confirmed."</p>
-            <p><a class="button primary" href="/profile" rel="external">"Go to My Profile"</a></p>
+            <p><a class="button primary" href="/profile">"Go to My Profile"</a></p>
         </div>
     }
 }
@@ -74,7 +73,7 @@ fn email_not_confirmed(e: AppError) -> impl IntoView {
         <div class="card">
             <ErrorAlert error=e/>
             <p>"Sign in and use " <strong>"Resend verification email"</strong> " on My Profile to get a new link."</p>
-            <p><a class="button" href="/profile" rel="external">"Go to My Profile"</a></p>
+            <p><a class="button" href="/profile">"Go to My Profile"</a></p>
         </div>
     }
 }

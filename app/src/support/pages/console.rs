@@ -10,7 +10,7 @@ use crate::frame::use_me;
 use crate::support::api::{
     search_users, support_requests, CloseSupportRequest, RequestItem, UserHit,
 };
-use crate::ui::{last_error, FormError, Loaded};
+use crate::ui::{last_error, ActionForm, FormError, Loaded};
 
 /// Shown instead of the console to people without the Support role.
 #[component]
@@ -59,7 +59,7 @@ pub fn SupportConsole() -> impl IntoView {
 fn UserSearch() -> impl IntoView {
     let query = use_query_map();
     let typed = move || query.with(|q| q.get("query").unwrap_or_default());
-    let hits = Resource::new_blocking(typed, |q| async move {
+    let hits = crate::load::blocking(typed, |q| async move {
         if q.is_empty() {
             Ok(None)
         } else {
@@ -132,7 +132,7 @@ fn search_results(list: Vec<UserHit>, query: String) -> impl IntoView {
 fn OpenRequests() -> impl IntoView {
     let close = ServerAction::<CloseSupportRequest>::new();
     let error = last_error(close.value());
-    let requests = Resource::new_blocking(move || close.version().get(), |_| support_requests());
+    let requests = crate::load::blocking(move || close.version().get(), |_| support_requests());
     view! {
         <section class="card" aria-labelledby="open-requests">
             <h2 id="open-requests">"Open requests"</h2>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::support::api::ContactSupport;
-use crate::ui::{last_error, Control, Field, FormError};
+use crate::ui::{last_error, ActionForm, Control, Field, FormError};
 use vocab::{limits, SupportTopic};
 
 const MESSAGE_MAX: usize = limits::SUPPORT_MESSAGE_MAX_CHARS;

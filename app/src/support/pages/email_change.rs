@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::error::AppError;
 use crate::support::api::{check_email_change_link, ConfirmEmailChange};
-use crate::ui::{forget_token_in_address_bar, ErrorAlert, LinkState};
+use crate::ui::{forget_token_in_address_bar, ActionForm, ErrorAlert, LinkState};
 
 /// `/confirm-email-change?token=…`: the link support's email change mails
 /// to the new address. The page names the new address; pressing its button
@@ -16,7 +16,7 @@ use crate::ui::{forget_token_in_address_bar, ErrorAlert, LinkState};
 pub fn ConfirmEmailChangePage() -> impl IntoView {
     let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
     let action = ServerAction::<ConfirmEmailChange>::new();
-    let check = Resource::new_blocking(
+    let check = crate::load::blocking(
         {
             let token = token.clone();
             move || token.clone()

@@ -8,7 +8,7 @@ use super::console::NotStaff;
 use crate::dom::{field_value, focus_element};
 use crate::error::{AppError, FieldMessage};
 use crate::support::api::{support_user, SupportChangeEmail, SupportSwitchMfa, SupportUserView};
-use crate::ui::{last_error, Control, ErrorCard, Field, FormError, LastError, Loading};
+use crate::ui::{last_error, ActionForm, Control, ErrorCard, Field, FormError, LastError, Loading};
 use vocab::{lifetimes, limits, MfaMethod};
 
 const TICKET_MAX: usize = limits::TICKET_MAX_CHARS;
@@ -42,7 +42,7 @@ pub fn SupportUserPage() -> impl IntoView {
             changes.update(|n| *n += 1);
         }
     });
-    let person = Resource::new_blocking(
+    let person = crate::load::blocking(
         move || (user_id.get(), changes.get()),
         |(id, _)| async move {
             match id {

@@ -1,0 +1,59 @@
+//! [`ActionForm`]: Leptos's `ActionForm`, lighter in the browser.
+//!
+//! Leptos's reads the submitted fields into the server function's
+//! arguments with `serde_qs`, whose parser of nested fields
+//! (`a[b][0]=…`) every page then carries. Atrium's forms post flat fields
+//! only, so this one reads them with `serde_urlencoded`. Everything else is
+//! as Leptos does it: a real `<form>` posting to the server function's URL
+//! (it works before the WASM loads, and without JavaScript), which, once
+//! hydrated, dispatches the action instead, with the pressed button's name
+//! and value among the fields.
+
+use leptos::ev::SubmitEvent;
+use leptos::html::Form;
+use leptos::prelude::*;
+use leptos::server_fn::codec::PostUrl;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::{Http, ServerFn};
+use serde::de::DeserializeOwned;
+
+/// A form that runs `action` with its fields (see the module's text).
+#[component]
+pub fn ActionForm<S, O>(
+    action: ServerAction<S>,
+    /// Where to keep the `<form>` element.
+    #[prop(optional)]
+    node_ref: Option<NodeRef<Form>>,
+    children: Children,
+) -> impl IntoView
+where
+    S: ServerFn<Protocol = Http<PostUrl, O>> + DeserializeOwned + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    let on_submit = move |ev: SubmitEvent| {
+        if ev.default_prevented() {
+            return;
+        }
+        ev.prevent_default();
+        let input = crate::dom::submitted_fields(&ev)
+            .and_then(|fields| serde_urlencoded::from_str::<S>(&fields).map_err(|e| e.to_string()));
+        match input {
+            Ok(input) => {
+                action.dispatch(input);
+            }
+            Err(message) => {
+                action.value().set(Some(Err(S::Error::from_server_fn_error(
+                    ServerFnErrorErr::Serialization(message),
+                ))));
+                action.version().update(|n| *n += 1);
+            }
+        }
+    };
+    let node_ref = node_ref.unwrap_or_default();
+    view! {
+        <form action=S::url() method="post" on:submit=on_submit node_ref=node_ref>
+            {children()}
+        </form>
+    }
+}
