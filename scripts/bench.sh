@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Delivery benchmarks on a release build (README "Benchmarks: delivery"):
 # - the bundle's sizes (raw, gzip -9, brotli as served);
-# - bytes transferred on a first visit of /login and of /profile/details
-#   signed in, read from Chromium's resource timing;
+# - bytes transferred on a first visit of /login, of /profile (where signing
+#   in lands) and of /profile/details, both signed in, read from Chromium's
+#   resource timing;
 # - Lighthouse 12.2.3 (mobile preset) performance and accessibility scores
 #   for /login and /profile (signed in, through a Cookie header);
 # - wrk requests/s for /healthz, a static file, /login and /profile (signed
@@ -65,7 +66,7 @@ done
 
 echo
 echo "## First visit, bytes transferred (Chromium resource timing)"
-node bench/transfer.mjs "$base" "$cookie" /login +/profile/details >"$run/transfer.jsonl"
+node bench/transfer.mjs "$base" "$cookie" /login +/profile +/profile/details >"$run/transfer.jsonl"
 node -e '
   const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
   console.log("| page | everything | WASM + JS | WASM + JS decoded | encodings |");

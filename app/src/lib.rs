@@ -113,8 +113,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/support-change") view={Lazy::<SupportChangePageRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/contact") view={Lazy::<PublicContactRoute>::new()}/>
                 <ParentRoute path=path!("/profile") view=ProfileLayout ssr=SsrMode::Async>
-                    <Route path=path!("") view={Lazy::<DashboardRoute>::new()}/>
-                    <Route path=path!("details") view={Lazy::<ProfileDetailsRoute>::new()}/>
+                    <Route path=path!("") view=Dashboard/>
+                    <Route path=path!("details") view=ProfileDetails/>
                     <Route path=path!("security") view={Lazy::<SecurityRoute>::new()}/>
                     <Route path=path!("invitations") view={Lazy::<InvitationsRoute>::new()}/>
                 </ParentRoute>
@@ -132,12 +132,15 @@ pub fn App() -> impl IntoView {
     }
 }
 
-// Every page's own code is loaded on demand: with `cargo leptos build
-// --split` each one is its own WASM chunk, fetched when the route is first
-// matched (the chunk of the page being loaded is fetched before hydration).
-// The main module keeps only what all pages share: the router, the layouts
-// and the server-function plumbing. Without `--split` they are ordinary
-// async views.
+// Most pages load their code on demand: with `cargo leptos build --split`
+// each one is its own WASM chunk, fetched when the route is first matched
+// (the chunk of the page being loaded is fetched before hydration).
+// Without `--split` they are ordinary async views. The two pages where
+// nearly every visit lands, My Profile's Dashboard and Profile tab, are in
+// the main module with the router and the layouts: a page in a chunk also
+// loads the small chunks wasm-split cuts from the code pages share, which
+// weighed more than those pages themselves (README "Delivery"). The
+// heavier Security and Invitations tabs and the avatar dialog stay chunks.
 //
 // The sign-in bundle (feature `signin`, `sign_in_bundle`) has no lazy code:
 // `#[lazy_route]` would keep every page in its one module (each route is an
@@ -178,12 +181,10 @@ macro_rules! lazy_page {
 /// (lazy here too, when the console navigates to them): on these, the page
 /// is interactive only when the lazy part has hydrated, so the shell does
 /// not mark it. `*` matches the rest of the path.
-const LAZY_PATHS: [&str; 9] = [
+const LAZY_PATHS: [&str; 7] = [
     "/confirm-email-change",
     "/support-change",
     "/contact",
-    "/profile",
-    "/profile/details",
     "/profile/security",
     "/profile/invitations",
     "/accounts*",
@@ -228,12 +229,10 @@ lazy_page!(
     ResetPasswordPageRoute => ResetPasswordPage,
     ConfirmEmailChangePageRoute => ConfirmEmailChangePage,
     SupportChangePageRoute => SupportChangePage,
-    DashboardRoute => Dashboard,
-    ProfileDetailsRoute => ProfileDetails,
     SecurityRoute => SecurityTab,
+    InvitationsRoute => InvitationsTab,
     AccountsRoute => AccountsPage,
     AccountRoute => AccountPage,
-    InvitationsRoute => InvitationsTab,
     SupportConsoleRoute => SupportConsole,
     SupportUserRoute => SupportUserPage,
     SupportContactRoute => SupportContactPage,
