@@ -77,13 +77,13 @@ pub struct SignInAddress {
 }
 
 impl SignInAddress {
-    /// The address `path?query` (the query without its `?`), on a sign-in
+    /// The address `path?query` (`query` without its `?`), on a sign-in
     /// page.
     pub fn new(path: &str, query: &str) -> Option<SignInAddress> {
         let page = SignInPage::at(path)?;
         Some(SignInAddress {
             page,
-            query: query.strip_prefix('?').unwrap_or(query).to_string(),
+            query: query.to_string(),
         })
     }
 
@@ -95,14 +95,22 @@ impl SignInAddress {
             let parts = use_context::<axum::http::request::Parts>()?;
             SignInAddress::new(parts.uri.path(), parts.uri.query().unwrap_or_default())
         }
+        // `location.search` starts with the `?` that `Uri::query` leaves out.
         #[cfg(not(feature = "ssr"))]
-        SignInAddress::new(&crate::dom::current_path(), &crate::dom::current_search())
+        {
+            let search = crate::dom::current_search();
+            let query = search.strip_prefix('?').unwrap_or(&search);
+            SignInAddress::new(&crate::dom::current_path(), query)
+        }
     }
 
-    /// The first value of `name` in the query, decoded.
+    /// The last value of `name` in the query, decoded, as the router reads
+    /// it (a refused form without JavaScript appends its error after any
+    /// earlier one).
     pub fn value(&self, name: &str) -> Option<String> {
         form_urlencoded::parse(self.query.as_bytes())
-            .find(|(key, _)| key == name)
+            .filter(|(key, _)| key == name)
+            .last()
             .map(|(_, value)| value.into_owned())
     }
 }
@@ -222,12 +230,16 @@ mod tests {
 
     #[test]
     fn an_address_gives_its_query_values_decoded() {
-        let address = SignInAddress::new("/reset-password", "?token=a%2Bb&sent=09%3A30&x=1+2&x=3")
+        let address = SignInAddress::new("/reset-password", "token=a%2Bb&sent=09%3A30&x=3&x=1+2")
             .expect("a sign-in page");
         assert_eq!(address.page, SignInPage::ResetPassword);
         assert_eq!(address.value("token").as_deref(), Some("a+b"));
         assert_eq!(address.value("sent").as_deref(), Some("09:30"));
         assert_eq!(address.value("x").as_deref(), Some("1 2"));
+        // A second `?` is part of the query, as on the server.
+        let odd = SignInAddress::new("/login", "?password=changed").expect("a sign-in page");
+        assert_eq!(odd.value("password"), None);
+        assert_eq!(odd.value("?password").as_deref(), Some("changed"));
         assert_eq!(address.value("missing"), None);
         assert_eq!(SignInAddress::new("/profile", "a=1"), None);
         assert_eq!(

@@ -125,12 +125,13 @@ pub async fn upload(crop: Crop) -> Result<String, String> {
         .unwrap_or_default();
     if !response.ok() {
         // Refusals come as server functions send theirs: an `AppError`.
-        return Err(match serde_json::from_str::<AppError>(&text) {
+        // Read as bytes, as server functions' answers are (`crate::load`).
+        return Err(match serde_json::from_slice::<AppError>(text.as_bytes()) {
             Ok(e) => crate::ui::error_sentence(&e),
             Err(_) => format!("The upload failed ({}).", response.status()),
         });
     }
-    serde_json::from_str::<serde_json::Value>(&text)
+    serde_json::from_slice::<serde_json::Value>(text.as_bytes())
         .ok()
         .and_then(|v| v.get("hash")?.as_str().map(str::to_string))
         .ok_or_else(|| "The server's answer was not understood.".into())

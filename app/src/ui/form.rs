@@ -3,11 +3,13 @@
 //! Leptos's reads the submitted fields into the server function's
 //! arguments with `serde_qs`, whose parser of nested fields
 //! (`a[b][0]=…`) every page then carries. Atrium's forms post flat fields
-//! only, so this one reads them with `serde_urlencoded`. Everything else is
-//! as Leptos does it: a real `<form>` posting to the server function's URL
+//! only, so this one reads them with `serde_urlencoded`. Otherwise it works
+//! as Leptos's does: a real `<form>` posting to the server function's URL
 //! (it works before the WASM loads, and without JavaScript), which, once
 //! hydrated, dispatches the action instead, with the pressed button's name
-//! and value among the fields.
+//! and value among the fields. Unlike Leptos's, it sets no redirect hook of
+//! its own: the console's router and `SignInApp` set it, and a form drawn
+//! outside them would not follow a server function's redirect.
 
 use leptos::ev::SubmitEvent;
 use leptos::html::Form;

@@ -259,15 +259,28 @@ async fn sign_in_pages_come_with_their_own_bundle() {
         .await;
     assert_eq!(form.status(), StatusCode::FOUND);
     let back = form.headers()[header::LOCATION].to_str().unwrap();
-    let back = back
-        .strip_prefix("http://127.0.0.1:3000")
-        .unwrap()
-        .to_string();
-    let (status, html) = page(Box::leak(back.into_boxed_str()), None).await;
+    let (status, html) = page(back.strip_prefix("http://127.0.0.1:3000").unwrap(), None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("atrium-signin"), "{html}");
     assert!(
         html.contains("The email or password is incorrect."),
+        "{html}"
+    );
+    // A second refusal from that page appends its error to the address,
+    // after the first: the page shows the newer one, as the router would.
+    let again = app
+        .post_form_without_javascript("/api/auth/login", back, "email=&password=")
+        .await;
+    assert_eq!(again.status(), StatusCode::FOUND);
+    let back = again.headers()[header::LOCATION].to_str().unwrap();
+    assert_eq!(back.matches("__err=").count(), 2, "{back}");
+    let (_, html) = page(back.strip_prefix("http://127.0.0.1:3000").unwrap(), None).await;
+    assert!(
+        !html.contains("The email or password is incorrect."),
+        "{html}"
+    );
+    assert!(
+        html.contains("Please correct the fields marked below."),
         "{html}"
     );
 
