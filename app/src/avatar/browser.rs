@@ -19,6 +19,18 @@ thread_local! {
     /// because DOM handles cannot cross threads.
     static PICKED: RefCell<Option<(Blob, String)>> = const { RefCell::new(None) };
     static CAMERA: RefCell<Option<MediaStream>> = const { RefCell::new(None) };
+    /// Counts `stop_camera` calls, so a camera that starts only after it was
+    /// stopped (the dialog closed while the browser was still asking for
+    /// it) is stopped at once instead of staying on.
+    static CAMERA_STOPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn stop_tracks(stream: &MediaStream) {
+    for track in stream.get_tracks().iter() {
+        if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+            track.stop();
+        }
+    }
 }
 
 fn message(v: JsValue) -> String {
@@ -198,6 +210,7 @@ pub async fn start_camera(video: &web_sys::HtmlVideoElement) -> Result<(), Strin
     let promise = devices
         .get_user_media_with_constraints(&constraints)
         .map_err(message)?;
+    let stops = CAMERA_STOPS.with(|s| s.get());
     let stream = JsFuture::from(promise).await.map_err(|e| {
         let name = e
             .dyn_ref::<js_sys::Error>()
@@ -213,6 +226,10 @@ pub async fn start_camera(video: &web_sys::HtmlVideoElement) -> Result<(), Strin
         }
     })?;
     let stream: MediaStream = stream.dyn_into().map_err(message)?;
+    if CAMERA_STOPS.with(|s| s.get()) != stops {
+        stop_tracks(&stream);
+        return Ok(());
+    }
     video.set_src_object(Some(&stream));
     CAMERA.with(|c| *c.borrow_mut() = Some(stream));
     let _ = video.play();
@@ -220,13 +237,10 @@ pub async fn start_camera(video: &web_sys::HtmlVideoElement) -> Result<(), Strin
 }
 
 pub fn stop_camera() {
+    CAMERA_STOPS.with(|s| s.set(s.get() + 1));
     CAMERA.with(|c| {
         if let Some(stream) = c.borrow_mut().take() {
-            for track in stream.get_tracks().iter() {
-                if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
-                    track.stop();
-                }
-            }
+            stop_tracks(&stream);
         }
     });
 }
