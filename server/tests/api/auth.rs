@@ -664,20 +664,13 @@ async fn http_guards_and_headers(app: &TestApp) {
     );
 
     // A plain form post (no JavaScript) is answered with a redirect back that carries the error.
-    let form = app
+    let location = app
         .post_form_without_javascript(
             "/api/auth/login",
             "http://127.0.0.1:3000/login",
             "email=a%40b.org&password=wrong",
         )
         .await;
-    assert_eq!(form.status(), StatusCode::FOUND);
-    let location = form
-        .headers()
-        .get(header::LOCATION)
-        .unwrap()
-        .to_str()
-        .unwrap();
     assert!(
         location.starts_with("http://127.0.0.1:3000/login?__path=") && location.contains("__err="),
         "{location}"

@@ -176,22 +176,23 @@ impl TestApp {
     }
 
     /// `body` posted to `path` as a browser without JavaScript posts a form
-    /// from the page at `referer`.
-    async fn post_form_without_javascript(
-        &self,
-        path: &str,
-        referer: &str,
-        body: &str,
-    ) -> Response<Body> {
-        self.send(
-            Request::post(path)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::ACCEPT, "text/html")
-                .header(header::REFERER, referer)
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
+    /// from the page at `referer`, answered with a redirect: its address.
+    async fn post_form_without_javascript(&self, path: &str, referer: &str, body: &str) -> String {
+        let res = self
+            .send(
+                Request::post(path)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "text/html")
+                    .header(header::REFERER, referer)
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::FOUND, "{path}");
+        res.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Calls a server function the way the hydrated app does.
