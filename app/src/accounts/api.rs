@@ -63,7 +63,7 @@ impl MembershipInfo {
 }
 
 /// The signed-in person's accounts with their role in each.
-#[server(endpoint = "accounts/mine")]
+#[server(endpoint = "accounts/mine", input = crate::wire::Form)]
 pub async fn my_accounts() -> Result<Vec<MembershipInfo>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -73,7 +73,7 @@ pub async fn my_accounts() -> Result<Vec<MembershipInfo>, AppError> {
 }
 
 /// Creates an account owned by the signed-in person; returns its id.
-#[server(endpoint = "accounts/create")]
+#[server(endpoint = "accounts/create", input = crate::wire::Form)]
 pub async fn create_account(name: String) -> Result<i64, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -90,7 +90,7 @@ pub async fn create_account(name: String) -> Result<i64, AppError> {
     Ok(id)
 }
 
-#[server(endpoint = "accounts/get")]
+#[server(endpoint = "accounts/get", input = crate::wire::Form)]
 pub async fn load_account(account_id: i64) -> Result<AccountView, AppError> {
     use crate::ssr::*;
     use backend::clock::to_long_date;
@@ -131,7 +131,7 @@ pub async fn load_account(account_id: i64) -> Result<AccountView, AppError> {
     })
 }
 
-#[server(endpoint = "accounts/invite")]
+#[server(endpoint = "accounts/invite", input = crate::wire::Form)]
 pub async fn invite_member(
     account_id: i64,
     email: String,
@@ -147,7 +147,7 @@ pub async fn invite_member(
     Ok(email.trim().to_string())
 }
 
-#[server(endpoint = "accounts/revoke-invitation")]
+#[server(endpoint = "accounts/revoke-invitation", input = crate::wire::Form)]
 pub async fn revoke_invitation(account_id: i64, invitation_id: i64) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -158,7 +158,7 @@ pub async fn revoke_invitation(account_id: i64, invitation_id: i64) -> Result<()
         .map_err(to_app_error)
 }
 
-#[server(endpoint = "accounts/change-role")]
+#[server(endpoint = "accounts/change-role", input = crate::wire::Form)]
 pub async fn change_role(account_id: i64, user_id: i64, role: String) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -170,7 +170,7 @@ pub async fn change_role(account_id: i64, user_id: i64, role: String) -> Result<
 }
 
 /// Removes a member, or (for one's own id) leaves the account.
-#[server(endpoint = "accounts/remove-member")]
+#[server(endpoint = "accounts/remove-member", input = crate::wire::Form)]
 pub async fn remove_member(account_id: i64, user_id: i64) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -182,7 +182,7 @@ pub async fn remove_member(account_id: i64, user_id: i64) -> Result<(), AppError
 }
 
 /// Hands the account to another member, confirmed with the Owner's password.
-#[server(endpoint = "accounts/transfer")]
+#[server(endpoint = "accounts/transfer", input = crate::wire::Form)]
 pub async fn transfer_ownership(
     account_id: i64,
     user_id: i64,

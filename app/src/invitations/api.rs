@@ -25,7 +25,7 @@ pub struct InvitationSummary {
 }
 
 /// Open invitations sent to the signed-in person's address, newest first.
-#[server(endpoint = "invitations/list")]
+#[server(endpoint = "invitations/list", input = crate::wire::Form)]
 pub async fn received_invitations() -> Result<Vec<InvitationItem>, AppError> {
     use crate::ssr::*;
     use backend::clock::to_long_date;
@@ -48,7 +48,7 @@ pub async fn received_invitations() -> Result<Vec<InvitationItem>, AppError> {
         .collect())
 }
 
-#[server(endpoint = "invitations/accept")]
+#[server(endpoint = "invitations/accept", input = crate::wire::Form)]
 pub async fn accept_invitation(invitation_id: i64) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -59,7 +59,7 @@ pub async fn accept_invitation(invitation_id: i64) -> Result<(), AppError> {
         .map_err(to_app_error)
 }
 
-#[server(endpoint = "invitations/decline")]
+#[server(endpoint = "invitations/decline", input = crate::wire::Form)]
 pub async fn decline_invitation(invitation_id: i64) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -72,7 +72,7 @@ pub async fn decline_invitation(invitation_id: i64) -> Result<(), AppError> {
 
 /// For the sign-up page: the invitation's address (shown locked) and account.
 /// `None` when the link is unknown, answered, revoked or expired.
-#[server(endpoint = "invitations/preview")]
+#[server(endpoint = "invitations/preview", input = crate::wire::Form)]
 pub async fn invitation_preview(token: String) -> Result<Option<InvitationSummary>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;

@@ -23,7 +23,7 @@ pub struct ProfileCheck {
     pub phone_formatted: Option<String>,
 }
 
-#[server(endpoint = "profile/setup")]
+#[server(endpoint = "profile/setup", input = crate::wire::Form)]
 pub async fn profile_form_setup() -> Result<ProfileSetup, AppError> {
     use crate::ssr::*;
     use backend::user::phone;
@@ -53,7 +53,7 @@ pub async fn profile_form_setup() -> Result<ProfileSetup, AppError> {
 
 /// Checks the form as the person types; saves nothing. The same rules run
 /// again on save.
-#[server(endpoint = "profile/check")]
+#[server(endpoint = "profile/check", input = crate::wire::Form)]
 pub async fn check_profile(
     first_name: String,
     last_name: String,
@@ -89,7 +89,7 @@ pub async fn check_profile(
 }
 
 /// Saves names and phone; refused with a conflict when `version` is stale.
-#[server(endpoint = "profile/update")]
+#[server(endpoint = "profile/update", input = crate::wire::Form)]
 pub async fn update_profile(
     first_name: String,
     last_name: String,
@@ -114,7 +114,7 @@ pub async fn update_profile(
     Me::load(&backend, &updated).await
 }
 
-#[server(endpoint = "avatar/remove")]
+#[server(endpoint = "avatar/remove", input = crate::wire::Form)]
 pub async fn remove_avatar() -> Result<AvatarInfo, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -127,7 +127,7 @@ pub async fn remove_avatar() -> Result<AvatarInfo, AppError> {
 }
 
 /// Initials on `color` instead of a picture.
-#[server(endpoint = "avatar/generated")]
+#[server(endpoint = "avatar/generated", input = crate::wire::Form)]
 pub async fn use_generated_avatar(color: String) -> Result<AvatarInfo, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -152,7 +152,7 @@ pub struct PlatformView {
     pub behind: bool,
 }
 
-#[server(endpoint = "profile/platforms")]
+#[server(endpoint = "profile/platforms", input = crate::wire::Form)]
 pub async fn platforms() -> Result<Vec<PlatformView>, AppError> {
     use crate::ssr::*;
     use backend::clock::{to_clock_time, to_long_date};

@@ -34,7 +34,7 @@ pub struct MfaView {
     pub new_recovery_codes: Option<Vec<String>>,
 }
 
-#[server(endpoint = "security/mfa")]
+#[server(endpoint = "security/mfa", input = crate::wire::Form)]
 pub async fn mfa_state() -> Result<MfaView, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -67,7 +67,7 @@ pub async fn mfa_state() -> Result<MfaView, AppError> {
 }
 
 /// Re-enters the password, allowing a change of method for 10 minutes.
-#[server(endpoint = "security/confirm-password")]
+#[server(endpoint = "security/confirm-password", input = crate::wire::Form)]
 pub async fn confirm_password(password: String) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -79,7 +79,7 @@ pub async fn confirm_password(password: String) -> Result<(), AppError> {
         .map_err(to_app_error)
 }
 
-#[server(endpoint = "security/start-authenticator")]
+#[server(endpoint = "security/start-authenticator", input = crate::wire::Form)]
 pub async fn start_authenticator() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -91,7 +91,7 @@ pub async fn start_authenticator() -> Result<(), AppError> {
         .map(|_| ())
 }
 
-#[server(endpoint = "security/cancel-authenticator")]
+#[server(endpoint = "security/cancel-authenticator", input = crate::wire::Form)]
 pub async fn cancel_authenticator() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -103,7 +103,7 @@ pub async fn cancel_authenticator() -> Result<(), AppError> {
 }
 
 /// Ends enrolment with the app's first code; returns the recovery codes, once.
-#[server(endpoint = "security/confirm-authenticator")]
+#[server(endpoint = "security/confirm-authenticator", input = crate::wire::Form)]
 pub async fn confirm_authenticator(code: String) -> Result<Vec<String>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -117,7 +117,7 @@ pub async fn confirm_authenticator(code: String) -> Result<Vec<String>, AppError
 }
 
 /// New recovery codes; the old ones stop working.
-#[server(endpoint = "security/regenerate-recovery-codes")]
+#[server(endpoint = "security/regenerate-recovery-codes", input = crate::wire::Form)]
 pub async fn regenerate_recovery_codes() -> Result<Vec<String>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -130,7 +130,7 @@ pub async fn regenerate_recovery_codes() -> Result<Vec<String>, AppError> {
     Ok(codes)
 }
 
-#[server(endpoint = "security/use-email")]
+#[server(endpoint = "security/use-email", input = crate::wire::Form)]
 pub async fn use_email_codes() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -143,7 +143,7 @@ pub async fn use_email_codes() -> Result<(), AppError> {
 
 /// Texts a code to the phone on the profile, to confirm the number before
 /// text messages become the sign-in method.
-#[server(endpoint = "security/start-sms")]
+#[server(endpoint = "security/start-sms", input = crate::wire::Form)]
 pub async fn start_sms() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -156,7 +156,7 @@ pub async fn start_sms() -> Result<(), AppError> {
 }
 
 /// The texted code typed back: text messages become the sign-in method.
-#[server(endpoint = "security/confirm-sms")]
+#[server(endpoint = "security/confirm-sms", input = crate::wire::Form)]
 pub async fn confirm_sms(code: String) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -167,7 +167,7 @@ pub async fn confirm_sms(code: String) -> Result<(), AppError> {
         .map_err(to_app_error)
 }
 
-#[server(endpoint = "security/cancel-sms")]
+#[server(endpoint = "security/cancel-sms", input = crate::wire::Form)]
 pub async fn cancel_sms() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;

@@ -20,7 +20,7 @@ pub struct DeviceView {
     pub current: bool,
 }
 
-#[server(endpoint = "security/devices")]
+#[server(endpoint = "security/devices", input = crate::wire::Form)]
 pub async fn devices() -> Result<Vec<DeviceView>, AppError> {
     use crate::ssr::*;
     use backend::clock::{to_clock_time, to_long_date};
@@ -46,7 +46,7 @@ pub async fn devices() -> Result<Vec<DeviceView>, AppError> {
 }
 
 /// Signs out one other device (by the id the list shows).
-#[server(endpoint = "security/sign-out-device")]
+#[server(endpoint = "security/sign-out-device", input = crate::wire::Form)]
 pub async fn sign_out_device(id: String) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -58,7 +58,7 @@ pub async fn sign_out_device(id: String) -> Result<(), AppError> {
 }
 
 /// Signs out every device but this one.
-#[server(endpoint = "security/sign-out-other-devices")]
+#[server(endpoint = "security/sign-out-other-devices", input = crate::wire::Form)]
 pub async fn sign_out_other_devices() -> Result<usize, AppError> {
     use crate::ssr::*;
     let backend = backend()?;

@@ -59,7 +59,7 @@ pub struct RequestItem {
     pub signed_out: bool,
 }
 
-#[server(endpoint = "support/search")]
+#[server(endpoint = "support/search", input = crate::wire::Form)]
 pub async fn search_users(query: String) -> Result<Vec<UserHit>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -78,7 +78,7 @@ pub async fn search_users(query: String) -> Result<Vec<UserHit>, AppError> {
         .collect())
 }
 
-#[server(endpoint = "support/user")]
+#[server(endpoint = "support/user", input = crate::wire::Form)]
 pub async fn support_user(user_id: i64) -> Result<SupportUserView, AppError> {
     use crate::ssr::*;
     use backend::clock::{to_clock_time, to_long_date};
@@ -129,7 +129,7 @@ pub async fn support_user(user_id: i64) -> Result<SupportUserView, AppError> {
 }
 
 /// Starts an email change; the link goes to the new address.
-#[server(endpoint = "support/change-email")]
+#[server(endpoint = "support/change-email", input = crate::wire::Form)]
 pub async fn support_change_email(
     user_id: i64,
     email: String,
@@ -146,7 +146,7 @@ pub async fn support_change_email(
 }
 
 /// Switches a person's sign-in method to emailed codes.
-#[server(endpoint = "support/switch-mfa")]
+#[server(endpoint = "support/switch-mfa", input = crate::wire::Form)]
 pub async fn support_switch_mfa(user_id: i64, ticket: String) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -157,7 +157,7 @@ pub async fn support_switch_mfa(user_id: i64, ticket: String) -> Result<(), AppE
         .map_err(to_app_error)
 }
 
-#[server(endpoint = "support/requests")]
+#[server(endpoint = "support/requests", input = crate::wire::Form)]
 pub async fn support_requests() -> Result<Vec<RequestItem>, AppError> {
     use crate::ssr::*;
     use backend::clock::{to_clock_time, to_long_date};
@@ -191,7 +191,7 @@ pub async fn support_requests() -> Result<Vec<RequestItem>, AppError> {
         .collect())
 }
 
-#[server(endpoint = "support/close-request")]
+#[server(endpoint = "support/close-request", input = crate::wire::Form)]
 pub async fn close_support_request(ticket_id: i64) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -205,7 +205,7 @@ pub async fn close_support_request(ticket_id: i64) -> Result<(), AppError> {
 /// Files a request from the contact form; returns its number. Signed in,
 /// the answer goes to the person's address; signed out (locked out of the
 /// account), to `email`.
-#[server(endpoint = "support/contact")]
+#[server(endpoint = "support/contact", input = crate::wire::Form)]
 pub async fn contact_support(
     topic: String,
     message: String,
@@ -226,7 +226,7 @@ pub async fn contact_support(
 /// What `/confirm-email-change` shows before its button is pressed: the
 /// new address, or why the link cannot be used (nothing is written); with
 /// no token, the address a change posted without JavaScript just applied.
-#[server(endpoint = "email/check-change-link")]
+#[server(endpoint = "email/check-change-link", input = crate::wire::Form)]
 pub async fn check_email_change_link(token: String) -> Result<LinkState, AppError> {
     use crate::ssr::*;
     if token.is_empty() {
@@ -242,7 +242,7 @@ pub async fn check_email_change_link(token: String) -> Result<LinkState, AppErro
 
 /// Applies an email change from the link mailed to the new address (the
 /// page's button).
-#[server(endpoint = "email/confirm-change")]
+#[server(endpoint = "email/confirm-change", input = crate::wire::Form)]
 pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -285,7 +285,7 @@ fn held_view(link: backend::support_hold::HoldLink) -> HeldChangeView {
 }
 
 /// What `/support-change` shows before its button is pressed. Writes nothing.
-#[server(endpoint = "support/check-held-change")]
+#[server(endpoint = "support/check-held-change", input = crate::wire::Form)]
 pub async fn check_held_change(token: String) -> Result<HeldChangeView, AppError> {
     use crate::ssr::*;
     backend()?
@@ -297,7 +297,7 @@ pub async fn check_held_change(token: String) -> Result<HeldChangeView, AppError
 
 /// The button of `/support-change`: lets the change go ahead now, or
 /// undoes it ("This was not me"), as the link says.
-#[server(endpoint = "support/answer-held-change")]
+#[server(endpoint = "support/answer-held-change", input = crate::wire::Form)]
 pub async fn answer_held_change(token: String) -> Result<HeldChangeView, AppError> {
     use crate::ssr::*;
     backend()?

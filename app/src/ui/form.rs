@@ -14,7 +14,6 @@
 use leptos::ev::SubmitEvent;
 use leptos::html::Form;
 use leptos::prelude::*;
-use leptos::server_fn::codec::PostUrl;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::{Http, ServerFn};
 use serde::de::DeserializeOwned;
@@ -29,32 +28,55 @@ pub fn ActionForm<S, O>(
     children: Children,
 ) -> impl IntoView
 where
-    S: ServerFn<Protocol = Http<PostUrl, O>> + DeserializeOwned + Clone + Send + Sync + 'static,
+    S: ServerFn<Protocol = Http<crate::wire::Form, O>>
+        + DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Output: Send + Sync + 'static,
     S::Error: Send + Sync + 'static,
 {
+    // Only this part depends on the function: the rest is one copy for
+    // every form in the bundle.
+    let submit = move |fields: Result<String, String>| match fields
+        .and_then(|f| serde_urlencoded::from_str::<S>(&f).map_err(|e| e.to_string()))
+    {
+        Ok(input) => {
+            action.dispatch(input);
+        }
+        Err(message) => {
+            action.value().set(Some(Err(S::Error::from_server_fn_error(
+                ServerFnErrorErr::Serialization(message),
+            ))));
+            action.version().update(|n| *n += 1);
+        }
+    };
+    form(
+        S::url(),
+        node_ref.unwrap_or_default(),
+        children,
+        Box::new(submit),
+    )
+}
+
+/// The `<form>` of an [`ActionForm`]: a submission is handed to `submit`
+/// as its URL-encoded fields (or why they could not be read).
+fn form(
+    url: &'static str,
+    node_ref: NodeRef<Form>,
+    children: Children,
+    submit: Box<dyn Fn(Result<String, String>)>,
+) -> impl IntoView {
     let on_submit = move |ev: SubmitEvent| {
         if ev.default_prevented() {
             return;
         }
         ev.prevent_default();
-        let input = crate::dom::submitted_fields(&ev)
-            .and_then(|fields| serde_urlencoded::from_str::<S>(&fields).map_err(|e| e.to_string()));
-        match input {
-            Ok(input) => {
-                action.dispatch(input);
-            }
-            Err(message) => {
-                action.value().set(Some(Err(S::Error::from_server_fn_error(
-                    ServerFnErrorErr::Serialization(message),
-                ))));
-                action.version().update(|n| *n += 1);
-            }
-        }
+        submit(crate::dom::submitted_fields(&ev));
     };
-    let node_ref = node_ref.unwrap_or_default();
     view! {
-        <form action=S::url() method="post" on:submit=on_submit node_ref=node_ref>
+        <form action=url method="post" on:submit=on_submit node_ref=node_ref>
             {children()}
         </form>
     }

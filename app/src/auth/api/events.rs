@@ -18,7 +18,7 @@ pub struct SecurityEvent {
 }
 
 /// The signed-in person's ten most recent security events, newest first.
-#[server(endpoint = "security/events")]
+#[server(endpoint = "security/events", input = crate::wire::Form)]
 pub async fn security_events() -> Result<Vec<SecurityEvent>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;

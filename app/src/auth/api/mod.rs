@@ -127,7 +127,7 @@ impl Me {
 }
 
 /// The signed-in person, or `None` when there is no live session.
-#[server(endpoint = "session/me")]
+#[server(endpoint = "session/me", input = crate::wire::Form)]
 pub async fn current_user() -> Result<Option<Me>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;

@@ -15,7 +15,7 @@ pub struct StrengthView {
 }
 
 /// Strength and policy verdict for a password being typed (debounced by the page).
-#[server(endpoint = "auth/password-strength")]
+#[server(endpoint = "auth/password-strength", input = crate::wire::Form)]
 pub async fn password_strength(
     password: String,
     #[server(default)] email: String,
@@ -37,7 +37,7 @@ pub async fn password_strength(
 
 /// Mails a reset link if the address has an account; the answer is the same
 /// either way. Continues at `/forgot-password?sent=…` with the expiry time.
-#[server(endpoint = "auth/forgot-password")]
+#[server(endpoint = "auth/forgot-password", input = crate::wire::Form)]
 pub async fn forgot_password(email: String) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -53,7 +53,7 @@ pub async fn forgot_password(email: String) -> Result<(), AppError> {
 }
 
 /// The Security tab's "Send reset password link", for the signed-in person.
-#[server(endpoint = "security/send-reset-link")]
+#[server(endpoint = "security/send-reset-link", input = crate::wire::Form)]
 pub async fn send_reset_link() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -70,7 +70,7 @@ pub async fn send_reset_link() -> Result<(), AppError> {
 }
 
 /// Whether a reset link can still be used (the page asks before showing the form).
-#[server(endpoint = "auth/check-reset-link")]
+#[server(endpoint = "auth/check-reset-link", input = crate::wire::Form)]
 pub async fn check_reset_link(token: String) -> Result<(), AppError> {
     use crate::ssr::*;
     backend()?
@@ -80,7 +80,7 @@ pub async fn check_reset_link(token: String) -> Result<(), AppError> {
 }
 
 /// Sets a new password with a reset link, then continues at sign-in.
-#[server(endpoint = "auth/reset-password")]
+#[server(endpoint = "auth/reset-password", input = crate::wire::Form)]
 pub async fn reset_password(token: String, password: String) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;

@@ -9,7 +9,7 @@ use vocab::MfaMethod;
 
 /// The platform this sign-in continues to, by name ("Sign in to continue
 /// to ConnectivityPro"), when a platform sent the person here.
-#[server(endpoint = "auth/continue-to")]
+#[server(endpoint = "auth/continue-to", input = crate::wire::Form)]
 pub async fn continue_to() -> Result<Option<String>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -24,7 +24,7 @@ pub async fn continue_to() -> Result<Option<String>, AppError> {
 
 /// First step of sign-in: the password. Continues at `/login/verify`, where
 /// the second factor is asked for; no session exists until then.
-#[server(endpoint = "auth/login")]
+#[server(endpoint = "auth/login", input = crate::wire::Form)]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -49,7 +49,7 @@ pub struct ChallengeView {
     pub resend_in_secs: i64,
 }
 
-#[server(endpoint = "auth/challenge")]
+#[server(endpoint = "auth/challenge", input = crate::wire::Form)]
 pub async fn pending_sign_in() -> Result<ChallengeView, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -67,7 +67,7 @@ pub async fn pending_sign_in() -> Result<ChallengeView, AppError> {
 /// Answers `Some(url)` when the browser must leave the app for `url` with a
 /// full page load (back to a platform through `/oauth/resume`, which the
 /// app's router does not know); without JavaScript that is a redirect.
-#[server(endpoint = "auth/verify-code")]
+#[server(endpoint = "auth/verify-code", input = crate::wire::Form)]
 pub async fn verify_code(code: String) -> Result<Option<String>, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -117,7 +117,7 @@ pub async fn verify_code(code: String) -> Result<Option<String>, AppError> {
 }
 
 /// Sends a new code for the pending sign-in.
-#[server(endpoint = "auth/resend-code")]
+#[server(endpoint = "auth/resend-code", input = crate::wire::Form)]
 pub async fn resend_code() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -131,7 +131,7 @@ pub async fn resend_code() -> Result<(), AppError> {
 }
 
 /// Abandons the pending sign-in.
-#[server(endpoint = "auth/cancel-sign-in")]
+#[server(endpoint = "auth/cancel-sign-in", input = crate::wire::Form)]
 pub async fn cancel_sign_in() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -146,7 +146,7 @@ pub async fn cancel_sign_in() -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(endpoint = "auth/logout")]
+#[server(endpoint = "auth/logout", input = crate::wire::Form)]
 pub async fn sign_out() -> Result<(), AppError> {
     use crate::ssr::*;
     let backend = backend()?;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::ui::LinkState;
 
-#[server(endpoint = "auth/signup")]
+#[server(endpoint = "auth/signup", input = crate::wire::Form)]
 pub async fn sign_up(
     first_name: String,
     last_name: String,
@@ -39,7 +39,7 @@ pub async fn sign_up(
 /// link would confirm, or why it cannot (nothing is written, so a mail
 /// scanner that opens links confirms nothing); with no token, the address
 /// a confirmation posted without JavaScript just confirmed.
-#[server(endpoint = "auth/check-verify-link")]
+#[server(endpoint = "auth/check-verify-link", input = crate::wire::Form)]
 pub async fn check_verify_link(token: String) -> Result<LinkState, AppError> {
     use crate::ssr::*;
     if token.is_empty() {
@@ -55,7 +55,7 @@ pub async fn check_verify_link(token: String) -> Result<LinkState, AppError> {
 
 /// Confirms the address a verification link was sent to (the page's
 /// button). Returns the address.
-#[server(endpoint = "auth/verify-email")]
+#[server(endpoint = "auth/verify-email", input = crate::wire::Form)]
 pub async fn verify_email(token: String) -> Result<String, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
@@ -68,7 +68,7 @@ pub async fn verify_email(token: String) -> Result<String, AppError> {
 }
 
 /// Sends a new verification link; returns the address it went to.
-#[server(endpoint = "auth/resend-verification")]
+#[server(endpoint = "auth/resend-verification", input = crate::wire::Form)]
 pub async fn resend_verification() -> Result<String, AppError> {
     use crate::ssr::*;
     let backend = backend()?;
