@@ -21,16 +21,13 @@ pub mod ui;
 pub mod wire;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, Title};
+use leptos_meta::HashedStylesheet;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 #[cfg(not(feature = "signin"))]
 use leptos_router::lazy_route;
 use leptos_router::{path, Lazy, LazyRoute, SsrMode};
 
 use accounts::pages::{AccountPage, AccountsPage};
-use auth::pages::{
-    ForgotPasswordPage, LoginPage, LoginVerifyPage, ResetPasswordPage, SignUpPage, VerifyEmailPage,
-};
 use frame::{PlainLayout, ProfileLayout};
 use invitations::pages::InvitationsTab;
 use profile::details::ProfileDetails;
@@ -62,15 +59,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="theme-color" content="#3451b2"/>
                 <meta name="description" content="Atrium: your account, your profile, your sign-in protection."/>
+                // One title for every page, written here: with no
+                // `leptos_meta::Title` in the pages, none of leptos_meta's
+                // browser code is in the bundles.
+                <title>"Atrium"</title>
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="icon" href="/favicon.ico" sizes="any"/>
                 <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
                 <HashedStylesheet id="leptos" options=options.clone()/>
                 {match sign_in.clone() {
-                    Some((files, _)) => view! { <SignInScripts files/> }.into_any(),
+                    Some((Some(files), _)) => view! { <SignInScripts files/> }.into_any(),
+                    // A site built without the sign-in bundle: the page
+                    // works without JavaScript.
+                    Some((None, _)) => ().into_any(),
                     None => view! { <HydrationScripts options/> }.into_any(),
                 }}
-                <leptos_meta::MetaTags/>
             </head>
             <body>
                 {match sign_in {
@@ -84,31 +87,23 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     // Runs only in the browser: marks the page as interactive (end-to-end
     // tests wait for it; a lazy page marks itself once its own part has
     // hydrated) and registers the service worker.
     Effect::new(move |_| {
         let path = dom::current_path();
-        let lazy = sign_in_bundle::is_sign_in_path(path.trim_end_matches('/'))
-            || LAZY_PATHS.iter().any(|p| lazy_path_matches(p, &path));
-        if !lazy {
+        if !LAZY_PATHS.iter().any(|p| lazy_path_matches(p, &path)) {
             mark_hydrated();
         }
         dom::register_service_worker("/sw.js");
     });
     view! {
-        <Title text="Atrium"/>
         <a class="skip-link" href="#main">"Skip to content"</a>
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/profile"/> }/>
-                <Route path=path!("/login") view={Lazy::<LoginPageRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/login/verify") view={Lazy::<LoginVerifyPageRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/signup") view={Lazy::<SignUpPageRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/verify-email") view={Lazy::<VerifyEmailPageRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordPageRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/reset-password") view={Lazy::<ResetPasswordPageRoute>::new()} ssr=SsrMode::Async/>
+                // No sign-in page (sign_in_bundle::SignInPage): the server
+                // draws those with their own bundle; see NotFound.
                 <Route path=path!("/confirm-email-change") view={Lazy::<ConfirmEmailChangePageRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/support-change") view={Lazy::<SupportChangePageRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/contact") view={Lazy::<PublicContactRoute>::new()}/>
@@ -177,10 +172,9 @@ macro_rules! lazy_page {
     )*};
 }
 
-/// The routes below whose code is loaded lazily, with the sign-in pages
-/// (lazy here too, when the console navigates to them): on these, the page
-/// is interactive only when the lazy part has hydrated, so the shell does
-/// not mark it. `*` matches the rest of the path.
+/// The routes below whose code is loaded lazily: on these, the page is
+/// interactive only when the lazy part has hydrated, so the shell does not
+/// mark it. `*` matches the rest of the path.
 const LAZY_PATHS: [&str; 7] = [
     "/confirm-email-change",
     "/support-change",
@@ -221,12 +215,6 @@ mod tests {
 }
 
 lazy_page!(
-    LoginPageRoute => LoginPage,
-    LoginVerifyPageRoute => LoginVerifyPage,
-    SignUpPageRoute => SignUpPage,
-    VerifyEmailPageRoute => VerifyEmailPage,
-    ForgotPasswordPageRoute => ForgotPasswordPage,
-    ResetPasswordPageRoute => ResetPasswordPage,
     ConfirmEmailChangePageRoute => ConfirmEmailChangePage,
     SupportChangePageRoute => SupportChangePage,
     SecurityRoute => SecurityTab,
@@ -239,8 +227,26 @@ lazy_page!(
     PublicContactRoute => PublicContactPage,
 );
 
+/// An address the console has no page for. A sign-in page is not missing
+/// when the console reaches it (a link, or the redirect after signing out):
+/// those pages come with their own bundle, which the server draws on their
+/// paths, and the console holds none of their code, so the browser loads the
+/// address afresh (it replaces the history entry the router has just added).
+/// The server never gets here for them.
 #[component]
 fn NotFound() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let path = location.pathname.get_untracked();
+    if sign_in_bundle::is_sign_in_path(&path) {
+        let search = location.search.get_untracked();
+        let query = if search.is_empty() {
+            String::new()
+        } else {
+            format!("?{search}")
+        };
+        Effect::new(move |_| dom::go_to(&format!("{path}{query}")));
+        return ().into_any();
+    }
     #[cfg(feature = "ssr")]
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         res.set_status(axum::http::StatusCode::NOT_FOUND);
@@ -252,4 +258,5 @@ fn NotFound() -> impl IntoView {
             <p><a class="button primary" href="/profile">"Go to My Profile"</a></p>
         </main>
     }
+    .into_any()
 }

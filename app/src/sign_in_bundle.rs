@@ -13,7 +13,6 @@
 //! with [`query_value`], which is the router's in the console.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Title};
 
 use crate::auth::pages::{
     ForgotPasswordPage, LoginPage, LoginVerifyPage, ResetPasswordPage, SignUpPage, VerifyEmailPage,
@@ -133,21 +132,21 @@ pub fn query_value(name: &'static str) -> Signal<Option<String>> {
 }
 
 /// The sign-in bundle's file names under `/pkg`. The server provides them
-/// in context when that bundle was built; without them every page is the
-/// console's.
+/// in context when that bundle was built; without them the sign-in pages
+/// are served without JavaScript (they work as plain forms), since the
+/// console's bundle holds none of them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignInFiles {
     pub js: String,
     pub wasm: String,
 }
 
-/// The sign-in bundle and the address of the page being rendered: present
-/// on a sign-in page when the server has the bundle.
-pub fn for_this_page() -> Option<(SignInFiles, SignInAddress)> {
+/// On a sign-in page, its address and the bundle's files (when the server
+/// has them); `None` on any other page.
+pub fn for_this_page() -> Option<(Option<SignInFiles>, SignInAddress)> {
     #[cfg(feature = "ssr")]
     {
-        let files = use_context::<SignInFiles>()?;
-        SignInAddress::here().map(|address| (files, address))
+        SignInAddress::here().map(|address| (use_context::<SignInFiles>(), address))
     }
     #[cfg(not(feature = "ssr"))]
     None
@@ -175,7 +174,6 @@ pub fn SignInScripts(files: SignInFiles) -> impl IntoView {
 /// and no router.
 #[component]
 pub fn SignInApp(address: SignInAddress) -> impl IntoView {
-    provide_meta_context();
     // A server function's redirect: a full page load, to a sign-in page
     // (this module, cached) or to the console (its own bundle).
     #[cfg(feature = "hydrate")]
@@ -194,7 +192,6 @@ pub fn SignInApp(address: SignInAddress) -> impl IntoView {
     let page = address.page;
     provide_context(address);
     view! {
-        <Title text="Atrium"/>
         <a class="skip-link" href="#main">"Skip to content"</a>
         {match page {
             SignInPage::Login => view! { <LoginPage/> }.into_any(),

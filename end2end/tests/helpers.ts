@@ -159,9 +159,27 @@ export async function signIn(page: Page, js: boolean, email: string, password: s
 }
 
 export async function signOut(page: Page) {
+  const consoleDocument = await documentStart(page);
   await page.getByRole("banner").getByRole("button", { name: /^Account menu for / }).click();
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
+  await newDocument(page, consoleDocument);
+}
+
+/** When the page's document started loading: another value, another document. */
+export async function documentStart(page: Page): Promise<number> {
+  return page.evaluate(() => performance.timeOrigin);
+}
+
+/**
+ * Waits for a document other than the one that started at `before` (a full
+ * page load, as the console's way to a sign-in page is) and for it to be
+ * ready: a check of `data-hydrated` alone could still see the old document.
+ */
+export async function newDocument(page: Page, before: number, javaScriptEnabled = true): Promise<void> {
+  // Read while the old document is leaving, the evaluation can fail: that is not yet the new one.
+  await expect.poll(() => documentStart(page).catch(() => before)).not.toBe(before);
+  await ready(page, javaScriptEnabled);
 }
 
 /** The 6-digit code of the newest text message to `e164` (E.164, no spaces). */

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import * as path from "node:path";
 import * as OTPAuth from "otpauth";
-import { grantSupport, pressButton, ready, signInByKeyboard, tabTo, textedCode, typeInto, uniqueEmail, verificationLink } from "./helpers";
+import { documentStart, grantSupport, newDocument, pressButton, ready, signInByKeyboard, tabTo, textedCode, typeInto, uniqueEmail, verificationLink } from "./helpers";
 
 const PASSWORD = "violet tractor mango 42";
 const QUADRANTS = path.join(__dirname, "..", "fixtures", "quadrants.png");
@@ -62,10 +62,11 @@ test("sign-up, sign-in, the profile form and the avatar editor work with the key
   await expect(page.getByText(/We sent a reset link to your email/)).toBeVisible();
 
   // Sign out from the account menu, and back in with the mailed code.
+  const consoleDocument = await documentStart(page);
   await pressButton(page, page.getByRole("button", { name: /^Account menu for / }));
   await pressButton(page, page.getByRole("button", { name: "Sign out" }));
   await expect(page).toHaveURL(/\/login$/);
-  await ready(page, true);
+  await newDocument(page, consoleDocument);
   await signInByKeyboard(page, email, PASSWORD);
   await expect(page).toHaveURL(/\/profile$/);
 });

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { ready, signUp, uniqueEmail } from "./helpers";
+import { ready, signOut, signUp, uniqueEmail } from "./helpers";
 
 test("the password meter answers while typing", async ({ page }) => {
   await page.goto("/signup");
@@ -161,4 +161,16 @@ test("sign-in pages load their own small bundle; the console comes with a full p
   expect(await page.evaluate(() => performance.timeOrigin)).not.toBe(documentBefore);
   expect(wasm.some((w) => /^\/pkg\/atrium\.[A-Za-z0-9_-]{22}\.wasm$/.test(w))).toBe(true);
   expect(wasm.filter((w) => /_route_view|avatar_dialog/.test(w))).toEqual([]);
+
+  // The console holds no sign-in page: signing out there (a redirect the
+  // console's router follows) loads /login as a new document, which runs
+  // the sign-in bundle again and nothing of the console.
+  await signOut(page);
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+  const modules = await page.evaluate(() =>
+    (performance.getEntriesByType("resource") as PerformanceResourceTiming[])
+      .map((e) => new URL(e.name).pathname)
+      .filter((p) => p.endsWith(".wasm"))
+  );
+  expect(modules).toEqual([wasm[0]]);
 });

@@ -11,6 +11,10 @@
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // A panic's message in the console, for debug builds (the tests'):
+    // release builds compile panics to a bare trap (scripts/wasm-nightly),
+    // where the hook would never run but its formatting would still ship.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     // A sign-in page hydrates the page its address names; anything else
     // (which the server never serves with this bundle) stays as rendered.

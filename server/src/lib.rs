@@ -10,6 +10,7 @@ pub mod state;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use app::sign_in_bundle::SignInPage;
 use app::ssr::CookieSettings;
 use app::{shell, App};
 use axum::extract::DefaultBodyLimit;
@@ -21,6 +22,7 @@ use backend::{Backend, Clock, Db, Settings};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use leptos_router::{Method, SsrMode};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -145,9 +147,19 @@ fn provide_app_context(state: &AppState) {
 /// resource that first polls then. The server builds its router once,
 /// before it serves; the tests build one per test while others serve
 /// pages, which hung a test in CI until the list was generated only once.
+/// With it, the sign-in pages: not the console's routes (the console's
+/// bundle holds none of their code), drawn by the shell with their own bundle.
 fn route_list() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+    ROUTES
+        .get_or_init(|| {
+            let mut routes = generate_route_list(App);
+            routes.extend(SignInPage::ALL.map(|page| {
+                AxumRouteListing::new(page.path().to_string(), SsrMode::Async, [Method::Get], [])
+            }));
+            routes
+        })
+        .clone()
 }
 
 pub fn router(state: AppState) -> Router {

@@ -295,3 +295,19 @@ async fn sign_in_pages_come_with_their_own_bundle() {
     assert!(sw.contains("\"/pkg/atrium-signin.wasm\""), "{sw}");
     app.finish().await;
 }
+
+/// The console's bundle holds no sign-in page, so a site built without the
+/// sign-in bundle still serves the sign-in pages, as plain forms.
+#[tokio::test]
+async fn sign_in_pages_without_their_bundle_are_plain_forms() {
+    let app = TestApp::sqlite_in(built_site()).await;
+    let res = app.send(get("/login", None)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = String::from_utf8(bytes(res).await).unwrap();
+    assert!(html.contains("<h1>Sign in to Atrium</h1>"), "{html}");
+    assert!(html.contains(r#"action="/api/auth/login""#), "{html}");
+    assert!(!html.contains(r#"<script type="module""#), "{html}");
+    assert!(!html.contains("/pkg/atrium.js"), "{html}");
+    assert!(!html.contains(".wasm"), "{html}");
+    app.finish().await;
+}
