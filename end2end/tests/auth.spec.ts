@@ -34,7 +34,7 @@ test("sign up, confirm the email from the outbox, sign out, sign in, switch tabs
   await page.goto("/profile");
   await ready(page, js);
   await expect(page.getByRole("region", { name: "Email confirmation" })).toHaveCount(0);
-  await signOut(page);
+  await signOut(page, js);
 
   // Signed out: My Profile sends to sign-in.
   await page.goto("/profile");
@@ -84,7 +84,7 @@ test("sign up, confirm the email from the outbox, sign out, sign in, switch tabs
     await expect(page).toHaveURL(/\/profile$/);
   }
 
-  await signOut(page);
+  await signOut(page, js);
   // The confirmation link and one sign-in code.
   expect(mailsTo(email)).toHaveLength(2);
 });
@@ -93,7 +93,7 @@ test("sign-in asks for the emailed code; a wrong code says so", async ({ page, j
   const email = uniqueEmail("dan");
   await signUp(page, js, { first: "Dan", last: "Cho", email, password: PASSWORD });
   await expect(page).toHaveURL(/\/profile$/);
-  await signOut(page);
+  await signOut(page, js);
 
   await submitPassword(page, js, email, PASSWORD);
   await expect(page).toHaveURL(/\/login\/verify$/);
@@ -120,7 +120,7 @@ test("wrong password and unknown email get the same answer", async ({ page, java
   const email = uniqueEmail("bob");
   await signUp(page, js, { first: "Bob", last: "Ng", email, password: PASSWORD });
   await expect(page).toHaveURL(/\/profile$/);
-  await signOut(page);
+  await signOut(page, js);
 
   await submitPassword(page, js, email, "not the password");
   await expect(page.getByRole("alert")).toHaveText("The email or password is incorrect.");
@@ -144,7 +144,7 @@ test("sign-up shows each problem under its field and keeps nothing", async ({ pa
   // The same address in another letter case is a duplicate.
   await signUp(page, js, { first: "Cy", last: "Lee", email, password: PASSWORD });
   await expect(page).toHaveURL(/\/profile$/);
-  await signOut(page);
+  await signOut(page, js);
   await signUp(page, js, { first: "Cy", last: "Lee", email: email.toUpperCase(), password: PASSWORD });
   await expect(page.locator("#field-email-error")).toContainText("already exists");
 });

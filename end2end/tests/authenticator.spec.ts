@@ -40,7 +40,7 @@ test("enrol an authenticator app by its setup key, sign in with its codes and a 
   await expect.poll(() => mailsTo(email).filter((m) => m.subject.includes("sign-in method was changed")).length).toBe(1);
 
   // Sign in with the app: the enrolment used this step's code, so use the next step's (one step of skew is allowed).
-  await signOut(page);
+  await signOut(page, js);
   const before = mailsTo(email).length;
   await submitPassword(page, js, email, PASSWORD);
   await expect(page).toHaveURL(/\/login\/verify$/);
@@ -53,7 +53,7 @@ test("enrol an authenticator app by its setup key, sign in with its codes and a 
   expect(mailsTo(email).length).toBe(before); // no code was mailed
 
   // The same code again is refused.
-  await signOut(page);
+  await signOut(page, js);
   await submitPassword(page, js, email, PASSWORD);
   await ready(page, js);
   await page.getByLabel("Code from your app").fill(code);

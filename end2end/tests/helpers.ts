@@ -158,12 +158,12 @@ export async function signIn(page: Page, js: boolean, email: string, password: s
   await expect(page).toHaveURL(/\/profile$/);
 }
 
-export async function signOut(page: Page) {
+export async function signOut(page: Page, javaScriptEnabled = true) {
   const consoleDocument = await documentStart(page);
   await page.getByRole("banner").getByRole("button", { name: /^Account menu for / }).click();
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
-  await newDocument(page, consoleDocument);
+  await newDocument(page, consoleDocument, javaScriptEnabled);
 }
 
 /** When the page's document started loading: another value, another document. */

@@ -44,7 +44,7 @@ test("reset the password from the Security tab", async ({ page, javaScriptEnable
   await page.goto("/profile");
   await ready(page, js);
   await expect(page.getByRole("region", { name: "Recent activity" })).toContainText("Password changed");
-  await signOut(page);
+  await signOut(page, js);
   await submitPassword(page, js, email, PASSWORD);
   await expect(page.getByRole("alert")).toHaveText("The email or password is incorrect.");
   await signIn(page, js, email, NEW_PASSWORD);
@@ -54,7 +54,7 @@ test("forgot password from the sign-in page", async ({ page, javaScriptEnabled: 
   const email = uniqueEmail("fay");
   await signUp(page, js, { first: "Fay", last: "Ong", email, password: PASSWORD });
   await expect(page).toHaveURL(/\/profile$/);
-  await signOut(page);
+  await signOut(page, js);
 
   await page.getByRole("link", { name: "Forgot password?" }).click();
   await expect(page).toHaveURL(/\/forgot-password$/);
