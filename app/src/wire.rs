@@ -44,7 +44,6 @@ impl<T: DeserializeOwned> Decodes<T> for UrlEncoded {
 /// How `vocab` words travel in the wire types: as their stored form
 /// (`"owner"`, `"sms"`), so the JSON reads as the database does. Use with
 /// `#[serde(with = "crate::wire::word")]`.
-
 pub mod word {
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serializer};
