@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { ready, signOut, signUp, uniqueEmail } from "./helpers";
+import { documentStart, newDocument, ready, signOut, signUp, uniqueEmail } from "./helpers";
 
 test("the password meter answers while typing", async ({ page }) => {
   await page.goto("/signup");
@@ -140,13 +140,12 @@ test("sign-in pages load their own small bundle; the console comes with a full p
 
   // The sign-in bundle has no router: another sign-in page is a new
   // document, hydrated by the same module (no other WASM is asked for).
-  const loginDocument = await page.evaluate(() => performance.timeOrigin);
+  const loginDocument = await documentStart(page);
   await page.getByRole("link", { name: "Create an account" }).click();
   await expect(page).toHaveURL(/\/signup$/);
-  await ready(page, true);
+  await newDocument(page, loginDocument);
   await expect(page.getByRole("button", { name: "Create account" })).toBeVisible();
-  const documentBefore = await page.evaluate(() => performance.timeOrigin);
-  expect(documentBefore).not.toBe(loginDocument);
+  const documentBefore = await documentStart(page);
   expect(new Set(wasm)).toEqual(new Set([wasm[0]]));
 
   // Signing up redirects to the console: a new document, with the console's
@@ -157,8 +156,7 @@ test("sign-in pages load their own small bundle; the console comes with a full p
   await page.getByLabel("Password", { exact: true }).fill("violet tractor mango 42");
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/profile$/);
-  await ready(page, true);
-  expect(await page.evaluate(() => performance.timeOrigin)).not.toBe(documentBefore);
+  await newDocument(page, documentBefore);
   expect(wasm.some((w) => /^\/pkg\/atrium\.[A-Za-z0-9_-]{22}\.wasm$/.test(w))).toBe(true);
   expect(wasm.filter((w) => /_route_view|avatar_dialog/.test(w))).toEqual([]);
 
